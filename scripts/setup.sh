@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Test prerequisites: a Python with ipykernel (plus venv and pip for the
+# managed-venv tests) and the npm dependencies. Installs what is missing when
+# it can (root with apt-get); otherwise says what to install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+has_kernel() {
+  for py in "${CODER_PYTHON:-}" python3 python /usr/bin/python3 /usr/local/bin/python3 /opt/homebrew/bin/python3; do
+    [ -n "$py" ] || continue
+    if "$py" -c 'import ipykernel, venv, ensurepip' >/dev/null 2>&1; then return 0; fi
+  done
+  return 1
+}
+
+if ! has_kernel; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing python3-ipykernel, python3-venv, python3-pip with apt-get" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-ipykernel python3-venv python3-pip >/dev/null
+  else
+    echo "setup: no Python with ipykernel found; install it (python3 -m pip install ipykernel) or set CODER_PYTHON" >&2
+    exit 1
+  fi
+fi
+
+deno install --quiet >/dev/null

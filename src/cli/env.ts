@@ -1,0 +1,102 @@
+/**
+ * Reads the environment once into a typed settings object.
+ *
+ * Precedence rules are pure functions over an env record so library users can
+ * call them with `Deno.env.toObject()` themselves.
+ *
+ * @module
+ */
+
+import { parseEnv } from "node:util";
+import { join } from "node:path";
+
+/** Log levels understood by `CODER_LOG_LEVEL`. */
+export type LogLevel = "debug" | "info" | "warning" | "error";
+
+/** Settings read from CODER_* variables and the user's config. */
+export interface CoderSettings {
+  /** Explicit interpreter (`CODER_PYTHON`). */
+  python: string | undefined;
+  /** Maximum live kernels (`CODER_MAX_KERNELS`, default 10). */
+  maxKernels: number;
+  /** Warm spare kernels (`CODER_POOL_SIZE`, default 1). */
+  poolSize: number;
+  /** Stderr log level (`CODER_LOG_LEVEL`, default warning). */
+  logLevel: LogLevel;
+  /** Print the model configuration (`CODER_VERBOSE`). */
+  verbose: boolean;
+  /** User cache dir for managed venvs. */
+  cacheDir: string;
+  /** User config dir (`~/.config/coder`). */
+  configDir: string;
+  /** Home directory. */
+  home: string;
+}
+
+function positiveInt(
+  raw: string | undefined,
+  fallback: number,
+  name: string,
+  min = 1,
+): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    throw new RangeError(
+      `Cannot read ${name}: expected an integer >= ${min}, got "${raw}"`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Reads coder settings from an environment record.
+ *
+ * @param env Environment variables.
+ * @returns The typed settings.
+ * @throws {RangeError} When a numeric variable is not a valid integer.
+ */
+export function readSettings(env: Record<string, string>): CoderSettings {
+  const home = env.HOME || env.USERPROFILE || "/tmp";
+  const level = (env.CODER_LOG_LEVEL || "warning").toLowerCase();
+  const logLevel: LogLevel = level === "warn"
+    ? "warning"
+    : (["debug", "info", "warning", "error"].includes(level)
+      ? level as LogLevel
+      : "warning");
+  const cacheBase = env.XDG_CACHE_HOME ||
+    (env.LOCALAPPDATA ? env.LOCALAPPDATA : join(home, ".cache"));
+  const configBase = env.XDG_CONFIG_HOME || join(home, ".config");
+  return {
+    python: env.CODER_PYTHON || undefined,
+    maxKernels: positiveInt(env.CODER_MAX_KERNELS, 10, "CODER_MAX_KERNELS"),
+    poolSize: positiveInt(env.CODER_POOL_SIZE, 1, "CODER_POOL_SIZE", 0),
+    logLevel,
+    verbose: !!env.CODER_VERBOSE && env.CODER_VERBOSE !== "0",
+    cacheDir: join(cacheBase, "agentic-python-coder"),
+    configDir: join(configBase, "coder"),
+    home,
+  };
+}
+
+/**
+ * Picks the OpenRouter API key: explicit flag, then `~/.config/coder/.env`,
+ * then `OPENROUTER_API_KEY` in the environment.
+ *
+ * @param flag The `--api-key` value, if any.
+ * @param dotenvText Contents of `~/.config/coder/.env`, if it exists.
+ * @param env Environment variables.
+ * @returns The key, or undefined when none is configured.
+ */
+export function resolveApiKey(
+  flag: string | undefined,
+  dotenvText: string | undefined,
+  env: Record<string, string>,
+): string | undefined {
+  if (flag) return flag;
+  if (dotenvText !== undefined) {
+    const parsed = parseEnv(dotenvText) as Record<string, string | undefined>;
+    if (parsed.OPENROUTER_API_KEY) return parsed.OPENROUTER_API_KEY;
+  }
+  return env.OPENROUTER_API_KEY || undefined;
+}

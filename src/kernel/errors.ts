@@ -1,0 +1,138 @@
+/**
+ * Errors raised when our kernel machinery fails. Python exceptions are data
+ * ({@linkcode ExecuteResult.error}), never thrown.
+ *
+ * @module
+ */
+
+import type { ExecuteResult, KernelExit } from "./messages.ts";
+
+/** Base class of every kernel-layer error. */
+export class KernelError extends Error {
+  /**
+   * @param message What went wrong.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "KernelError";
+  }
+}
+
+/** A kernel could not be started: no interpreter, no ipykernel, start-up crash or timeout. */
+export class KernelStartError extends KernelError {
+  /** Interpreters or commands that were tried. */
+  readonly tried: string[];
+  /** Last lines the kernel wrote to stderr, if any. */
+  readonly stderrTail: string;
+  /**
+   * @param message What went wrong and how to fix it.
+   * @param details What was tried and the kernel's last stderr lines.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(
+    message: string,
+    details: { tried?: string[]; stderrTail?: string } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "KernelStartError";
+    this.tried = details.tried ?? [];
+    this.stderrTail = details.stderrTail ?? "";
+  }
+}
+
+/** Formats an exit as "exit code 1" or "signal SIGKILL". */
+export function describeExit(exit: KernelExit): string {
+  if (exit.signal) return `signal ${exit.signal}`;
+  return `exit code ${exit.code ?? "unknown"}`;
+}
+
+/** The kernel process died (os._exit, segfault, OOM kill, killed). */
+export class KernelDiedError extends KernelError {
+  /** How the process ended. */
+  readonly exit: KernelExit;
+  /** Output gathered before the death, when it died mid-execution. */
+  readonly partial: ExecuteResult | null;
+  /**
+   * @param exit How the process ended.
+   * @param partial Output gathered before the death.
+   */
+  constructor(exit: KernelExit, partial: ExecuteResult | null = null) {
+    super(`Kernel died (${describeExit(exit)})`);
+    this.name = "KernelDiedError";
+    this.exit = exit;
+    this.partial = partial;
+  }
+}
+
+/** An execution passed its deadline. */
+export class ExecutionTimeoutError extends KernelError {
+  /** The deadline that passed, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Output gathered before the deadline. */
+  readonly partial: ExecuteResult;
+  /** True when the interrupt worked and the kernel's state is preserved. */
+  readonly kernelAlive: boolean;
+  /**
+   * @param timeoutMs The deadline, in milliseconds.
+   * @param partial Output gathered before the deadline.
+   * @param kernelAlive Whether the kernel survived the interrupt.
+   */
+  constructor(timeoutMs: number, partial: ExecuteResult, kernelAlive: boolean) {
+    super(
+      kernelAlive
+        ? `Execution timed out after ${
+          timeoutMs / 1000
+        }s; the kernel was interrupted and its state preserved`
+        : `Execution timed out after ${
+          timeoutMs / 1000
+        }s; the kernel did not answer the interrupt and was shut down`,
+    );
+    this.name = "ExecutionTimeoutError";
+    this.timeoutMs = timeoutMs;
+    this.partial = partial;
+    this.kernelAlive = kernelAlive;
+  }
+}
+
+/** No live kernel has the given id. */
+export class KernelNotFoundError extends KernelError {
+  /** The id that was looked up. */
+  readonly kernelId: string;
+  /** @param kernelId The id that was looked up. */
+  constructor(kernelId: string) {
+    super(`Kernel ${kernelId} not found`);
+    this.name = "KernelNotFoundError";
+    this.kernelId = kernelId;
+  }
+}
+
+/** Starting another kernel would pass the registry's limit. */
+export class KernelLimitError extends KernelError {
+  /** The maximum number of live kernels. */
+  readonly limit: number;
+  /** @param limit The maximum number of live kernels. */
+  constructor(limit: number) {
+    super(
+      `Cannot start another kernel: the limit of ${limit} live kernels is reached (CODER_MAX_KERNELS); shut one down first`,
+    );
+    this.name = "KernelLimitError";
+    this.limit = limit;
+  }
+}
+
+/** A package spec was refused before any process saw it. */
+export class InvalidPackageSpecError extends KernelError {
+  /** The refused spec. */
+  readonly spec: string;
+  /**
+   * @param spec The refused spec.
+   * @param reason Why it was refused.
+   */
+  constructor(spec: string, reason: string) {
+    super(`Invalid package spec "${spec}": ${reason}`);
+    this.name = "InvalidPackageSpecError";
+    this.spec = spec;
+  }
+}

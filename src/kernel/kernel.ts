@@ -1,0 +1,583 @@
+/**
+ * A running IPython kernel: execute with a deadline, interrupt, inspect,
+ * shutdown, and crash detection.
+ *
+ * @module
+ */
+
+import { type ConnectionInfo, KernelConnection } from "./connection.ts";
+import {
+  describeExit,
+  ExecutionTimeoutError,
+  KernelDiedError,
+  KernelError,
+  KernelStartError,
+} from "./errors.ts";
+import {
+  killGroup,
+  type LaunchOptions,
+  type LaunchPlan,
+  PACKAGE_INSTALL_TIMEOUT_MS,
+  planLaunch,
+  type SpawnedKernel,
+  spawnKernel,
+} from "./launcher.ts";
+import {
+  type ExecuteOptions,
+  type ExecuteReplyContent,
+  type ExecuteResult,
+  isDisplay,
+  isError,
+  isStatus,
+  isStream,
+  type JupyterMessage,
+  type KernelExit,
+  type KernelImage,
+  type KernelState,
+  type Logger,
+  SILENT_LOGGER,
+} from "./messages.ts";
+import { validatePackageSpecs } from "./package_spec.ts";
+import { stripAnsi } from "./wire.ts";
+import STARTUP_SOURCE from "./_startup.py" with { type: "text" };
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Default execution deadline. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Default per-stream output cap (characters kept per execution). */
+export const DEFAULT_OUTPUT_LIMIT = 64 * 1024 * 1024;
+const INTERRUPT_GRACE_MS = 5_000;
+const SHUTDOWN_GRACE_MS = 1_000;
+const PORT_RETRIES = 3;
+
+/** Options for {@linkcode startKernel}. */
+export interface StartKernelOptions extends LaunchOptions {
+  /** Kernel working directory. */
+  cwd: string;
+  /** Package specs to make available (validated first). */
+  packages?: readonly string[];
+  /** Aborts start-up. */
+  signal?: AbortSignal;
+  /** Per-stream output cap per execution (default 64 MB). */
+  outputLimit?: number;
+}
+
+const IMAGE_TYPES = ["image/png", "image/jpeg", "image/svg+xml"] as const;
+
+/** Accumulates one execution's output without quadratic string building. */
+class OutputCollector {
+  readonly #chunks = { stdout: [] as string[], stderr: [] as string[] };
+  readonly #kept = { stdout: 0, stderr: 0 };
+  readonly dropped = { stdout: 0, stderr: 0 };
+  readonly images: KernelImage[] = [];
+  result: string | null = null;
+  error: ExecuteResult["error"] = null;
+  executionCount: number | null = null;
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  stream(name: "stdout" | "stderr", text: string): void {
+    const room = this.#limit - this.#kept[name];
+    if (room >= text.length) {
+      this.#chunks[name].push(text);
+      this.#kept[name] += text.length;
+      return;
+    }
+    if (room > 0) {
+      this.#chunks[name].push(text.slice(0, room));
+      this.#kept[name] += room;
+    }
+    this.dropped[name] +=
+      new TextEncoder().encode(text.slice(Math.max(room, 0)))
+        .length;
+  }
+
+  display(data: Record<string, unknown>, isResult: boolean): void {
+    for (const mimeType of IMAGE_TYPES) {
+      const value = data[mimeType];
+      if (typeof value === "string") {
+        this.images.push({ mimeType, data: value.replace(/\n/g, "") });
+        if (mimeType !== "image/svg+xml") break;
+      }
+    }
+    if (isResult && typeof data["text/plain"] === "string") {
+      this.result = data["text/plain"];
+    }
+  }
+
+  snapshot(): ExecuteResult {
+    return {
+      status: this.error ? "error" : "ok",
+      stdout: this.#chunks.stdout.join(""),
+      stderr: this.#chunks.stderr.join(""),
+      result: this.result,
+      images: [...this.images],
+      error: this.error,
+      executionCount: this.executionCount,
+      droppedBytes: { ...this.dropped },
+    };
+  }
+}
+
+/** A running IPython kernel. Create with {@linkcode startKernel}. */
+export class Kernel implements AsyncDisposable {
+  /** Kernel working directory. */
+  readonly cwd: string;
+  /** Package specs the kernel was started with. */
+  readonly packages: readonly string[];
+  /** Process id of the kernel's process-group leader. */
+  readonly pid: number;
+  /** Interpreter executable (the kernel's sys.executable). */
+  readonly python: string;
+  /** How the kernel was launched. */
+  readonly launchedWith: string;
+  /** Resolves when the kernel process ends. */
+  readonly exited: Promise<KernelExit>;
+  /** When the kernel became ready. */
+  readonly startedAt: Date = new Date();
+  readonly #spawned: SpawnedKernel;
+  readonly #conn: KernelConnection;
+  readonly #logger: Logger;
+  readonly #outputLimit: number;
+  #exit: KernelExit | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
+  #busy = 0;
+  #shutdown: Promise<void> | null = null;
+
+  private constructor(init: {
+    cwd: string;
+    packages: readonly string[];
+    spawned: SpawnedKernel;
+    conn: KernelConnection;
+    python: string;
+    launchedWith: string;
+    logger: Logger;
+    outputLimit: number;
+  }) {
+    this.cwd = init.cwd;
+    this.packages = Object.freeze([...init.packages]);
+    this.#spawned = init.spawned;
+    this.pid = init.spawned.child.pid;
+    this.#conn = init.conn;
+    this.python = init.python;
+    this.launchedWith = init.launchedWith;
+    this.#logger = init.logger;
+    this.#outputLimit = init.outputLimit;
+    this.exited = init.spawned.child.status.then((s) => {
+      this.#exit = { code: s.signal ? null : s.code, signal: s.signal };
+      this.#conn.close();
+      killGroup(this.pid, "SIGKILL");
+      Deno.remove(this.#spawned.runtimeDir, { recursive: true }).catch(
+        () => {},
+      );
+      return this.#exit;
+    });
+  }
+
+  /** @internal Used by {@linkcode startKernel}. */
+  static async create(options: StartKernelOptions): Promise<Kernel> {
+    const logger = options.logger ?? SILENT_LOGGER;
+    const packages = validatePackageSpecs(options.packages ?? []);
+    const plan = await planLaunch(packages, options);
+    let lastError: unknown;
+    for (let attempt = 0; attempt < PORT_RETRIES; attempt++) {
+      try {
+        return await Kernel.#launch(plan, packages, options, logger);
+      } catch (error) {
+        lastError = error;
+        const portClash = error instanceof KernelStartError &&
+          /address already in use/i.test(error.stderrTail);
+        if (!portClash) throw error;
+        logger.warn("Kernel ports collided; retrying with new ports");
+      }
+    }
+    throw lastError;
+  }
+
+  static async #launch(
+    plan: LaunchPlan,
+    packages: readonly string[],
+    options: StartKernelOptions,
+    logger: Logger,
+  ): Promise<Kernel> {
+    const spawned = await spawnKernel(plan, options.cwd, options);
+    const timeoutMs = options.startupTimeoutMs ?? 30_000;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const died = new AbortController();
+    spawned.child.status.then(async (s) => {
+      // Let the last stderr lines arrive before quoting them.
+      await Promise.race([spawned.drained, delay(500)]);
+      died.abort(
+        new KernelStartError(
+          `Kernel process exited during start-up (${
+            describeExit({ code: s.code, signal: s.signal })
+          }) using ${plan.description}${
+            spawned.stderrTail() ? `:\n${spawned.stderrTail()}` : ""
+          }`,
+          { tried: [plan.description], stderrTail: spawned.stderrTail() },
+        ),
+      );
+    });
+    const signal = AbortSignal.any([
+      deadline,
+      died.signal,
+      ...(options.signal ? [options.signal] : []),
+    ]);
+    let conn: KernelConnection | undefined;
+    try {
+      conn = await KernelConnection.open(spawned.info, { signal, logger });
+      await conn.request("shell", "kernel_info_request", {}, signal);
+      await Promise.all([conn.waitForIopub(signal), conn.heartbeat(signal)]);
+      const identity = await Kernel.#bootstrap(conn, signal);
+      const kernel = new Kernel({
+        cwd: options.cwd,
+        packages,
+        spawned,
+        conn,
+        python: identity.python,
+        launchedWith: plan.description,
+        logger,
+        outputLimit: options.outputLimit ?? DEFAULT_OUTPUT_LIMIT,
+      });
+      logger.info(`Kernel ${kernel.pid} ready (${plan.description})`);
+      return kernel;
+    } catch (error) {
+      conn?.close();
+      killGroup(spawned.child.pid, "SIGKILL");
+      await spawned.child.status.catch(() => {});
+      await Deno.remove(spawned.runtimeDir, { recursive: true }).catch(
+        () => {},
+      );
+      const reason = died.signal.aborted ? died.signal.reason : error;
+      if (reason instanceof KernelStartError) throw reason;
+      if (deadline.aborted) {
+        throw new KernelStartError(
+          `Kernel did not become ready within ${
+            timeoutMs / 1000
+          }s using ${plan.description}${
+            spawned.stderrTail() ? `:\n${spawned.stderrTail()}` : ""
+          }`,
+          { tried: [plan.description], stderrTail: spawned.stderrTail() },
+          { cause: error },
+        );
+      }
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw new KernelStartError(
+        `Cannot connect to the kernel started with ${plan.description}: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { tried: [plan.description], stderrTail: spawned.stderrTail() },
+        { cause: error },
+      );
+    }
+  }
+
+  /** Runs the start-up code and returns the kernel's pid and interpreter. */
+  static async #bootstrap(
+    conn: KernelConnection,
+    signal: AbortSignal,
+  ): Promise<{ pid: number; python: string }> {
+    const code = [
+      "import sys as _s, types as _t",
+      '_m = _t.ModuleType("_coder_tools"); _s.modules["_coder_tools"] = _m',
+      `exec(compile(${
+        JSON.stringify(STARTUP_SOURCE)
+      }, "_coder_tools", "exec"), _m.__dict__)`,
+      "del _s, _t, _m",
+      "__import__('_coder_tools').identity()",
+    ].join("\n");
+    const { promise, resolve, reject } = Promise.withResolvers<string>();
+    const out: string[] = [];
+    let errorText = "";
+    const pending = await conn.send("shell", "execute_request", {
+      code,
+      silent: false,
+      store_history: false,
+      user_expressions: {},
+      allow_stdin: false,
+      stop_on_error: true,
+    }, {
+      onIopub: (msg) => {
+        if (isStream(msg)) out.push(msg.content.text);
+        else if (isError(msg)) {
+          errorText = `${msg.content.ename}: ${msg.content.evalue}`;
+        } else if (
+          isStatus(msg) && msg.content.execution_state === "idle"
+        ) {
+          if (errorText) reject(new KernelError(errorText));
+          else resolve(out.join(""));
+        }
+      },
+    });
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const text = await promise;
+      const identity = JSON.parse(text.trim().split("\n").at(-1) ?? "{}");
+      return { pid: identity.pid, python: identity.python };
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      pending.release();
+    }
+  }
+
+  /** True until the kernel process ends. */
+  get alive(): boolean {
+    return this.#exit === null;
+  }
+
+  /** True while an execution is queued or running. */
+  get busy(): boolean {
+    return this.#busy > 0;
+  }
+
+  /** Incoming messages dropped because their HMAC did not verify. */
+  get badSignatures(): number {
+    return this.#conn.badSignatures;
+  }
+
+  /** @internal The connection details (for tests and benchmarks). */
+  get connectionInfo(): Readonly<ConnectionInfo> {
+    return this.#spawned.info;
+  }
+
+  /**
+   * Runs code in the kernel. Executions queue: one at a time per kernel.
+   * Python exceptions are returned in `result.error`, not thrown.
+   *
+   * @param code Python source.
+   * @param options Deadline, abort signal, output callback, silent flag.
+   * @returns Output, result, images and error of the execution.
+   * @throws {ExecutionTimeoutError} Deadline passed (partial output inside).
+   * @throws {KernelDiedError} The kernel process ended.
+   * @example Running code
+   * ```ts
+   * import { startKernel } from "./kernel.ts";
+   * await using kernel = await startKernel({ cwd: ".", env: {} });
+   * const result = await kernel.execute("1 + 1");
+   * console.log(result.result); // "2"
+   * ```
+   */
+  execute(code: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
+    if (typeof code !== "string") {
+      return Promise.reject(
+        new TypeError("Cannot execute: code must be a string"),
+      );
+    }
+    this.#busy++;
+    const run = this.#queue.then(() => this.#execute(code, options));
+    const settled = run.finally(() => this.#busy--);
+    this.#queue = settled.catch(() => {});
+    return settled;
+  }
+
+  async #execute(
+    code: string,
+    options: ExecuteOptions,
+  ): Promise<ExecuteResult> {
+    if (!this.alive) throw new KernelDiedError(this.#exit!);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const collector = new OutputCollector(this.#outputLimit);
+    const reply = Promise.withResolvers<void>();
+    const idle = Promise.withResolvers<void>();
+    const onOutput = options.onOutput;
+    const onIopub = (msg: JupyterMessage) => {
+      if (isStream(msg)) {
+        collector.stream(msg.content.name, msg.content.text);
+        if (onOutput) {
+          try {
+            onOutput({ name: msg.content.name, text: msg.content.text });
+          } catch (error) {
+            this.#logger.warn(`onOutput callback threw: ${error}`);
+          }
+        }
+      } else if (isDisplay(msg)) {
+        collector.display(
+          msg.content.data,
+          msg.header.msg_type === "execute_result",
+        );
+      } else if (isError(msg)) {
+        collector.error = {
+          ename: msg.content.ename,
+          evalue: msg.content.evalue,
+          traceback: stripAnsi(msg.content.traceback.join("\n")),
+        };
+      } else if (isStatus(msg) && msg.content.execution_state === "idle") {
+        idle.resolve();
+      }
+    };
+    const onReply = (msg: JupyterMessage) => {
+      const content = msg.content as ExecuteReplyContent;
+      collector.executionCount = content.execution_count ?? null;
+      if (content.status === "error" && !collector.error) {
+        collector.error = {
+          ename: content.ename ?? "Error",
+          evalue: content.evalue ?? "",
+          traceback: stripAnsi((content.traceback ?? []).join("\n")),
+        };
+      }
+      reply.resolve();
+    };
+    const pending = await this.#conn.send("shell", "execute_request", {
+      code,
+      silent: options.silent ?? false,
+      store_history: !options.silent,
+      user_expressions: {},
+      allow_stdin: false,
+      stop_on_error: true,
+    }, { onReply, onIopub });
+    const done = Promise.all([reply.promise, idle.promise]).then(() =>
+      "done" as const
+    );
+    const died = this.exited.then(() => "died" as const);
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const stop = options.signal
+      ? AbortSignal.any([deadline, options.signal])
+      : deadline;
+    const stopped = new Promise<"stopped">((resolve) => {
+      if (stop.aborted) resolve("stopped");
+      stop.addEventListener("abort", () => resolve("stopped"), { once: true });
+    });
+    try {
+      const outcome = await Promise.race([done, died, stopped]);
+      if (outcome === "done") return collector.snapshot();
+      if (outcome === "died") {
+        throw new KernelDiedError(this.#exit!, collector.snapshot());
+      }
+      // Deadline or abort: interrupt, then wait for idle.
+      await this.interrupt();
+      const grace = delay(INTERRUPT_GRACE_MS).then(() => "grace" as const);
+      const after = await Promise.race([done, died, grace]);
+      const kernelAlive = after === "done";
+      if (!kernelAlive) {
+        this.#logger.warn(
+          `Kernel ${this.pid} did not answer the interrupt; shutting it down`,
+        );
+        await this.shutdown();
+      }
+      if (!deadline.aborted && options.signal?.aborted) {
+        throw options.signal.reason;
+      }
+      throw new ExecutionTimeoutError(
+        timeoutMs,
+        collector.snapshot(),
+        kernelAlive,
+      );
+    } finally {
+      pending.release();
+    }
+  }
+
+  /** Sends SIGINT to the kernel's process group; the state is kept. */
+  interrupt(): Promise<void> {
+    if (this.alive) killGroup(this.pid, "SIGINT");
+    return Promise.resolve();
+  }
+
+  async #tool<T>(call: string): Promise<T> {
+    const result = await this.execute(
+      `__import__("_coder_tools").${call}`,
+      { silent: true, timeoutMs: 60_000 },
+    );
+    if (result.error) {
+      throw new KernelError(
+        `Kernel tooling call failed: ${result.error.ename}: ${result.error.evalue}`,
+      );
+    }
+    return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "null");
+  }
+
+  /**
+   * Reads the interpreter version, installed packages and user variable
+   * names without touching the user's namespace or history.
+   *
+   * @returns The kernel's state.
+   */
+  inspect(): Promise<KernelState> {
+    return this.#tool<KernelState>("state()");
+  }
+
+  /**
+   * Looks up installed versions (distribution metadata, else `__version__`
+   * of the module).
+   *
+   * @param names Distribution or module names.
+   * @returns Version per name, null when not installed.
+   */
+  packageVersions(
+    names: readonly string[],
+  ): Promise<Record<string, string | null>> {
+    return this.#tool(`versions(${JSON.stringify([...names])})`);
+  }
+
+  /**
+   * Stops the kernel: shutdown_request on control, a short grace, then
+   * SIGKILL of the whole process group. Idempotent.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#doShutdown();
+    return this.#shutdown;
+  }
+
+  async #doShutdown(): Promise<void> {
+    if (this.alive) {
+      const grace = AbortSignal.timeout(SHUTDOWN_GRACE_MS);
+      try {
+        await this.#conn.request("control", "shutdown_request", {
+          restart: false,
+        }, grace);
+        await Promise.race([
+          this.exited,
+          new Promise((resolve) => grace.addEventListener("abort", resolve)),
+        ]);
+      } catch {
+        // no answer: the kill below settles it
+      }
+    }
+    killGroup(this.pid, "SIGKILL");
+    this.#conn.close();
+    await this.exited;
+    await Deno.remove(this.#spawned.runtimeDir, { recursive: true }).catch(
+      () => {},
+    );
+  }
+
+  /** Shuts the kernel down. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}
+
+/**
+ * Starts a kernel: resolves the interpreter (or package environment),
+ * spawns it, waits until shell, iopub and heartbeat answer, and injects the
+ * start-up code.
+ *
+ * @param options Working directory, packages, launch options.
+ * @returns The ready kernel.
+ * @throws {InvalidPackageSpecError} A package spec is refused (nothing spawned).
+ * @throws {KernelStartError} No interpreter, install failure, crash or timeout.
+ * @example Start, run, stop
+ * ```ts
+ * import { startKernel } from "./kernel.ts";
+ * await using kernel = await startKernel({ cwd: Deno.cwd(), env: Deno.env.toObject() });
+ * await kernel.execute("x = 41");
+ * const { result } = await kernel.execute("x + 1"); // "42"
+ * ```
+ */
+export function startKernel(options: StartKernelOptions): Promise<Kernel> {
+  const withInstall = (options.packages?.length ?? 0) > 0 &&
+      options.startupTimeoutMs === undefined
+    ? { ...options, startupTimeoutMs: 30_000 }
+    : options;
+  return Kernel.create(withInstall);
+}
+
+/** The deadline applied to package installation. */
+export { PACKAGE_INSTALL_TIMEOUT_MS };

@@ -1,0 +1,465 @@
+/**
+ * Finds a Python interpreter with ipykernel, prepares package environments
+ * (uv or a managed venv) and spawns kernel processes in their own process
+ * group with a private connection file.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { delimiter, join } from "node:path";
+import { KernelStartError } from "./errors.ts";
+import type { Logger } from "./messages.ts";
+import { SILENT_LOGGER } from "./messages.ts";
+import type { ConnectionInfo } from "./connection.ts";
+
+/** How interpreters are found and kernels launched. Reads no process env: pass `env`. */
+export interface LaunchOptions {
+  /** Base environment for child processes (PATH, HOME, PIP_*, UV_*...). */
+  env: Record<string, string>;
+  /** Explicit interpreter (the CLI fills it from CODER_PYTHON). */
+  python?: string;
+  /** Managed venvs live under it (default: XDG_CACHE_HOME or HOME/.cache, + agentic-python-coder). */
+  cacheDir?: string;
+  /** Kernel start-up deadline in ms (default 30 000). */
+  startupTimeoutMs?: number;
+  /** Where launch details are logged. */
+  logger?: Logger;
+}
+
+/** A resolved way to start a kernel. */
+export interface LaunchPlan {
+  /** Program to spawn. */
+  command: string;
+  /** Arguments before `-f CONNECTION_FILE`. */
+  args: string[];
+  /** Human-readable description for errors and logs. */
+  description: string;
+}
+
+// find_spec locates ipykernel without importing it (an import costs ~0.3 s).
+const PROBE = "import importlib.util as u, sys\n" +
+  "if u.find_spec('ipykernel') is None: sys.exit('No module named ipykernel')\n" +
+  "print(sys.executable)";
+const IS_WINDOWS = Deno.build.os === "windows";
+const INSTALL_TIMEOUT_MS = 15 * 60_000;
+
+/** Searches PATH in `env` for a program. */
+export async function which(
+  program: string,
+  env: Record<string, string>,
+): Promise<string | undefined> {
+  const dirs = (env.PATH ?? env.Path ?? "").split(delimiter).filter(Boolean);
+  const names = IS_WINDOWS ? [`${program}.exe`, program] : [program];
+  for (const dir of dirs) {
+    for (const name of names) {
+      const candidate = join(dir, name);
+      try {
+        const stat = await Deno.stat(candidate);
+        if (stat.isFile && (IS_WINDOWS || ((stat.mode ?? 0o111) & 0o111))) {
+          return candidate;
+        }
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Runs a short command, returning its exit status and output. */
+async function run(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  try {
+    const out = await new Deno.Command(command, {
+      args,
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(timeoutMs),
+    }).output();
+    const decoder = new TextDecoder();
+    return {
+      ok: out.success,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  } catch (error) {
+    return { ok: false, stdout: "", stderr: String(error) };
+  }
+}
+
+/** Returns the last `n` non-empty lines of a text. */
+export function tailLines(text: string, n = 8): string {
+  return text.trimEnd().split("\n").filter((l) => l.trim() !== "").slice(-n)
+    .join("\n");
+}
+
+/** Asks a candidate interpreter whether it can import ipykernel. */
+async function probe(
+  python: string,
+  env: Record<string, string>,
+): Promise<{ ok: true; executable: string } | { ok: false; why: string }> {
+  const result = await run(python, ["-c", PROBE], env, 20_000);
+  if (result.ok) {
+    return { ok: true, executable: result.stdout.trim() || python };
+  }
+  return { ok: false, why: tailLines(result.stderr, 1) || "failed" };
+}
+
+const SYSTEM_PYTHONS = IS_WINDOWS ? [] : [
+  "/usr/bin/python3",
+  "/usr/local/bin/python3",
+  "/opt/homebrew/bin/python3",
+  "/usr/bin/python",
+];
+
+const INSTALL_HELP =
+  "Install ipykernel for your Python (`python3 -m pip install ipykernel`, " +
+  "or `apt-get install python3-ipykernel` on Debian/Ubuntu), install uv " +
+  "(https://docs.astral.sh/uv/), or point CODER_PYTHON at an interpreter that has ipykernel";
+
+/**
+ * Finds an interpreter that can import ipykernel: the explicit one, else
+ * `python3`/`python` on PATH, else the usual system locations.
+ *
+ * @param options Launch options (env, explicit python).
+ * @returns The interpreter path.
+ * @throws {KernelStartError} Naming everything tried and how to install ipykernel.
+ * @example Resolving the interpreter
+ * ```ts
+ * import { resolvePython } from "./launcher.ts";
+ * const python = await resolvePython({ env: { PATH: "/usr/bin" } });
+ * ```
+ */
+export async function resolvePython(options: LaunchOptions): Promise<string> {
+  const found = await findPython(options);
+  if (found.python) return found.python;
+  throw new KernelStartError(
+    `Cannot find a Python interpreter with ipykernel. Tried: ${
+      found.tried.join("; ")
+    }. ${INSTALL_HELP}`,
+    { tried: found.tried },
+  );
+}
+
+async function findPython(
+  options: LaunchOptions,
+): Promise<{ python?: string; tried: string[] }> {
+  const tried: string[] = [];
+  if (options.python) {
+    const result = await probe(options.python, options.env);
+    if (result.ok) return { python: options.python, tried };
+    tried.push(`${options.python} (${result.why})`);
+    return { tried };
+  }
+  const candidates: string[] = [];
+  for (const name of ["python3", "python"]) {
+    const path = await which(name, options.env);
+    if (path) candidates.push(path);
+  }
+  candidates.push(...SYSTEM_PYTHONS);
+  const seen = new Set<string>();
+  const unique: string[] = [];
+  for (const candidate of candidates) {
+    const real = await Deno.realPath(candidate).catch(() => null);
+    if (real === null || seen.has(real)) continue; // missing or a duplicate
+    seen.add(real);
+    unique.push(candidate);
+  }
+  // Probe in parallel (pyenv shims take ~1 s each), keep the first in order.
+  const results = await Promise.all(
+    unique.map((candidate) => probe(candidate, options.env)),
+  );
+  for (const [i, result] of results.entries()) {
+    if (result.ok) return { python: unique[i]!, tried };
+    tried.push(`${unique[i]} (${result.why})`);
+  }
+  return { tried };
+}
+
+function venvPython(dir: string): string {
+  return IS_WINDOWS
+    ? join(dir, "Scripts", "python.exe")
+    : join(dir, "bin", "python");
+}
+
+/** The default cache directory for managed venvs. */
+export function defaultCacheDir(env: Record<string, string>): string {
+  const base = env.XDG_CACHE_HOME || env.LOCALAPPDATA ||
+    join(env.HOME || env.USERPROFILE || "/tmp", ".cache");
+  return join(base, "agentic-python-coder");
+}
+
+/**
+ * Returns (creating on first use) a venv with `packages`, built from `python`
+ * with system site-packages visible so ipykernel comes along. Keyed by the
+ * interpreter and the sorted package set; a second request reuses it.
+ * Creation goes to a temporary folder renamed into place, so concurrent
+ * creators never see a half-built venv.
+ */
+async function managedVenv(
+  python: string,
+  packages: readonly string[],
+  options: LaunchOptions,
+): Promise<string> {
+  const logger = options.logger ?? SILENT_LOGGER;
+  const real = await Deno.realPath(python).catch(() => python);
+  const key = createHash("sha256").update(
+    JSON.stringify([real, [...packages].sort()]),
+  ).digest("hex").slice(0, 16);
+  const root = join(options.cacheDir ?? defaultCacheDir(options.env), "venvs");
+  const dir = join(root, key);
+  const marker = join(dir, ".coder-complete");
+  try {
+    await Deno.stat(marker);
+    logger.debug(`Reusing managed venv ${dir}`);
+    return venvPython(dir);
+  } catch {
+    // build it
+  }
+  await Deno.mkdir(root, { recursive: true });
+  const building = await Deno.makeTempDir({ dir: root, prefix: `.${key}-` });
+  try {
+    logger.info(`Creating managed venv for ${packages.join(", ")} in ${dir}`);
+    const venv = await run(
+      python,
+      ["-m", "venv", "--system-site-packages", building],
+      options.env,
+      120_000,
+    );
+    if (!venv.ok) {
+      throw new KernelStartError(
+        `Cannot create a virtual environment with ${python}: ${
+          tailLines(venv.stderr, 2)
+        }`,
+        { tried: [python], stderrTail: tailLines(venv.stderr) },
+      );
+    }
+    const pip = await run(
+      venvPython(building),
+      [
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        ...packages,
+      ],
+      { ...options.env, PIP_NO_INPUT: "1" },
+      INSTALL_TIMEOUT_MS,
+    );
+    if (!pip.ok) {
+      throw new KernelStartError(
+        `Cannot install ${packages.join(", ")} with pip: ${
+          tailLines(pip.stderr + pip.stdout, 3)
+        }`,
+        { tried: [python], stderrTail: tailLines(pip.stderr + pip.stdout) },
+      );
+    }
+    await Deno.writeTextFile(join(building, ".coder-complete"), "");
+    try {
+      await Deno.rename(building, dir);
+    } catch {
+      // Another process finished first: use theirs.
+      await Deno.remove(building, { recursive: true }).catch(() => {});
+      await Deno.stat(marker);
+    }
+    return venvPython(dir);
+  } catch (error) {
+    await Deno.remove(building, { recursive: true }).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Decides how to start a kernel for a package set (SPEC §1 order): explicit
+ * interpreter; with packages, `uv run --with` when uv is on PATH (and no
+ * explicit interpreter) else a managed venv; without packages, the first
+ * interpreter with ipykernel, then uv.
+ *
+ * @param packages Validated package specs.
+ * @param options Launch options.
+ * @returns The plan.
+ * @throws {KernelStartError} When nothing can start a kernel.
+ */
+export async function planLaunch(
+  packages: readonly string[],
+  options: LaunchOptions,
+): Promise<LaunchPlan> {
+  const uv = options.python ? undefined : await which("uv", options.env);
+  if (packages.length > 0 && uv) {
+    const withs = ["ipykernel", ...packages].flatMap((p) => ["--with", p]);
+    return {
+      command: uv,
+      args: [
+        "run",
+        "--no-project",
+        ...withs,
+        "python",
+        "-m",
+        "ipykernel_launcher",
+      ],
+      description: `uv run --with ${packages.join(" --with ")}`,
+    };
+  }
+  const found = await findPython(options);
+  if (found.python) {
+    const python = packages.length > 0
+      ? await managedVenv(found.python, packages, options)
+      : found.python;
+    return {
+      command: python,
+      args: ["-m", "ipykernel_launcher"],
+      description: python,
+    };
+  }
+  if (uv) {
+    return {
+      command: uv,
+      args: [
+        "run",
+        "--no-project",
+        "--with",
+        "ipykernel",
+        "python",
+        "-m",
+        "ipykernel_launcher",
+      ],
+      description: "uv run --with ipykernel",
+    };
+  }
+  throw new KernelStartError(
+    `Cannot find a Python interpreter with ipykernel, and uv is not on PATH. Tried: ${
+      found.tried.join("; ") || "nothing"
+    }. ${INSTALL_HELP}`,
+    { tried: found.tried },
+  );
+}
+
+/** Picks free loopback ports (bound then released). */
+async function freePorts(n: number): Promise<number[]> {
+  const listeners = Array.from(
+    { length: n },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
+  for (const l of listeners) l.close();
+  return await Promise.resolve(ports);
+}
+
+/** A spawned kernel process and its connection file. */
+export interface SpawnedKernel {
+  /** The process (leader of its own process group). */
+  child: Deno.ChildProcess;
+  /** Connection details. */
+  info: ConnectionInfo;
+  /** Private temp dir holding the connection file; removed on shutdown. */
+  runtimeDir: string;
+  /** Last stderr lines (kept small). */
+  stderrTail(): string;
+  /** Resolves when stdout and stderr reached end of file. */
+  drained: Promise<void>;
+}
+
+/**
+ * Writes a fresh connection file (random key, loopback, mode 0600 in a
+ * private temp dir) and spawns the kernel in its own process group.
+ *
+ * @param plan How to start it.
+ * @param cwd Kernel working directory.
+ * @param options Launch options.
+ * @returns The process and connection details.
+ */
+export async function spawnKernel(
+  plan: LaunchPlan,
+  cwd: string,
+  options: LaunchOptions,
+): Promise<SpawnedKernel> {
+  const runtimeDir = await Deno.makeTempDir({ prefix: "coder-kernel-" });
+  await Deno.chmod(runtimeDir, 0o700).catch(() => {});
+  const [shell, iopub, stdin, control, hb] = await freePorts(5) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const info: ConnectionInfo = {
+    ip: "127.0.0.1",
+    transport: "tcp",
+    shell_port: shell,
+    iopub_port: iopub,
+    stdin_port: stdin,
+    control_port: control,
+    hb_port: hb,
+    key: crypto.randomUUID().replaceAll("-", "") +
+      crypto.randomUUID().replaceAll("-", ""),
+    signature_scheme: "hmac-sha256",
+    kernel_name: "python3",
+  };
+  const file = join(runtimeDir, "kernel.json");
+  await Deno.writeTextFile(file, JSON.stringify(info), { mode: 0o600 });
+  const child = new Deno.Command(plan.command, {
+    args: [...plan.args, "-f", file],
+    cwd,
+    env: {
+      ...options.env,
+      JPY_PARENT_PID: String(Deno.pid),
+      MPLBACKEND: "Agg",
+      PYDEVD_DISABLE_FILE_VALIDATION: "1",
+      PYTHONUNBUFFERED: "1",
+    },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    detached: true,
+  }).spawn();
+  const tail: string[] = [];
+  const drained = Promise.all([
+    drain(child.stdout, () => {}),
+    drain(child.stderr, (text) => {
+      tail.push(text);
+      if (tail.length > 64) tail.splice(0, tail.length - 64);
+    }),
+  ]).then(() => {});
+  return {
+    child,
+    info,
+    runtimeDir,
+    stderrTail: () => tailLines(tail.join("")),
+    drained,
+  };
+}
+
+async function drain(
+  stream: ReadableStream<Uint8Array>,
+  onText: (text: string) => void,
+): Promise<void> {
+  try {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      onText(text);
+    }
+  } catch {
+    // process gone
+  }
+}
+
+/** Kills a process group, ignoring groups that are already gone. */
+export function killGroup(pid: number, signal: Deno.Signal): void {
+  try {
+    Deno.kill(IS_WINDOWS ? pid : -pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** The install deadline used when packages are requested. */
+export const PACKAGE_INSTALL_TIMEOUT_MS = INSTALL_TIMEOUT_MS;

@@ -1,0 +1,65 @@
+/**
+ * Jupyter kernel client: starts real `ipykernel` processes, talks the
+ * Jupyter messaging protocol over our own ZeroMQ transport, and manages
+ * named kernels in a {@linkcode KernelRegistry}.
+ *
+ * @example Run code in a kernel
+ * ```ts
+ * import { startKernel } from "./mod.ts";
+ * await using kernel = await startKernel({ cwd: Deno.cwd(), env: Deno.env.toObject() });
+ * const result = await kernel.execute("print('hello')");
+ * console.log(result.stdout); // "hello\n"
+ * ```
+ *
+ * @module
+ */
+
+export {
+  describeExit,
+  ExecutionTimeoutError,
+  InvalidPackageSpecError,
+  KernelDiedError,
+  KernelError,
+  KernelLimitError,
+  KernelNotFoundError,
+  KernelStartError,
+} from "./errors.ts";
+export {
+  DEFAULT_OUTPUT_LIMIT,
+  DEFAULT_TIMEOUT_MS,
+  Kernel,
+  startKernel,
+  type StartKernelOptions,
+} from "./kernel.ts";
+export {
+  defaultCacheDir,
+  type LaunchOptions,
+  resolvePython,
+} from "./launcher.ts";
+export {
+  type ExecuteOptions,
+  type ExecuteResult,
+  type KernelExit,
+  type KernelImage,
+  type KernelState,
+  type Logger,
+  type OutputChunk,
+  type PythonError,
+  SILENT_LOGGER,
+} from "./messages.ts";
+export {
+  packageName,
+  validatePackageSpec,
+  validatePackageSpecs,
+} from "./package_spec.ts";
+export {
+  DEFAULT_KERNEL_ID,
+  type KernelInfo,
+  KernelRegistry,
+  type KernelRegistryOptions,
+} from "./registry.ts";
+export {
+  checkSyntax,
+  type CheckSyntaxOptions,
+  type SyntaxCheck,
+} from "./syntax.ts";

@@ -1,0 +1,349 @@
+/**
+ * A registry of named kernels with a live-kernel limit, a single-flight
+ * default kernel and an optional pool of warm spares.
+ *
+ * @module
+ */
+
+import {
+  KernelError,
+  KernelLimitError,
+  KernelNotFoundError,
+} from "./errors.ts";
+import { type Kernel, startKernel } from "./kernel.ts";
+import type { LaunchOptions } from "./launcher.ts";
+import { resolvePython } from "./launcher.ts";
+import { SILENT_LOGGER } from "./messages.ts";
+import { validatePackageSpecs } from "./package_spec.ts";
+import { checkSyntax, type SyntaxCheck } from "./syntax.ts";
+
+/** Id of the kernel python_exec starts on first use. */
+export const DEFAULT_KERNEL_ID = "_default";
+
+/** Options for a {@linkcode KernelRegistry}. */
+export interface KernelRegistryOptions {
+  /** Working directory of every kernel. */
+  cwd: string;
+  /** How kernels are launched. */
+  launch: LaunchOptions;
+  /** Maximum live kernels (default 10). */
+  maxKernels?: number;
+  /** Warm spare kernels kept per package set (default 0: off). */
+  poolSize?: number;
+}
+
+/** A public description of one registered kernel. */
+export interface KernelInfo {
+  /** Registry id. */
+  id: string;
+  /** Process id. */
+  pid: number;
+  /** Working directory. */
+  cwd: string;
+  /** Package specs. */
+  packages: string[];
+  /** Interpreter executable. */
+  python: string;
+  /** Whether an execution is queued or running. */
+  busy: boolean;
+  /** ISO time the kernel became ready. */
+  startedAt: string;
+}
+
+function newId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function poolKey(packages: readonly string[]): string {
+  return JSON.stringify(packages);
+}
+
+/**
+ * Owns named kernels. Create one per server or program; there is no global
+ * instance.
+ *
+ * @example Using a registry
+ * ```ts
+ * import { KernelRegistry } from "./registry.ts";
+ * await using registry = new KernelRegistry({ cwd: Deno.cwd(), launch: { env: Deno.env.toObject() } });
+ * const kernel = await registry.ensureDefault();
+ * await kernel.execute("print('hi')");
+ * ```
+ */
+export class KernelRegistry implements AsyncDisposable {
+  /** Working directory of every kernel. */
+  readonly cwd: string;
+  /** Maximum live kernels. */
+  readonly maxKernels: number;
+  /** Spare kernels kept warm per package set. */
+  readonly poolSize: number;
+  readonly #launch: LaunchOptions;
+  readonly #kernels = new Map<string, Kernel>();
+  readonly #starting = new Map<string, Promise<Kernel>>();
+  readonly #pool = new Map<string, Promise<Kernel>[]>();
+  #python: Promise<string> | null = null;
+  #closed = false;
+
+  /** @param options Working directory, launch options, limit and pool size. */
+  constructor(options: KernelRegistryOptions) {
+    this.cwd = options.cwd;
+    this.#launch = options.launch;
+    this.maxKernels = options.maxKernels ?? 10;
+    this.poolSize = options.poolSize ?? 0;
+    if (!Number.isInteger(this.maxKernels) || this.maxKernels < 1) {
+      throw new RangeError(
+        `Cannot create a kernel registry: maxKernels must be a positive integer, got ${this.maxKernels}`,
+      );
+    }
+  }
+
+  /** Number of live and starting kernels. */
+  get size(): number {
+    return this.#kernels.size + this.#starting.size;
+  }
+
+  /** Whether a live kernel has this id. */
+  has(id: string): boolean {
+    const kernel = this.#kernels.get(id);
+    return kernel !== undefined && kernel.alive;
+  }
+
+  /**
+   * Returns a live kernel.
+   *
+   * @param id Registry id.
+   * @returns The kernel.
+   * @throws {KernelNotFoundError} No live kernel has the id.
+   */
+  get(id: string): Kernel {
+    const kernel = this.#kernels.get(id);
+    if (!kernel || !kernel.alive) throw new KernelNotFoundError(id);
+    return kernel;
+  }
+
+  /**
+   * Starts the pool's spares for the no-package set in the background.
+   * Does nothing when the pool is off.
+   */
+  warm(): void {
+    this.#refill([]);
+  }
+
+  /**
+   * Returns the default kernel, starting it on first use. Concurrent calls
+   * share one start.
+   *
+   * @returns The `_default` kernel.
+   * @throws {KernelLimitError} The limit is reached.
+   * @throws {KernelStartError} The kernel cannot start.
+   */
+  ensureDefault(): Promise<Kernel> {
+    if (this.has(DEFAULT_KERNEL_ID)) {
+      return Promise.resolve(this.#kernels.get(DEFAULT_KERNEL_ID)!);
+    }
+    const starting = this.#starting.get(DEFAULT_KERNEL_ID);
+    if (starting) return starting;
+    return this.#startAs(DEFAULT_KERNEL_ID, []);
+  }
+
+  /**
+   * Starts a new kernel under a fresh 8-hex-digit id.
+   *
+   * @param options Package specs for the kernel.
+   * @returns The id and kernel.
+   * @throws {InvalidPackageSpecError} A spec is refused (nothing spawned).
+   * @throws {KernelLimitError} The limit is reached.
+   * @throws {KernelStartError} The kernel cannot start.
+   */
+  async create(
+    options: { packages?: readonly string[] } = {},
+  ): Promise<{ id: string; kernel: Kernel }> {
+    const packages = validatePackageSpecs(options.packages ?? []);
+    let id = newId();
+    while (this.#kernels.has(id) || this.#starting.has(id)) id = newId();
+    const kernel = await this.#startAs(id, packages);
+    return { id, kernel };
+  }
+
+  /**
+   * Replaces a live kernel with a fresh one under the same id and cwd.
+   *
+   * @param id Registry id.
+   * @param options New package specs; the old ones are kept when omitted.
+   * @returns The new kernel.
+   * @throws {KernelNotFoundError} No live kernel has the id.
+   */
+  async restart(
+    id: string,
+    options: { packages?: readonly string[] } = {},
+  ): Promise<Kernel> {
+    const old = this.get(id);
+    const packages = validatePackageSpecs(options.packages ?? old.packages);
+    this.#kernels.delete(id);
+    const [, fresh] = await Promise.allSettled([
+      old.shutdown(),
+      this.#startAs(id, packages),
+    ]);
+    if (fresh.status === "rejected") throw fresh.reason;
+    return fresh.value;
+  }
+
+  /**
+   * Sends SIGINT to a kernel; its state is kept.
+   *
+   * @param id Registry id.
+   * @throws {KernelNotFoundError} No live kernel has the id.
+   */
+  interrupt(id: string): Promise<void> {
+    return this.get(id).interrupt();
+  }
+
+  /**
+   * Shuts a kernel down and forgets it.
+   *
+   * @param id Registry id.
+   * @throws {KernelNotFoundError} No live kernel has the id.
+   */
+  async shutdown(id: string): Promise<void> {
+    const kernel = this.get(id);
+    this.#kernels.delete(id);
+    await kernel.shutdown();
+  }
+
+  /** Describes every live kernel. */
+  list(): KernelInfo[] {
+    return [...this.#kernels.keys()].filter((id) => this.has(id)).map((id) =>
+      this.info(id)
+    );
+  }
+
+  /**
+   * Describes one kernel.
+   *
+   * @param id Registry id.
+   * @returns Its description.
+   * @throws {KernelNotFoundError} No live kernel has the id.
+   */
+  info(id: string): KernelInfo {
+    const kernel = this.get(id);
+    return {
+      id,
+      pid: kernel.pid,
+      cwd: kernel.cwd,
+      packages: [...kernel.packages],
+      python: kernel.python,
+      busy: kernel.busy,
+      startedAt: kernel.startedAt.toISOString(),
+    };
+  }
+
+  /**
+   * Parses code in a separate interpreter process; never touches a kernel.
+   *
+   * @param code Python source.
+   * @returns `{ ok: true }` or the error's line and message.
+   */
+  async checkSyntax(code: string): Promise<SyntaxCheck> {
+    const python = await this.#resolvedPython();
+    return await checkSyntax(code, { python, env: this.#launch.env });
+  }
+
+  /** Shuts down every kernel, starting ones and pool spares. */
+  async shutdownAll(): Promise<void> {
+    this.#closed = true;
+    const spares = [...this.#pool.values()].flat();
+    this.#pool.clear();
+    const live = [...this.#kernels.values()];
+    this.#kernels.clear();
+    const starting = [...this.#starting.values()];
+    await Promise.allSettled([
+      ...live.map((k) => k.shutdown()),
+      ...[...starting, ...spares].map((p) => p.then((k) => k.shutdown())),
+    ]);
+  }
+
+  /** Shuts down every kernel. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdownAll();
+  }
+
+  #startAs(id: string, packages: string[]): Promise<Kernel> {
+    if (this.#closed) {
+      return Promise.reject(
+        new KernelError("Cannot start a kernel: the registry is shut down"),
+      );
+    }
+    if (this.size >= this.maxKernels) {
+      return Promise.reject(new KernelLimitError(this.maxKernels));
+    }
+    const start = this.#take(packages).then((kernel) => {
+      if (this.#closed) {
+        kernel.shutdown();
+        throw new KernelError(
+          "Cannot start a kernel: the registry is shut down",
+        );
+      }
+      this.#kernels.set(id, kernel);
+      kernel.exited.then(() => {
+        if (this.#kernels.get(id) === kernel) this.#kernels.delete(id);
+      });
+      return kernel;
+    }).finally(() => this.#starting.delete(id));
+    this.#starting.set(id, start);
+    return start;
+  }
+
+  /** A kernel for the package set: a warm spare when there is one. */
+  async #take(packages: string[]): Promise<Kernel> {
+    const spares = this.#pool.get(poolKey(packages));
+    const spare = spares?.shift();
+    this.#refill(packages);
+    if (spare) {
+      const kernel = await spare.catch(() => null);
+      if (kernel?.alive) return kernel;
+    }
+    return await this.#spawn(packages);
+  }
+
+  async #spawn(packages: readonly string[]): Promise<Kernel> {
+    // Interpreter resolution probes several candidates; do it once per
+    // registry. Package sets keep the full plan (uv or a managed venv).
+    let launch = this.#launch;
+    if (packages.length === 0 && !launch.python) {
+      const python = await this.#resolvedPython().catch(() => undefined);
+      if (python) launch = { ...launch, python };
+    }
+    return await startKernel({ ...launch, cwd: this.cwd, packages });
+  }
+
+  #resolvedPython(): Promise<string> {
+    this.#python ??= resolvePython(this.#launch);
+    return this.#python.catch((error) => {
+      this.#python = null;
+      throw error;
+    });
+  }
+
+  #refill(packages: readonly string[]): void {
+    if (this.poolSize <= 0 || this.#closed) return;
+    const key = poolKey(packages);
+    const spares = this.#pool.get(key) ?? [];
+    this.#pool.set(key, spares);
+    const logger = this.#launch.logger ?? SILENT_LOGGER;
+    while (spares.length < this.poolSize) {
+      const spare = this.#spawn(packages);
+      spares.push(spare);
+      spare.then((kernel) => {
+        kernel.exited.then(() => {
+          const i = spares.indexOf(spare);
+          if (i >= 0) spares.splice(i, 1);
+        });
+      }, (error) => {
+        const i = spares.indexOf(spare);
+        if (i >= 0) spares.splice(i, 1);
+        logger.warn(`Warm kernel failed to start: ${error}`);
+      });
+    }
+  }
+}

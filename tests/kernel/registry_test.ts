@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import {
+  DEFAULT_KERNEL_ID,
+  InvalidPackageSpecError,
+  KernelDiedError,
+  KernelLimitError,
+  KernelNotFoundError,
+  KernelRegistry,
+} from "../../src/kernel/mod.ts";
+import { testLaunch } from "../_helpers/kernel_env.ts";
+import { kernelPidsOf, pidAlive, waitGone } from "../_helpers/processes.ts";
+
+Deno.test("KernelRegistry", async (t) => {
+  const cwd = await Deno.makeTempDir();
+  const registry = new KernelRegistry({
+    cwd,
+    launch: testLaunch(),
+    maxKernels: 3,
+  });
+  try {
+    await t.step(
+      "ensureDefault() starts one kernel for concurrent first calls",
+      async () => {
+        const [a, b] = await Promise.all([
+          registry.ensureDefault(),
+          registry.ensureDefault(),
+        ]);
+        assert.equal(a, b);
+        assert.equal(registry.size, 1);
+        assert.equal(registry.get(DEFAULT_KERNEL_ID), a);
+      },
+    );
+
+    await t.step(
+      "create() returns 8-hex ids and isolated kernels that run concurrently",
+      async () => {
+        const [one, two] = await Promise.all([
+          registry.create(),
+          registry.create(),
+        ]);
+        assert.match(one.id, /^[0-9a-f]{8}$/);
+        assert.match(two.id, /^[0-9a-f]{8}$/);
+        assert.notEqual(one.id, two.id);
+        const code =
+          "import time\nstart = time.time()\ntime.sleep(1)\nend = time.time()\nprint(start, end)";
+        const [r1, r2] = await Promise.all([
+          one.kernel.execute(code),
+          two.kernel.execute(code),
+        ]);
+        const [s1, e1] = r1.stdout.trim().split(" ").map(Number) as [
+          number,
+          number,
+        ];
+        const [s2, e2] = r2.stdout.trim().split(" ").map(Number) as [
+          number,
+          number,
+        ];
+        assert.ok(s1 < e2 && s2 < e1, "executions overlapped in time");
+        await one.kernel.execute("only_in_one = 1");
+        const other = await two.kernel.execute("only_in_one");
+        assert.equal(other.error?.ename, "NameError");
+      },
+    );
+
+    await t.step(
+      "create() past the limit is refused with a clear error",
+      async () => {
+        assert.equal(registry.size, 3);
+        await assert.rejects(registry.create(), KernelLimitError);
+        await assert.rejects(registry.create(), /limit of 3 live kernels/);
+      },
+    );
+
+    await t.step("restart() keeps the id and clears state", async () => {
+      const [info] = registry.list().filter((k) => k.id !== DEFAULT_KERNEL_ID);
+      const id = info!.id;
+      await registry.get(id).execute("survivor = 1");
+      const oldPid = registry.get(id).pid;
+      const fresh = await registry.restart(id);
+      assert.equal(registry.get(id), fresh);
+      assert.notEqual(fresh.pid, oldPid);
+      assert.equal(fresh.cwd, cwd);
+      assert.equal((await fresh.execute("survivor")).error?.ename, "NameError");
+      assert.deepEqual(await waitGone([oldPid]), []);
+    });
+
+    await t.step(
+      "restart() and get() of unknown ids throw KernelNotFoundError",
+      async () => {
+        await assert.rejects(registry.restart("deadbeef"), KernelNotFoundError);
+        assert.throws(
+          () => registry.get("deadbeef"),
+          /Kernel deadbeef not found/,
+        );
+      },
+    );
+
+    await t.step(
+      "a kernel that dies is dropped from the registry",
+      async () => {
+        const [info] = registry.list().filter((k) =>
+          k.id !== DEFAULT_KERNEL_ID
+        );
+        const kernel = registry.get(info!.id);
+        await assert.rejects(
+          kernel.execute("import os; os._exit(1)"),
+          KernelDiedError,
+        );
+        await kernel.exited;
+        assert.equal(registry.has(info!.id), false);
+        assert.throws(() => registry.get(info!.id), KernelNotFoundError);
+        assert.equal(registry.size, 2);
+      },
+    );
+
+    await t.step(
+      "create() refuses invalid package specs before spawning",
+      async () => {
+        const before = kernelPidsOf(Deno.pid).length;
+        await assert.rejects(
+          registry.create({ packages: ["numpy; rm -rf /"] }),
+          InvalidPackageSpecError,
+        );
+        assert.equal(kernelPidsOf(Deno.pid).length, before);
+      },
+    );
+
+    await t.step("shutdown() removes one kernel and its process", async () => {
+      const { id, kernel } = await registry.create();
+      await registry.shutdown(id);
+      assert.equal(registry.has(id), false);
+      assert.equal(pidAlive(kernel.pid), false);
+    });
+
+    await t.step("list() and info() describe live kernels", () => {
+      const list = registry.list();
+      assert.ok(list.some((k) => k.id === DEFAULT_KERNEL_ID));
+      const info = registry.info(DEFAULT_KERNEL_ID);
+      assert.equal(info.cwd, cwd);
+      assert.equal(typeof info.pid, "number");
+      assert.deepEqual(info.packages, []);
+    });
+
+    await t.step("checkSyntax() parses without running code", async () => {
+      assert.deepEqual(await registry.checkSyntax("x = 1\n"), { ok: true });
+      const bad = await registry.checkSyntax("x = 1\ndef f(:\n    pass\n");
+      assert.equal(bad.ok, false);
+      assert.equal(bad.ok === false && bad.line, 2);
+      const untouched = await registry.get(DEFAULT_KERNEL_ID).execute(
+        "'x' in globals()",
+      );
+      assert.equal(untouched.result, "False");
+    });
+  } finally {
+    const pids = kernelPidsOf(Deno.pid);
+    await registry.shutdownAll();
+    assert.deepEqual(
+      await waitGone(pids),
+      [],
+      "shutdownAll() left python processes",
+    );
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("KernelRegistry pool", async (t) => {
+  const cwd = await Deno.makeTempDir();
+  const registry = new KernelRegistry({
+    cwd,
+    launch: testLaunch(),
+    poolSize: 1,
+  });
+  try {
+    await t.step(
+      "warm() starts a spare that create() hands out, then refills",
+      async () => {
+        registry.warm();
+        await new Promise((r) => setTimeout(r, 200));
+        const spares = () => kernelPidsOf(Deno.pid);
+        const { kernel } = await registry.create();
+        assert.equal((await kernel.execute("1+1")).result, "2");
+        // One in use plus one new spare.
+        const end = Date.now() + 10_000;
+        while (spares().length < 2 && Date.now() < end) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(spares().length, 2);
+        assert.equal(registry.size, 1, "spares do not count as live kernels");
+      },
+    );
+  } finally {
+    const pids = kernelPidsOf(Deno.pid);
+    await registry.shutdownAll();
+    assert.deepEqual(await waitGone(pids), []);
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
