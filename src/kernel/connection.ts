@@ -99,12 +99,13 @@ export class KernelConnection {
     info: ConnectionInfo,
     options: OpenConnectionOptions,
   ): Promise<KernelConnection> {
-    const { signal } = options;
+    // The kernel binds ~1 s after spawn; retry refused connects briskly.
+    const retry = { signal: options.signal, retryDelayMs: 5, maxRetryDelayMs: 50 };
     const sockets = await Promise.allSettled([
-      connect("DEALER", endpointOf(info, info.shell_port), { signal }),
-      connect("DEALER", endpointOf(info, info.control_port), { signal }),
-      connect("SUB", endpointOf(info, info.iopub_port), { signal }),
-      connect("REQ", endpointOf(info, info.hb_port), { signal }),
+      connect("DEALER", endpointOf(info, info.shell_port), retry),
+      connect("DEALER", endpointOf(info, info.control_port), retry),
+      connect("SUB", endpointOf(info, info.iopub_port), retry),
+      connect("REQ", endpointOf(info, info.hb_port), retry),
     ]);
     const failed = sockets.find((s) => s.status === "rejected");
     if (failed) {

@@ -1,0 +1,56 @@
+/**
+ * Permission flags of the two programs, shared by `scripts/compile.ts` (the
+ * compiled binaries) and the tests that hold the `deno.json` tasks `coder` and
+ * `ipython_mcp` to the same lists.
+ *
+ * Neither list grants `-A`, `--allow-all` or `--allow-ffi`: the ZeroMQ
+ * transport is TypeScript on Deno's sockets, so no native addon is loaded.
+ * `ipython_mcp` reaches the network only on the loopback interface, where its
+ * kernels listen.
+ *
+ * @example Build a `deno run` command line for coder
+ * ```ts
+ * import { PERMISSIONS } from "./permissions.ts";
+ *
+ * const argv = ["run", ...PERMISSIONS.coder, "src/cli/coder.ts"];
+ * ```
+ *
+ * @module
+ */
+
+/** Names of the programs that get their own permission list. */
+export type ProgramName = "coder" | "ipython_mcp";
+
+/**
+ * Permissions of `coder`: the agent launches kernels (`run`), reads and writes
+ * the working directory, reads its configuration from the environment and
+ * talks to the chat API over the network.
+ */
+export const CODER_PERMISSIONS: readonly string[] = Object.freeze([
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+  "--allow-env",
+  "--allow-net",
+  "--allow-sys",
+]);
+
+/**
+ * Permissions of `ipython_mcp`: as {@linkcode CODER_PERMISSIONS}, but the
+ * network is limited to 127.0.0.1, where the kernels' ZeroMQ ports are.
+ */
+export const IPYTHON_MCP_PERMISSIONS: readonly string[] = Object.freeze([
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+  "--allow-env",
+  "--allow-net=127.0.0.1",
+  "--allow-sys",
+]);
+
+/** Permission list per program name. */
+export const PERMISSIONS: Readonly<Record<ProgramName, readonly string[]>> =
+  Object.freeze({
+    coder: CODER_PERMISSIONS,
+    ipython_mcp: IPYTHON_MCP_PERMISSIONS,
+  });
