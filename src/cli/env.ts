@@ -25,6 +25,8 @@ export interface CoderSettings {
   logLevel: LogLevel;
   /** Print the model configuration (`CODER_VERBOSE`). */
   verbose: boolean;
+  /** Base delay between retries of a model error envelope (`CODER_RETRY_DELAY_MS`, default 1000). */
+  retryDelayMs: number;
   /** User cache dir for managed venvs. */
   cacheDir: string;
   /** User config dir (`~/.config/coder`). */
@@ -73,6 +75,12 @@ export function readSettings(env: Record<string, string>): CoderSettings {
     poolSize: positiveInt(env.CODER_POOL_SIZE, 1, "CODER_POOL_SIZE", 0),
     logLevel,
     verbose: !!env.CODER_VERBOSE && env.CODER_VERBOSE !== "0",
+    retryDelayMs: positiveInt(
+      env.CODER_RETRY_DELAY_MS,
+      1000,
+      "CODER_RETRY_DELAY_MS",
+      0,
+    ),
     cacheDir: join(cacheBase, "agentic-python-coder"),
     configDir: join(configBase, "coder"),
     home,

@@ -1,0 +1,434 @@
+/**
+ * The agent's tools: `python_exec`, `save_code` and (with todo) `todo_write`.
+ * Each tool's schema, description for the model and handler sit together.
+ * Results are JSON objects with `success` and, on failure, `error`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import {
+  checkSyntax,
+  type ExecuteResult,
+  ExecutionTimeoutError,
+  type Kernel,
+  KernelDiedError,
+} from "../kernel/mod.ts";
+import type { ToolDefinition } from "../llm/mod.ts";
+
+/** Status of a todo item. */
+export type TodoStatus = "pending" | "in_progress" | "completed";
+/** Priority of a todo item. */
+export type TodoPriority = "high" | "medium" | "low";
+
+/** One item of the agent's todo list. */
+export interface TodoItem {
+  /** Unique id. */
+  id: string;
+  /** What to do. */
+  content: string;
+  /** Progress. */
+  status: TodoStatus;
+  /** Importance. */
+  priority: TodoPriority;
+}
+
+/** What a tool hands back to the loop. */
+export interface ToolOutcome {
+  /** Text the model sees (a JSON object). */
+  content: string;
+  /** Whether the tool did what was asked. */
+  success: boolean;
+  /** The error message when it did not. */
+  error: string | null;
+}
+
+/** The agent state tools work on. */
+export interface ToolHost {
+  /** Directory files are written to (the kernel's cwd). */
+  readonly workingDirectory: string;
+  /** File name `save_code` writes (`solution.py` or `NAME_code.py`). */
+  readonly codeFileName: string;
+  /** Deadline of one `python_exec` call, in ms. */
+  readonly execTimeoutMs: number;
+  /** Interpreter used for syntax checks. */
+  readonly python: string;
+  /** The live kernel (a dead one owned by the agent is replaced first). */
+  kernel(): Promise<Kernel>;
+  /** Records a file the agent wrote. */
+  recordFile(path: string): void;
+  /** Replaces the todo list. */
+  replaceTodos(todos: TodoItem[]): void;
+}
+
+/** A tool: its definition for the model and its handler. */
+export interface AgentTool {
+  /** Name, description and JSON schema. */
+  definition: ToolDefinition;
+  /**
+   * Runs the tool.
+   *
+   * @param args Parsed arguments.
+   * @param host Agent state.
+   * @param signal Cancels the run.
+   * @returns What the model sees.
+   */
+  run(
+    args: Record<string, unknown>,
+    host: ToolHost,
+    signal?: AbortSignal,
+  ): Promise<ToolOutcome>;
+}
+
+/** Longest text of one output field the model sees. */
+const MAX_FIELD_CHARS = 20_000;
+
+/**
+ * Shortens long text in the middle, keeping its start and end.
+ *
+ * @param text The text.
+ * @param max Longest result.
+ * @returns The text, or its head and tail with a marker between.
+ */
+export function clip(text: string, max: number = MAX_FIELD_CHARS): string {
+  if (text.length <= max) return text;
+  const half = Math.floor(max / 2);
+  return `${text.slice(0, half)}\n[... ${
+    text.length - 2 * half
+  } characters omitted ...]\n${text.slice(-half)}`;
+}
+
+/**
+ * A success result.
+ *
+ * @param fields Fields besides `success`.
+ * @returns The outcome.
+ */
+export function ok(fields: Record<string, unknown>): ToolOutcome {
+  return {
+    content: JSON.stringify({ success: true, ...fields }, null, 2),
+    success: true,
+    error: null,
+  };
+}
+
+/**
+ * An error result.
+ *
+ * @param error What went wrong, for the model.
+ * @param fields More fields (partial output).
+ * @returns The outcome.
+ */
+export function fail(
+  error: string,
+  fields: Record<string, unknown> = {},
+): ToolOutcome {
+  return {
+    content: JSON.stringify({ success: false, error, ...fields }, null, 2),
+    success: false,
+    error,
+  };
+}
+
+function requireString(args: Record<string, unknown>, name: string): string {
+  const value = args[name];
+  if (typeof value !== "string") {
+    throw new TypeError(`Missing required argument "${name}" (a string)`);
+  }
+  return value;
+}
+
+function outputFields(result: ExecuteResult): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  if (result.stdout) fields.stdout = clip(result.stdout);
+  if (result.result !== null && result.result !== "") {
+    fields.result = clip(result.result);
+  }
+  if (result.stderr) fields.stderr = clip(result.stderr);
+  if (result.images.length > 0) {
+    fields.images = `${result.images.length} image(s) produced (${
+      result.images.map((image) => image.mimeType).join(", ")
+    }); images are not shown to you, save them to files if needed`;
+  }
+  const dropped = result.droppedBytes.stdout + result.droppedBytes.stderr;
+  if (dropped > 0) fields.dropped_bytes = dropped;
+  return fields;
+}
+
+function describeError(result: ExecuteResult): string {
+  const error = result.error;
+  if (!error) return "Execution failed";
+  const head = `${error.ename}: ${error.evalue}`;
+  return error.traceback ? clip(`${head}\n${error.traceback}`) : head;
+}
+
+const PYTHON_EXEC: AgentTool = {
+  definition: {
+    type: "function",
+    function: {
+      name: "python_exec",
+      description: [
+        "Run Python code in a persistent IPython kernel.",
+        "Variables, functions and imports stay defined between calls.",
+        "The kernel's current directory is the working directory (use relative paths).",
+        "The value of the last expression is returned as `result`; use print() for more.",
+        "Returns JSON: success, stdout, result, stderr, error (traceback).",
+      ].join("\n"),
+      parameters: {
+        type: "object",
+        properties: {
+          code: {
+            type: "string",
+            description: "Python code to run (may span many lines).",
+          },
+        },
+        required: ["code"],
+        additionalProperties: false,
+      },
+    },
+  },
+  async run(args, host, signal) {
+    const code = requireString(args, "code");
+    if (code.trim() === "") {
+      return ok({ note: "Nothing to run: the code is empty." });
+    }
+    const kernel = await host.kernel();
+    try {
+      const result = await kernel.execute(code, {
+        timeoutMs: host.execTimeoutMs,
+        ...(signal ? { signal } : {}),
+      });
+      if (result.status === "error") {
+        return fail(describeError(result), outputFields(result));
+      }
+      return ok(outputFields(result));
+    } catch (error) {
+      if (error instanceof ExecutionTimeoutError) {
+        const seconds = Math.round(error.timeoutMs / 1000);
+        const message = error.kernelAlive
+          ? `Execution timed out after ${seconds}s. The code was interrupted; the kernel state is preserved.`
+          : `Execution timed out after ${seconds}s and the kernel did not recover. A fresh kernel will be started on the next call; all state is lost.`;
+        return fail(message, outputFields(error.partial));
+      }
+      if (error instanceof KernelDiedError) {
+        return fail(
+          `The Python kernel died (${error.message}). A fresh kernel will be started on the next call; all state (variables, imports) is lost.`,
+          error.partial ? outputFields(error.partial) : {},
+        );
+      }
+      throw error;
+    }
+  },
+};
+
+function saveCodeTool(codeFileName: string): AgentTool {
+  return {
+    definition: {
+      type: "function",
+      function: {
+        name: "save_code",
+        description: [
+          `Save the final program to ${codeFileName} in the working directory (replacing it).`,
+          "The code is syntax-checked first; on a syntax error nothing is written and the line is reported.",
+          "Call this only with complete, self-contained code you have already run and verified.",
+        ].join("\n"),
+        parameters: {
+          type: "object",
+          properties: {
+            code: {
+              type: "string",
+              description: "The complete Python program.",
+            },
+          },
+          required: ["code"],
+          additionalProperties: false,
+        },
+      },
+    },
+    async run(args, host, signal) {
+      const code = requireString(args, "code");
+      if (code.trim() === "") {
+        return fail("Empty submission: the code is empty. Nothing was saved.");
+      }
+      const check = await checkSyntax(code, {
+        python: host.python,
+        ...(signal ? { signal } : {}),
+      });
+      if (!check.ok) {
+        return fail(
+          `Syntax error at line ${check.line}: ${check.message}. Nothing was saved; fix the code and call save_code again.`,
+        );
+      }
+      const path = join(host.workingDirectory, host.codeFileName);
+      await Deno.writeTextFile(path, code.endsWith("\n") ? code : `${code}\n`);
+      host.recordFile(path);
+      return ok({
+        result: `Code saved to ${host.codeFileName}`,
+        file_path: host.codeFileName,
+        lines: code.split("\n").length,
+      });
+    },
+  };
+}
+
+const STATUSES: readonly TodoStatus[] = ["pending", "in_progress", "completed"];
+const PRIORITIES: readonly TodoPriority[] = ["high", "medium", "low"];
+
+/**
+ * Validates a full todo list as sent to `todo_write`.
+ *
+ * @param raw The `todos` argument.
+ * @returns The validated items.
+ * @throws {TypeError} With a message for the model when the list is invalid.
+ *
+ * @example Validate a list
+ * ```ts
+ * import { validateTodos } from "./tools.ts";
+ * const todos = validateTodos([{ id: "1", content: "plan", status: "in_progress", priority: "high" }]);
+ * console.log(todos.length); // 1
+ * ```
+ */
+export function validateTodos(raw: unknown): TodoItem[] {
+  if (!Array.isArray(raw)) {
+    throw new TypeError(`"todos" must be an array of todo items`);
+  }
+  const seen = new Set<string>();
+  const items = raw.map((entry, index): TodoItem => {
+    const where = `todos[${index}]`;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      throw new TypeError(
+        `${where} must be an object with id, content, status and priority`,
+      );
+    }
+    const item = entry as Record<string, unknown>;
+    const id = typeof item.id === "number" ? String(item.id) : item.id;
+    if (typeof id !== "string" || id.trim() === "") {
+      throw new TypeError(`${where}.id must be a non-empty string`);
+    }
+    if (seen.has(id)) {
+      throw new TypeError(
+        `${where}.id "${id}" is used twice; ids must be unique`,
+      );
+    }
+    seen.add(id);
+    if (typeof item.content !== "string" || item.content.trim() === "") {
+      throw new TypeError(`${where}.content must be a non-empty string`);
+    }
+    if (!STATUSES.includes(item.status as TodoStatus)) {
+      throw new TypeError(
+        `${where}.status must be one of ${STATUSES.join(", ")} (got ${
+          JSON.stringify(item.status)
+        })`,
+      );
+    }
+    if (!PRIORITIES.includes(item.priority as TodoPriority)) {
+      throw new TypeError(
+        `${where}.priority must be one of ${PRIORITIES.join(", ")} (got ${
+          JSON.stringify(item.priority)
+        })`,
+      );
+    }
+    return {
+      id,
+      content: item.content,
+      status: item.status as TodoStatus,
+      priority: item.priority as TodoPriority,
+    };
+  });
+  const active = items.filter((item) => item.status === "in_progress").length;
+  if (active > 1) {
+    throw new TypeError(
+      `Only one task may be in_progress at a time (got ${active})`,
+    );
+  }
+  return items;
+}
+
+/**
+ * Renders a todo list as text lines (`[x]` done, `[>]` in progress, `[ ]` pending).
+ *
+ * @param todos The list.
+ * @returns One line per item.
+ */
+export function renderTodos(todos: readonly TodoItem[]): string {
+  const mark = {
+    completed: "[x]",
+    in_progress: "[>]",
+    pending: "[ ]",
+  } as const;
+  return todos.map((todo) =>
+    `${mark[todo.status]} ${todo.content} (${todo.priority})`
+  ).join(
+    "\n",
+  );
+}
+
+const TODO_WRITE: AgentTool = {
+  definition: {
+    type: "function",
+    function: {
+      name: "todo_write",
+      description: [
+        "Replace the whole todo list (send every item each time).",
+        "Each item: id (unique), content, status (pending | in_progress | completed),",
+        "priority (high | medium | low). At most one item may be in_progress.",
+        "An invalid list is rejected with the reason and the old list is kept.",
+      ].join("\n"),
+      parameters: {
+        type: "object",
+        properties: {
+          todos: {
+            type: "array",
+            description: "The complete new list.",
+            items: {
+              type: "object",
+              properties: {
+                id: { type: "string" },
+                content: { type: "string" },
+                status: { type: "string", enum: [...STATUSES] },
+                priority: { type: "string", enum: [...PRIORITIES] },
+              },
+              required: ["id", "content", "status", "priority"],
+            },
+          },
+        },
+        required: ["todos"],
+        additionalProperties: false,
+      },
+    },
+  },
+  run(args, host) {
+    let todos: TodoItem[];
+    try {
+      todos = validateTodos(args.todos);
+    } catch (error) {
+      return Promise.resolve(
+        fail(
+          `Invalid todo list: ${
+            (error as Error).message
+          }. The list was not changed.`,
+        ),
+      );
+    }
+    host.replaceTodos(todos);
+    return Promise.resolve(ok({
+      result: `Updated ${todos.length} todos`,
+      count: todos.length,
+      todos: renderTodos(todos),
+    }));
+  },
+};
+
+/**
+ * The tools an agent offers, in order.
+ *
+ * @param options Whether `todo_write` is included, and the code file name.
+ * @returns Tools by name.
+ */
+export function createAgentTools(
+  options: { todo: boolean; codeFileName: string },
+): Map<string, AgentTool> {
+  const tools: AgentTool[] = [PYTHON_EXEC, saveCodeTool(options.codeFileName)];
+  if (options.todo) tools.push(TODO_WRITE);
+  return new Map(tools.map((tool) => [tool.definition.function.name, tool]));
+}

@@ -1,0 +1,204 @@
+/**
+ * Command-line flags of `coder`, parsed with `node:util` `parseArgs`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { DEFAULT_MODEL, listAvailableModels } from "../llm/mod.ts";
+
+/** Help text of `coder` (kept beside the parser so both change together). */
+export const HELP_TEXT =
+  `coder: an autonomous Python coding agent (ReAct loop over a persistent IPython kernel)
+
+Usage:
+  coder [OPTIONS] "TASK"           solve an inline task (writes solution.py, log.jsonl)
+  coder [OPTIONS] --task FILE      solve a task file (writes FILE_code.py, FILE.jsonl)
+  coder [OPTIONS] -i               interactive conversation
+  coder --init [TEMPLATE]          copy example templates to ./coder-examples/
+  coder mcp [--dir DIR]            run the ipython_mcp server on stdio
+
+Options:
+  -t, --task FILE        Read the task from a Markdown file
+      --model NAME|FILE  Model name or JSON config file (default: ${DEFAULT_MODEL})
+  -p, --project FILE     Project template with domain instructions
+      --with PKG         Package for the kernel (repeatable), e.g. --with numpy
+  -d, --dir DIR          Working directory (created when missing)
+      --api-key KEY      OpenRouter API key (overrides the config file and env)
+      --todo             Give the agent a todo list tool
+      --step-limit N     Maximum agent steps (default: 200)
+  -i, --interactive      Interactive mode (type exit or quit to end)
+  -q, --quiet            Print nothing
+      --json             Print one JSON summary on stdout
+      --init [TEMPLATE]  Copy templates: cpmpy, clingo, regex or all (default: all)
+  -V, --version          Print the version
+  -h, --help             Print this help
+
+Models: ${listAvailableModels().join(", ")},
+or a JSON file with "path" and optional parameters.
+
+API key: --api-key, then ~/.config/coder/.env, then OPENROUTER_API_KEY.
+Environment: CODER_PYTHON (interpreter with ipykernel), CODER_VERBOSE (print the
+model configuration), NO_COLOR.
+
+Exit codes: 0 answer given, 1 runtime error, 2 usage error, 3 step limit reached.
+`;
+
+/** Default `--step-limit`. */
+export const DEFAULT_STEP_LIMIT = 200;
+
+/** Parsed `coder` flags. */
+export interface CoderArgs {
+  /** `--help`. */
+  help: boolean;
+  /** `--version`. */
+  version: boolean;
+  /** `--init` template name (`all` when no name was given), or null. */
+  init: string | null;
+  /** `--task` file, or null. */
+  taskFile: string | null;
+  /** Inline task (positionals joined by spaces), or null. */
+  inlineTask: string | null;
+  /** `--model` (default `sonnet45`). */
+  model: string;
+  /** `--project` file, or null. */
+  project: string | null;
+  /** `--with` packages. */
+  with: string[];
+  /** `--dir`, or null. */
+  dir: string | null;
+  /** `--api-key`, or null. */
+  apiKey: string | null;
+  /** `--todo`. */
+  todo: boolean;
+  /** `--quiet`. */
+  quiet: boolean;
+  /** `--json`. */
+  json: boolean;
+  /** `--interactive`. */
+  interactive: boolean;
+  /** `--step-limit`. */
+  stepLimit: number;
+}
+
+/** A command-line mistake: exit code 2, message plus a hint to `--help`. */
+export class UsageError extends Error {
+  /** Exit code of usage errors. */
+  readonly exitCode = 2;
+
+  /**
+   * @param message What is wrong with the command line.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * `--init` takes an optional value, which `parseArgs` cannot express:
+ * `--init NAME` becomes `--init=NAME` when NAME is not a flag, bare `--init`
+ * becomes `--init=all`.
+ */
+function normalizeInit(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (arg === "--init") {
+      const next = args[i + 1];
+      if (next !== undefined && !next.startsWith("-")) {
+        out.push(`--init=${next}`);
+        i++;
+      } else {
+        out.push("--init=all");
+      }
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
+/**
+ * Parses `coder` arguments (after any subcommand was dispatched).
+ *
+ * @param args Command-line arguments.
+ * @returns The parsed flags.
+ * @throws {UsageError} For unknown flags, missing values, or a bad `--step-limit`.
+ *
+ * @example Parse an inline task
+ * ```ts
+ * import { parseCoderArgs } from "./args.ts";
+ * const args = parseCoderArgs(["--with", "numpy", "Sum 1..10"]);
+ * console.log(args.inlineTask, args.with); // "Sum 1..10" ["numpy"]
+ * ```
+ */
+export function parseCoderArgs(args: readonly string[]): CoderArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: normalizeInit(args),
+      strict: true,
+      allowPositionals: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+        init: { type: "string" },
+        task: { type: "string", short: "t" },
+        model: { type: "string" },
+        project: { type: "string", short: "p" },
+        with: { type: "string", multiple: true },
+        dir: { type: "string", short: "d" },
+        "api-key": { type: "string" },
+        todo: { type: "boolean" },
+        quiet: { type: "boolean", short: "q" },
+        json: { type: "boolean" },
+        interactive: { type: "boolean", short: "i" },
+        "step-limit": { type: "string" },
+      },
+    });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) {
+      throw new UsageError((error as Error).message, { cause: error });
+    }
+    throw error;
+  }
+  const { values, positionals } = parsed;
+  let stepLimit = DEFAULT_STEP_LIMIT;
+  if (values["step-limit"] !== undefined) {
+    const raw = values["step-limit"];
+    stepLimit = Number(raw);
+    if (
+      !/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(stepLimit) ||
+      stepLimit < 1
+    ) {
+      throw new UsageError(
+        `Invalid --step-limit "${raw}": expected a whole number >= 1`,
+      );
+    }
+  }
+  const inline = positionals.join(" ").trim();
+  return {
+    help: values.help ?? false,
+    version: values.version ?? false,
+    init: values.init ?? null,
+    taskFile: values.task ?? null,
+    inlineTask: inline === "" ? null : inline,
+    model: values.model ?? DEFAULT_MODEL,
+    project: values.project ?? null,
+    with: values.with ?? [],
+    dir: values.dir ?? null,
+    apiKey: values["api-key"] ?? null,
+    todo: values.todo ?? false,
+    quiet: values.quiet ?? false,
+    json: values.json ?? false,
+    interactive: values.interactive ?? false,
+    stepLimit,
+  };
+}
