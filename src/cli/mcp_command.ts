@@ -1,0 +1,317 @@
+/**
+ * The ipython_mcp server runner, shared by `ipython_mcp` and `coder mcp`:
+ * parses `--dir`, resolves the working directory, builds the kernel
+ * registry from the environment, serves MCP on stdin/stdout and shuts every
+ * kernel down on stdin EOF, SIGTERM or SIGINT.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { dirname, join, resolve } from "node:path";
+import denoJson from "../../deno.json" with { type: "json" };
+import { KernelRegistry, type Logger } from "../kernel/mod.ts";
+import {
+  createIpythonMcpServer,
+  WebStreamServerTransport,
+} from "../mcp/mod.ts";
+import { type CliIo, writeText } from "./io.ts";
+import { type LogLevel, readSettings } from "./env.ts";
+
+/** Help text of `ipython_mcp` / `coder mcp`. */
+export const MCP_HELP_TEXT =
+  `ipython_mcp: MCP server on stdio giving MCP clients persistent Python (IPython) kernels.
+
+Usage:
+  ipython_mcp [--dir DIR]
+  coder mcp [--dir DIR]
+
+Options:
+  -d, --dir DIR   Working directory of the kernels and of saved output
+                  (DIR/.ipython_mcp/); created when missing. Default: the
+                  current directory, or ~/.ipython_mcp/workspace when that is
+                  / or not writable.
+  -V, --version   Print the version.
+  -h, --help      Show this help.
+
+Environment:
+  CODER_PYTHON       Python interpreter that has ipykernel
+  CODER_MAX_KERNELS  Most live kernels (default 10)
+  CODER_POOL_SIZE    Warm spare kernels (default 1)
+  CODER_LOG_LEVEL    stderr log level: debug, info, warning (default), error
+
+Tools: python_exec, python_reset, python_status, python_interrupt, submit_code.
+Stdout carries only MCP messages; logs go to stderr.
+`;
+
+/** How long kernel shutdown may take before process groups are killed. */
+const SHUTDOWN_GRACE_MS = 3_000;
+/** After stdin EOF, how long requests already received may take to finish. */
+const EOF_DRAIN_MS = 1_000;
+/** After kernel shutdown, how long the last answers may take to be written. */
+const FINAL_DRAIN_MS = 300;
+
+const LEVEL_RANK: Record<LogLevel, number> = {
+  debug: 0,
+  info: 1,
+  warning: 2,
+  error: 3,
+};
+
+/** A logger whose pending writes can be awaited. */
+export interface FlushableLogger extends Logger {
+  /** Resolves when every line written so far reached the stream. */
+  flush(): Promise<void>;
+}
+
+/**
+ * Creates a logger writing timestamped lines to a stream (stderr).
+ *
+ * @param stream Where lines go; never stdout of an MCP server.
+ * @param level Lowest level written.
+ * @param name Program name in each line.
+ * @returns The logger.
+ * @example Logging warnings and worse
+ * ```ts
+ * import { createStderrLogger } from "./mcp_command.ts";
+ * const logger = createStderrLogger(new WritableStream(), "warning");
+ * logger.warn("kernel slow to start");
+ * await logger.flush();
+ * ```
+ */
+export function createStderrLogger(
+  stream: WritableStream<Uint8Array>,
+  level: LogLevel,
+  name = "ipython_mcp",
+): FlushableLogger {
+  const min = LEVEL_RANK[level];
+  let chain: Promise<void> = Promise.resolve();
+  const write = (at: LogLevel, message: string): void => {
+    if (LEVEL_RANK[at] < min) return;
+    const line = `${
+      new Date().toISOString()
+    } ${at.toUpperCase()} ${name}: ${message}\n`;
+    chain = chain.then(() => writeText(stream, line)).catch(() => {});
+  };
+  return {
+    debug: (message) => write("debug", message),
+    info: (message) => write("info", message),
+    warn: (message) => write("warning", message),
+    error: (message) => write("error", message),
+    flush: () => chain,
+  };
+}
+
+async function isWritableDir(dir: string): Promise<boolean> {
+  try {
+    const probe = await Deno.makeTempFile({ dir, prefix: ".ipython_mcp_" });
+    await Deno.remove(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Picks the working directory: `--dir` (created when missing), else `cwd`;
+ * when that is a file-system root or not writable, `~/.ipython_mcp/workspace`
+ * (created).
+ *
+ * @param dir The `--dir` value, if any.
+ * @param cwd The directory the program was started from.
+ * @param home The user's home directory.
+ * @returns The absolute working directory.
+ * @throws {Deno.errors.PermissionDenied} When the directory cannot be created.
+ */
+export async function resolveWorkingDir(
+  dir: string | undefined,
+  cwd: string,
+  home: string,
+): Promise<string> {
+  if (dir !== undefined && dir !== "") {
+    const chosen = resolve(cwd, dir);
+    await Deno.mkdir(chosen, { recursive: true });
+    return chosen;
+  }
+  const current = resolve(cwd);
+  if (dirname(current) !== current && await isWritableDir(current)) {
+    return current;
+  }
+  const workspace = join(home, ".ipython_mcp", "workspace");
+  await Deno.mkdir(workspace, { recursive: true });
+  return workspace;
+}
+
+function addSignalListeners(handler: (signal: string) => void): () => void {
+  const removers: (() => void)[] = [];
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    const listener = () => handler(signal);
+    try {
+      Deno.addSignalListener(signal, listener);
+      removers.push(() => Deno.removeSignalListener(signal, listener));
+    } catch {
+      // SIGTERM cannot be listened for on Windows; stdin EOF still works.
+    }
+  }
+  return () => removers.forEach((remove) => remove());
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+async function settleWithin(
+  promise: Promise<unknown>,
+  ms: number,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+async function shutdownKernels(
+  registry: KernelRegistry,
+  logger: Logger,
+): Promise<void> {
+  const pids = registry.list().map((info) => info.pid);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const finished = await Promise.race([
+    registry.shutdownAll().then(() => true, (error) => {
+      logger.error(`Kernel shutdown failed: ${error}`);
+      return false;
+    }),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), SHUTDOWN_GRACE_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (finished) return;
+  // Last resort: each kernel leads its own process group.
+  for (const pid of pids) {
+    try {
+      Deno.kill(-pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/**
+ * Runs the MCP server on `io.stdin`/`io.stdout` until stdin ends or SIGTERM
+ * or SIGINT arrives, then kills every kernel and returns.
+ *
+ * @param args Arguments after the program name (`--dir DIR`, `--help`).
+ * @param io Streams, environment and working directory.
+ * @returns 0 after a clean shutdown, 2 on a usage error, 1 when the server
+ *   cannot start.
+ * @example Running from an entry file
+ * ```ts ignore
+ * import { processIo } from "./io.ts";
+ * Deno.exit(await runMcpServer(Deno.args, processIo()));
+ * ```
+ */
+export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
+  let values: { dir?: string; help?: boolean; version?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        dir: { type: "string", short: "d" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    await writeText(
+      io.stderr,
+      `ipython_mcp: ${
+        error instanceof Error ? error.message : error
+      }\nRun with --help for usage.\n`,
+    );
+    return 2;
+  }
+  if (values.help) {
+    await writeText(io.stdout, MCP_HELP_TEXT);
+    return 0;
+  }
+  if (values.version) {
+    await writeText(io.stdout, `ipython_mcp ${denoJson.version}\n`);
+    return 0;
+  }
+
+  let settings;
+  try {
+    settings = readSettings(io.env);
+  } catch (error) {
+    await writeText(
+      io.stderr,
+      `ipython_mcp: ${error instanceof Error ? error.message : error}\n`,
+    );
+    return 2;
+  }
+  const logger = createStderrLogger(io.stderr, settings.logLevel);
+
+  let cwd: string;
+  try {
+    cwd = await resolveWorkingDir(values.dir, io.cwd, settings.home);
+  } catch (error) {
+    await writeText(
+      io.stderr,
+      `ipython_mcp: cannot use working directory "${values.dir ?? io.cwd}": ${
+        error instanceof Error ? error.message : error
+      }\n`,
+    );
+    return 1;
+  }
+
+  const registry = new KernelRegistry({
+    cwd,
+    launch: {
+      env: io.env,
+      ...(settings.python ? { python: settings.python } : {}),
+      cacheDir: settings.cacheDir,
+      logger,
+    },
+    maxKernels: settings.maxKernels,
+    poolSize: settings.poolSize,
+  });
+  const server = createIpythonMcpServer({
+    registry,
+    logger,
+    cwd,
+    version: denoJson.version,
+  });
+  const transport = new WebStreamServerTransport(io.stdin, io.stdout);
+  const stop = Promise.withResolvers<string>();
+  transport.oninputend = () => stop.resolve("stdin closed");
+  transport.onclose = () => stop.resolve("transport closed");
+  transport.onerror = (error) =>
+    logger.warn(`Transport error: ${error.message}`);
+  const removeSignalListeners = addSignalListeners((signal) =>
+    stop.resolve(signal)
+  );
+  try {
+    await server.connect(transport);
+    // Start the warm spare kernels (CODER_POOL_SIZE) so the first call is fast.
+    registry.warm();
+    logger.info(`Serving MCP on stdio; working directory ${cwd}`);
+    const reason = await stop.promise;
+    logger.info(`Shutting down (${reason})`);
+    // A client may close its end after its last request: answer it first.
+    if (reason === "stdin closed") {
+      await settleWithin(transport.drained(), EOF_DRAIN_MS);
+    }
+  } finally {
+    await shutdownKernels(registry, logger);
+    // Calls that the shutdown cut short still get their (error) answer.
+    await settleWithin(transport.drained(), FINAL_DRAIN_MS);
+    await server.close().catch(() => {});
+    removeSignalListeners();
+    await logger.flush();
+  }
+  return 0;
+}

@@ -1,0 +1,489 @@
+/**
+ * Pure result shaping for the ipython_mcp tools: the JSON text item, output
+ * truncation, image content items and the messages SPEC §2 fixes.
+ *
+ * Nothing here touches the file system: {@linkcode shapeExecResult} returns
+ * the files that must be written under `<cwd>/.ipython_mcp/` beside the
+ * answer, and the caller writes them before answering.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import type { ExecuteResult, KernelExit, KernelImage } from "../kernel/mod.ts";
+
+/** Largest text field (UTF-8 bytes) returned inline: 100 KB. */
+export const TEXT_LIMIT_BYTES = 100 * 1024;
+/** Largest image (decoded bytes) returned as image content: 1 MB. */
+export const IMAGE_INLINE_LIMIT_BYTES = 1024 * 1024;
+/** Most image content items per python_exec answer. */
+export const MAX_INLINE_IMAGES = 8;
+/** Folder, under the working directory, for full texts and large images. */
+export const OUTPUT_DIR_NAME = ".ipython_mcp";
+/** Most packages python_status lists. */
+export const MAX_STATUS_PACKAGES = 20;
+/** Packages python_status leaves out (kernel plumbing, not user choices). */
+export const HIDDEN_STATUS_PACKAGES: readonly string[] = [
+  "pip",
+  "setuptools",
+  "wheel",
+  "ipykernel",
+  "jupyter-client",
+];
+
+/** Answer to python_interrupt when a kernel got SIGINT. */
+export const INTERRUPT_SENT = "Interrupt sent. Session state preserved.";
+/** Answer to python_interrupt when the kernel does not exist. */
+export const NO_SESSION_TO_INTERRUPT = "No active session to interrupt";
+/** submit_code error for empty or whitespace-only code. */
+export const EMPTY_SUBMISSION = "Empty submission";
+
+/** A text content item of a tool answer. */
+export interface TextItem {
+  /** Always "text". */
+  type: "text";
+  /** The JSON text. */
+  text: string;
+}
+
+/** An image content item of a tool answer. */
+export interface ImageItem {
+  /** Always "image". */
+  type: "image";
+  /** Base64 image bytes, without whitespace. */
+  data: string;
+  /** MIME type such as "image/png". */
+  mimeType: string;
+}
+
+/** The result of one tool call, as the MCP `tools/call` result. */
+export interface ToolAnswer {
+  /** One JSON text item, then (python_exec only) image items. */
+  content: (TextItem | ImageItem)[];
+  /** True when the call failed (`success: false` / `ok: false`). */
+  isError?: boolean;
+  /** Lets the answer be returned as an SDK result object. */
+  [key: string]: unknown;
+}
+
+/** A file that must be written before the answer is sent. */
+export interface FileToSave {
+  /** Absolute path under `<cwd>/.ipython_mcp/`. */
+  path: string;
+  /** Text (full output, SVG) or bytes (PNG, JPEG). */
+  data: string | Uint8Array;
+}
+
+/** Output of {@linkcode shapeExecResult}. */
+export interface ShapedExec {
+  /** The JSON object of the text item. */
+  payload: Record<string, unknown>;
+  /** Image items to append after the text item. */
+  images: ImageItem[];
+  /** Files to write before answering (paths are already in `payload`). */
+  files: FileToSave[];
+  /** Whether the call succeeded. */
+  success: boolean;
+}
+
+/** Options of {@linkcode shapeExecResult}. */
+export interface ShapeExecOptions {
+  /** The kernel the code ran in. */
+  kernelId: string;
+  /**
+   * Returns a fresh absolute path under `<cwd>/.ipython_mcp/` for a saved
+   * file; `kind` is the field name ("stdout", "image", ...), `ext` the
+   * extension without dot.
+   */
+  pathFor: (kind: string, ext: string) => string;
+  /**
+   * Our own failure message (timeout, dead kernel). When set, the answer is
+   * a failure with this `error`, whatever the Python result says.
+   */
+  failure?: string;
+  /** Text field limit in bytes; default {@linkcode TEXT_LIMIT_BYTES}. */
+  limitBytes?: number;
+  /** Inline image limit; default {@linkcode IMAGE_INLINE_LIMIT_BYTES}. */
+  imageLimitBytes?: number;
+  /** Most inline images; default {@linkcode MAX_INLINE_IMAGES}. */
+  maxImages?: number;
+}
+
+/**
+ * Builds a tool answer holding one JSON text item.
+ *
+ * @param payload The JSON object.
+ * @param isError Whether the call failed.
+ * @param images Image items to append after the text item.
+ * @returns The tool answer.
+ * @example Success answer
+ * ```ts
+ * import { jsonAnswer } from "./format.ts";
+ * jsonAnswer({ ok: true }).content[0]; // { type: "text", text: '{"ok":true}' }
+ * ```
+ */
+export function jsonAnswer(
+  payload: Record<string, unknown>,
+  isError = false,
+  images: readonly ImageItem[] = [],
+): ToolAnswer {
+  const answer: ToolAnswer = {
+    content: [{ type: "text", text: JSON.stringify(payload) }, ...images],
+  };
+  if (isError) answer.isError = true;
+  return answer;
+}
+
+/**
+ * Builds a failure answer `{success: false, ...extra, error}` with `isError`.
+ *
+ * @param error The message for the model.
+ * @param extra Fields placed before `error` (e.g. `kernel_id`).
+ * @returns The tool answer.
+ */
+export function errorAnswer(
+  error: string,
+  extra: Record<string, unknown> = {},
+): ToolAnswer {
+  return jsonAnswer({ success: false, ...extra, error }, true);
+}
+
+/**
+ * Formats seconds for messages: `2` -> "2", `2.5` -> "2.5".
+ *
+ * @param seconds A duration in seconds.
+ * @returns The number without trailing zeros.
+ */
+export function formatSeconds(seconds: number): string {
+  return String(Math.round(seconds * 1000) / 1000);
+}
+
+/**
+ * Describes how a kernel process ended: "exit code 1" or "signal SIGKILL".
+ *
+ * @param exit The exit of the process.
+ * @returns The description.
+ */
+export function describeKernelExit(exit: KernelExit): string {
+  if (exit.signal) return `signal ${exit.signal}`;
+  if (exit.code !== null) return `exit code ${exit.code}`;
+  return "unknown exit status";
+}
+
+/**
+ * python_exec error for an unknown, non-default kernel id.
+ *
+ * @param kernelId The id asked for.
+ * @returns The SPEC message.
+ */
+export function execNotFoundMessage(kernelId: string): string {
+  return `Kernel ${kernelId} not found. Create it first with python_reset()`;
+}
+
+/**
+ * python_reset error for an unknown kernel id.
+ *
+ * @param kernelId The id asked for.
+ * @returns The SPEC message.
+ */
+export function resetNotFoundMessage(kernelId: string): string {
+  return `Kernel ${kernelId} not found. Omit kernel_id to create a new kernel.`;
+}
+
+/**
+ * python_exec error after the deadline passed.
+ *
+ * @param seconds The timeout that passed.
+ * @param kernelAlive Whether the interrupt worked (state preserved).
+ * @returns The message; when the kernel died it tells to call python_reset.
+ */
+export function timeoutMessage(seconds: number, kernelAlive: boolean): string {
+  const s = formatSeconds(seconds);
+  if (kernelAlive) {
+    return `Execution timed out after ${s}s. Code interrupted but session state preserved.`;
+  }
+  return `Execution timed out after ${s}s and the kernel did not respond to the interrupt, ` +
+    `so it was stopped and removed; its variables are lost. ` +
+    `Call python_reset() to start a new session.`;
+}
+
+/**
+ * Error for a kernel that died (os._exit, crash, OOM kill).
+ *
+ * @param kernelId The kernel that died.
+ * @param exit How its process ended.
+ * @returns The message naming exit code or signal and how to recover.
+ */
+export function kernelDiedMessage(kernelId: string, exit: KernelExit): string {
+  return `Kernel ${kernelId} died (${
+    describeKernelExit(exit)
+  }) and was removed; its variables are lost. ` +
+    `Call python_reset() to start a new session.`;
+}
+
+/**
+ * python_reset error when the kernel limit is reached.
+ *
+ * @param limit The maximum number of live kernels.
+ * @returns The message.
+ */
+export function kernelLimitMessage(limit: number): string {
+  return `Cannot start another kernel: the limit of ${limit} live kernels is reached ` +
+    `(CODER_MAX_KERNELS). Reuse an existing kernel_id instead: ` +
+    `python_reset(kernel_id=...) clears it.`;
+}
+
+/**
+ * submit_code error for a syntax error.
+ *
+ * @param line The 1-based line.
+ * @param message Python's message.
+ * @returns "Syntax error at line N: MSG".
+ */
+export function syntaxErrorMessage(line: number, message: string): string {
+  return `Syntax error at line ${line}: ${message}`;
+}
+
+/**
+ * python_reset success message.
+ *
+ * @param names Requested package names, in request order.
+ * @param versions Installed versions by name (`null` = not found).
+ * @returns "Session started. Packages: numpy 2.1.0" or
+ *   "Session started (no packages)".
+ * @example Message with packages
+ * ```ts
+ * import { sessionStartedMessage } from "./format.ts";
+ * sessionStartedMessage(["numpy"], { numpy: "2.1.0" });
+ * // "Session started. Packages: numpy 2.1.0"
+ * ```
+ */
+export function sessionStartedMessage(
+  names: readonly string[],
+  versions: Readonly<Record<string, string | null>>,
+): string {
+  if (names.length === 0) return "Session started (no packages)";
+  const parts = names.map((name) => {
+    const version = versions[name];
+    return version ? `${name} ${version}` : `${name} (not found)`;
+  });
+  return `Session started. Packages: ${parts.join(", ")}`;
+}
+
+/**
+ * The distribution name of a package spec (`numpy[extra]>=2` -> `numpy`).
+ *
+ * @param spec A validated package spec.
+ * @returns The bare name.
+ */
+export function packageNameOf(spec: string): string {
+  return spec.trim().match(/^[A-Za-z0-9][A-Za-z0-9._-]*/)?.[0]?.replace(
+    /[._-]+$/,
+    "",
+  ) ?? spec.trim();
+}
+
+function normalizePackageName(name: string): string {
+  return name.toLowerCase().replace(/[._]+/g, "-");
+}
+
+/**
+ * Picks the packages python_status shows: hidden plumbing removed, the
+ * kernel's requested packages first, then the rest by name; at most
+ * {@linkcode MAX_STATUS_PACKAGES}, as "name version".
+ *
+ * @param installed Every installed distribution.
+ * @param requested Names the kernel was started with.
+ * @param max Most entries; default {@linkcode MAX_STATUS_PACKAGES}.
+ * @returns "name version" strings.
+ */
+export function statusPackages(
+  installed: readonly { name: string; version: string }[],
+  requested: readonly string[] = [],
+  max: number = MAX_STATUS_PACKAGES,
+): string[] {
+  const hidden = new Set(HIDDEN_STATUS_PACKAGES.map(normalizePackageName));
+  const wanted = new Set(requested.map(normalizePackageName));
+  const visible = installed.filter((p) =>
+    !hidden.has(normalizePackageName(p.name))
+  );
+  const first = visible.filter((p) => wanted.has(normalizePackageName(p.name)));
+  const rest = visible.filter((p) => !wanted.has(normalizePackageName(p.name)))
+    .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
+  return [...first, ...rest].slice(0, max).map((p) => `${p.name} ${p.version}`);
+}
+
+/** Result of {@linkcode truncateText}. */
+export interface Truncation {
+  /** The first `limitBytes` bytes (cut at a character boundary). */
+  head: string;
+  /** Whether the text was longer than the limit. */
+  truncated: boolean;
+}
+
+/**
+ * Cuts text to at most `limitBytes` UTF-8 bytes, on a character boundary.
+ *
+ * @param text The text.
+ * @param limitBytes The limit.
+ * @returns The head and whether anything was cut.
+ */
+export function truncateText(text: string, limitBytes: number): Truncation {
+  if (text.length * 3 <= limitBytes) return { head: text, truncated: false };
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length <= limitBytes) return { head: text, truncated: false };
+  let cut = limitBytes;
+  // Step back over UTF-8 continuation bytes so no character is split.
+  while (cut > 0 && ((bytes[cut] ?? 0) & 0xc0) === 0x80) cut--;
+  return {
+    head: new TextDecoder().decode(bytes.subarray(0, cut)),
+    truncated: true,
+  };
+}
+
+/**
+ * The marker appended to a cut field.
+ *
+ * @param field Field name ("stdout", "stderr", "result", "error").
+ * @param limitBytes The limit used.
+ * @param path Where the full text was saved.
+ * @returns "[stdout truncated at 100KB; full text: PATH]".
+ */
+export function truncationMarker(
+  field: string,
+  limitBytes: number,
+  path: string,
+): string {
+  return `[${field} truncated at ${
+    formatSeconds(limitBytes / 1024)
+  }KB; full text: ${path}]`;
+}
+
+/** An image normalised for MCP: clean base64 and its decoded size. */
+export interface NormalizedImage {
+  /** MIME type. */
+  mimeType: string;
+  /** Base64 without whitespace. */
+  base64: string;
+  /** Decoded size in bytes. */
+  byteLength: number;
+  /** File extension for saving. */
+  ext: string;
+}
+
+/**
+ * Normalises a kernel image: PNG/JPEG base64 loses whitespace, SVG text is
+ * base64-encoded.
+ *
+ * @param image The image from the kernel.
+ * @returns The normalised image.
+ */
+export function normalizeImage(image: KernelImage): NormalizedImage {
+  if (image.mimeType === "image/svg+xml") {
+    const bytes = new TextEncoder().encode(image.data);
+    return {
+      mimeType: image.mimeType,
+      base64: Buffer.from(bytes).toString("base64"),
+      byteLength: bytes.length,
+      ext: "svg",
+    };
+  }
+  const base64 = image.data.replace(/\s+/g, "");
+  const padding = base64.endsWith("==") ? 2 : base64.endsWith("=") ? 1 : 0;
+  return {
+    mimeType: image.mimeType,
+    base64,
+    byteLength: Math.floor(base64.length * 3 / 4) - padding,
+    ext: image.mimeType === "image/jpeg" ? "jpg" : "png",
+  };
+}
+
+/**
+ * Shapes a python_exec result: the JSON payload `{success, kernel_id,
+ * stdout, result, stderr, error}` (empty fields left out), text fields over
+ * the limit cut with a marker and saved in full, images inline up to the
+ * count and size limits and saved otherwise (`images_saved`).
+ *
+ * @param result The execution result, or null when nothing ran.
+ * @param options Kernel id, path factory, failure message and limits.
+ * @returns Payload, image items and files to write.
+ * @example Shaping a result
+ * ```ts
+ * import { shapeExecResult } from "./format.ts";
+ * const shaped = shapeExecResult({
+ *   status: "ok", stdout: "hi\n", stderr: "", result: null, images: [],
+ *   error: null, executionCount: 1, droppedBytes: { stdout: 0, stderr: 0 },
+ * }, { kernelId: "_default", pathFor: (k, e) => `/tmp/.ipython_mcp/${k}.${e}` });
+ * shaped.payload; // { success: true, kernel_id: "_default", stdout: "hi\n" }
+ * ```
+ */
+export function shapeExecResult(
+  result: ExecuteResult | null,
+  options: ShapeExecOptions,
+): ShapedExec {
+  const limit = options.limitBytes ?? TEXT_LIMIT_BYTES;
+  const imageLimit = options.imageLimitBytes ?? IMAGE_INLINE_LIMIT_BYTES;
+  const maxImages = options.maxImages ?? MAX_INLINE_IMAGES;
+  const files: FileToSave[] = [];
+  const success = options.failure === undefined &&
+    (result === null || (result.status === "ok" && result.error === null));
+  const payload: Record<string, unknown> = {
+    success,
+    kernel_id: options.kernelId,
+  };
+
+  const put = (field: string, text: string | null | undefined): void => {
+    if (!text) return;
+    const cut = truncateText(text, limit);
+    if (!cut.truncated) {
+      payload[field] = text;
+      return;
+    }
+    const path = options.pathFor(field, "txt");
+    files.push({ path, data: text });
+    const sep = cut.head.endsWith("\n") ? "" : "\n";
+    payload[field] = cut.head + sep + truncationMarker(field, limit, path);
+  };
+
+  put("stdout", result?.stdout);
+  put("result", result?.result);
+  put("stderr", result?.stderr);
+  if (options.failure !== undefined) {
+    put("error", options.failure);
+  } else if (result?.error) {
+    const { ename, evalue, traceback } = result.error;
+    put("error", `${ename}: ${evalue}\n${traceback}`);
+  }
+
+  if (result) {
+    const dropped = result.droppedBytes;
+    if (dropped.stdout > 0 || dropped.stderr > 0) {
+      payload.dropped_bytes = { ...dropped };
+    }
+  }
+
+  const images: ImageItem[] = [];
+  const saved: string[] = [];
+  for (const raw of result?.images ?? []) {
+    const image = normalizeImage(raw);
+    if (images.length < maxImages && image.byteLength <= imageLimit) {
+      images.push({
+        type: "image",
+        data: image.base64,
+        mimeType: image.mimeType,
+      });
+      continue;
+    }
+    const path = options.pathFor("image", image.ext);
+    files.push({
+      path,
+      data: raw.mimeType === "image/svg+xml"
+        ? raw.data
+        : new Uint8Array(Buffer.from(image.base64, "base64")),
+    });
+    saved.push(path);
+  }
+  if (saved.length > 0) payload.images_saved = saved;
+
+  return { payload, images, files, success };
+}

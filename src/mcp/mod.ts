@@ -1,0 +1,52 @@
+/**
+ * ipython_mcp: an MCP server giving any MCP client persistent Python
+ * kernels through five tools (`python_exec`, `python_reset`,
+ * `python_status`, `python_interrupt`, `submit_code`).
+ *
+ * The server reads no environment: its owner creates the
+ * {@linkcode KernelRegistry}, a stderr logger and a transport, and shuts the
+ * registry down when the transport closes.
+ *
+ * @example Serving on stdio
+ * ```ts ignore
+ * import { KernelRegistry } from "../kernel/mod.ts";
+ * import { createIpythonMcpServer, WebStreamServerTransport } from "./mod.ts";
+ *
+ * await using registry = new KernelRegistry({ cwd: Deno.cwd(), launch: { env: Deno.env.toObject() } });
+ * const server = createIpythonMcpServer({ registry, logger });
+ * const transport = new WebStreamServerTransport(Deno.stdin.readable, Deno.stdout.writable);
+ * transport.onclose = () => registry.shutdownAll();
+ * await server.connect(transport);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  createIpythonMcpServer,
+  type IpythonMcpServerOptions,
+  ProgressReporter,
+  type SendProgress,
+  SERVER_INSTRUCTIONS,
+  SERVER_NAME,
+  WebStreamServerTransport,
+} from "./server.ts";
+export {
+  callTool,
+  DEFAULT_TIMEOUT_SECONDS,
+  MAX_TIMEOUT_SECONDS,
+  type McpKernelRegistry,
+  type McpTool,
+  type ToolCallExtra,
+  type ToolContext,
+  TOOLS,
+} from "./tools.ts";
+export {
+  IMAGE_INLINE_LIMIT_BYTES,
+  type ImageItem,
+  MAX_INLINE_IMAGES,
+  OUTPUT_DIR_NAME,
+  TEXT_LIMIT_BYTES,
+  type TextItem,
+  type ToolAnswer,
+} from "./format.ts";

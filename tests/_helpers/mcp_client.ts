@@ -1,0 +1,326 @@
+/**
+ * Test harness for the real ipython_mcp server: spawns
+ * `deno run <scoped permissions> src/cli/ipython_mcp.ts` as a subprocess and
+ * talks to it through the SDK `Client` + `StdioClientTransport`; plus /proc
+ * helpers to find the server's python processes and wait until they are
+ * gone.
+ *
+ * @module
+ */
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { fileURLToPath } from "node:url";
+
+/** Path of the server entry file. */
+export const SERVER_ENTRY = fileURLToPath(
+  new URL("../../src/cli/ipython_mcp.ts", import.meta.url),
+);
+
+/** The permissions of `deno task ipython_mcp` (and of the compiled binary). */
+export const SERVER_PERMISSIONS: readonly string[] = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+  "--allow-env",
+  "--allow-net=127.0.0.1",
+  "--allow-sys",
+];
+
+/** Options of {@linkcode startMcpServer} and {@linkcode serverCommand}. */
+export interface StartMcpServerOptions {
+  /** Variables added to (or, with `undefined`, removed from) the test env. */
+  env?: Record<string, string | undefined>;
+  /** Server arguments (e.g. `["--dir", DIR]`). */
+  args?: string[];
+  /** Working directory; default a fresh temp dir removed on dispose. */
+  cwd?: string;
+}
+
+/**
+ * The environment a test server gets: this process's env (CODER_PYTHON etc.
+ * pass through), warm pool off unless asked for, overrides applied.
+ *
+ * @param overrides Variables to set, or to remove with `undefined`.
+ * @returns The environment record.
+ */
+export function serverEnv(
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string> {
+  const env: Record<string, string | undefined> = {
+    ...Deno.env.toObject(),
+    NO_COLOR: "1",
+    CODER_POOL_SIZE: "0",
+    CODER_LOG_LEVEL: "warning",
+    ...overrides,
+  };
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] =>
+      e[1] !== undefined
+    ),
+  );
+}
+
+/**
+ * The command line that starts the server from source.
+ *
+ * @param args Server arguments.
+ * @returns Executable and arguments.
+ */
+export function serverCommand(
+  args: readonly string[] = [],
+): { command: string; args: string[] } {
+  return {
+    command: Deno.execPath(),
+    args: ["run", "--quiet", ...SERVER_PERMISSIONS, SERVER_ENTRY, ...args],
+  };
+}
+
+/** A running server with a connected client. */
+export interface McpServerHarness extends AsyncDisposable {
+  /** The connected SDK client. */
+  client: Client;
+  /** Pid of the server (deno) process. */
+  pid: number;
+  /** The server's working directory. */
+  cwd: string;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  /**
+   * Calls a tool and parses its JSON text item.
+   *
+   * @param name Tool name.
+   * @param args Arguments.
+   * @param options Request options (onprogress, timeout).
+   * @returns The raw result and the parsed JSON of its first item.
+   */
+  call(
+    name: string,
+    args?: Record<string, unknown>,
+    options?: RequestOptions,
+  ): Promise<{ result: CallToolResult; json: Record<string, unknown> }>;
+  /** Closes the client (stdin EOF), which makes the server exit. */
+  close(): Promise<void>;
+}
+
+/**
+ * Spawns the real server and connects an SDK client over stdio.
+ *
+ * @param options Environment overrides, arguments, working directory.
+ * @returns The harness; dispose it (`await using`) to stop everything.
+ */
+export async function startMcpServer(
+  options: StartMcpServerOptions = {},
+): Promise<McpServerHarness> {
+  const ownCwd = options.cwd === undefined;
+  const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "mcp_test_" });
+  const { command, args } = serverCommand(options.args);
+  const transport = new StdioClientTransport({
+    command,
+    args,
+    env: serverEnv(options.env),
+    cwd,
+    stderr: "pipe",
+  });
+  let stderrText = "";
+  transport.stderr?.on("data", (chunk: Uint8Array | string) => {
+    stderrText += typeof chunk === "string"
+      ? chunk
+      : new TextDecoder().decode(chunk);
+  });
+  const client = new Client({ name: "mcp-test", version: "0.0.0" });
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    await transport.close().catch(() => {});
+    if (ownCwd) await Deno.remove(cwd, { recursive: true }).catch(() => {});
+    throw new Error(`Server did not start. Stderr:\n${stderrText}`, {
+      cause: error,
+    });
+  }
+  const pid = transport.pid;
+  if (pid === null) throw new Error("Server has no pid");
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await client.close();
+  };
+  return {
+    client,
+    pid,
+    cwd,
+    stderr: () => stderrText,
+    async call(name, callArgs = {}, requestOptions) {
+      const result = await client.callTool(
+        { name, arguments: callArgs },
+        undefined,
+        requestOptions,
+      ) as CallToolResult;
+      const first = result.content[0];
+      if (!first || first.type !== "text") {
+        throw new Error(`No text item in ${JSON.stringify(result)}`);
+      }
+      return { result, json: JSON.parse(first.text) };
+    },
+    close,
+    async [Symbol.asyncDispose]() {
+      await close();
+      await waitForExit(pid, 10_000);
+      if (ownCwd) await Deno.remove(cwd, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** One line of /proc/PID/stat, parsed. */
+interface ProcStat {
+  pid: number;
+  state: string;
+  ppid: number;
+}
+
+function readStat(pid: number): ProcStat | null {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return { pid, state: fields[0] ?? "", ppid: Number(fields[1]) };
+  } catch {
+    return null;
+  }
+}
+
+function allPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (/^\d+$/.test(entry.name)) pids.push(Number(entry.name));
+  }
+  return pids;
+}
+
+/**
+ * Whether a process exists and is not a zombie.
+ *
+ * @param pid Process id.
+ * @returns True while the process runs.
+ */
+export function isRunning(pid: number): boolean {
+  const stat = readStat(pid);
+  return stat !== null && stat.state !== "Z" && stat.state !== "X";
+}
+
+function cmdline(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Running python processes below a process (children, grandchildren...).
+ *
+ * @param root The ancestor's pid.
+ * @returns Their pids.
+ */
+export function pythonDescendants(root: number): number[] {
+  const stats = allPids().map(readStat).filter((s): s is ProcStat =>
+    s !== null && s.state !== "Z"
+  );
+  const below = new Set<number>([root]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const s of stats) {
+      if (!below.has(s.pid) && below.has(s.ppid)) {
+        below.add(s.pid);
+        grew = true;
+      }
+    }
+  }
+  below.delete(root);
+  return [...below].filter((pid) => /python/.test(cmdline(pid)));
+}
+
+/**
+ * Running processes started with `JPY_PARENT_PID=<parent>` (our kernels),
+ * found even after they were re-parented.
+ *
+ * @param parent The server's pid.
+ * @returns Their pids.
+ */
+export function kernelsOfParent(parent: number): number[] {
+  const needle = `\0JPY_PARENT_PID=${parent}\0`;
+  return allPids().filter((pid) => {
+    try {
+      const environ = "\0" + Deno.readTextFileSync(`/proc/${pid}/environ`);
+      return environ.includes(needle) && isRunning(pid);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Waits until none of the processes runs.
+ *
+ * @param pids Processes to wait for.
+ * @param timeoutMs How long to wait.
+ * @returns The pids still running at the deadline (empty when all ended).
+ */
+export async function waitUntilGone(
+  pids: readonly number[],
+  timeoutMs: number,
+): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const left = pids.filter(isRunning);
+    if (left.length === 0 || Date.now() >= deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Waits until a process has ended.
+ *
+ * @param pid Process id.
+ * @param timeoutMs How long to wait.
+ * @returns True when it ended in time.
+ */
+export async function waitForExit(
+  pid: number,
+  timeoutMs: number,
+): Promise<boolean> {
+  return (await waitUntilGone([pid], timeoutMs)).length === 0;
+}
+
+/**
+ * Kills leftover processes (test cleanup after a failed assertion).
+ *
+ * @param pids Processes to kill.
+ */
+export function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** A tiny valid PNG built in Python (no matplotlib needed), shown as display_data. */
+export const PYTHON_DISPLAY_PNG = `
+import struct, zlib
+from IPython.display import Image, display
+def _chunk(kind, data):
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xffffffff)
+_png = (b"\\x89PNG\\r\\n\\x1a\\n"
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + _chunk(b"IDAT", zlib.compress(b"\\x00" + b"\\xff\\x00\\x00" * 2 + b"\\x00" + b"\\x00\\xff\\x00" * 2))
+        + _chunk(b"IEND", b""))
+display(Image(data=_png, format="png"))
+`;
