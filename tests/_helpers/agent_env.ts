@@ -5,6 +5,8 @@
  * @module
  */
 
+import { testEnv as processEnv } from "./kernel_env.ts";
+
 /** Interpreter with ipykernel used by agent/CLI tests (`CODER_PYTHON`, default /usr/bin/python3). */
 export function testPython(): string {
   return Deno.env.get("CODER_PYTHON") || "/usr/bin/python3";
@@ -19,7 +21,7 @@ export function testPython(): string {
 export function testEnv(
   extra: Record<string, string> = {},
 ): Record<string, string> {
-  const env = Deno.env.toObject();
+  const env = processEnv();
   delete env.OPENROUTER_API_KEY;
   for (const name of Object.keys(env)) {
     if (name.startsWith("OPENAI_") || name.startsWith("CODER_")) {

@@ -13,6 +13,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { fileURLToPath } from "node:url";
+import { testEnv } from "./kernel_env.ts";
 
 /** Path of the server entry file. */
 export const SERVER_ENTRY = fileURLToPath(
@@ -50,7 +51,7 @@ export function serverEnv(
   overrides: Record<string, string | undefined> = {},
 ): Record<string, string> {
   const env: Record<string, string | undefined> = {
-    ...Deno.env.toObject(),
+    ...testEnv(),
     NO_COLOR: "1",
     CODER_POOL_SIZE: "0",
     CODER_LOG_LEVEL: "warning",
