@@ -14,6 +14,7 @@ import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.j
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { fileURLToPath } from "node:url";
 import { testEnv } from "./kernel_env.ts";
+import { IPYTHON_MCP_PERMISSIONS } from "../../scripts/permissions.ts";
 
 /** Path of the server entry file. */
 export const SERVER_ENTRY = fileURLToPath(
@@ -21,14 +22,7 @@ export const SERVER_ENTRY = fileURLToPath(
 );
 
 /** The permissions of `deno task ipython_mcp` (and of the compiled binary). */
-export const SERVER_PERMISSIONS: readonly string[] = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-run",
-  "--allow-env",
-  "--allow-net=127.0.0.1",
-  "--allow-sys",
-];
+export const SERVER_PERMISSIONS: readonly string[] = IPYTHON_MCP_PERMISSIONS;
 
 /** Options of {@linkcode startMcpServer} and {@linkcode serverCommand}. */
 export interface StartMcpServerOptions {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CODER_PERMISSIONS } from "../../scripts/permissions.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import denoJson from "../../deno.json" with { type: "json" };
@@ -11,14 +12,7 @@ import {
 
 const ENTRY = fileURLToPath(import.meta.resolve("../../src/cli/coder.ts"));
 /** The permissions of `deno task coder`. */
-const PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-run",
-  "--allow-env",
-  "--allow-net",
-  "--allow-sys",
-];
+const PERMISSIONS = CODER_PERMISSIONS;
 
 async function coder(
   args: string[],
