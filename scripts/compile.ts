@@ -24,7 +24,7 @@ import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PERMISSIONS, type ProgramName } from "./permissions.ts";
+import { PERMISSIONS, type ProgramName, RUNTIME_FLAGS } from "./permissions.ts";
 
 /** Targets built by `--all` (Deno's `--target` names). */
 export const TARGETS: readonly string[] = Object.freeze([
@@ -140,6 +140,7 @@ export function compileArgs(job: CompileJob): string[] {
   return [
     "compile",
     ...job.binary.permissions,
+    ...RUNTIME_FLAGS[job.binary.name],
     "--output",
     job.output,
     ...(job.target === null ? [] : ["--target", job.target]),

@@ -54,3 +54,27 @@ export const PERMISSIONS: Readonly<Record<ProgramName, readonly string[]>> =
     coder: CODER_PERMISSIONS,
     ipython_mcp: IPYTHON_MCP_PERMISSIONS,
   });
+
+/**
+ * V8 flags baked into each program next to its permissions. `ipython_mcp`
+ * caps the young generation's semi-space at 1 MB: measured with
+ * `deno task bench`, the server's RSS after 1000 calls then stays ~30 MB
+ * lower with the same round-trip latency (V8 otherwise grows the semi-space
+ * to its maximum under a steady message load).
+ */
+export const RUNTIME_FLAGS: Readonly<Record<ProgramName, readonly string[]>> =
+  Object.freeze({
+    coder: Object.freeze([]),
+    ipython_mcp: Object.freeze(["--v8-flags=--max-semi-space-size=1"]),
+  });
+
+/**
+ * Every `deno run`/`deno compile` flag of a program: permissions, then
+ * runtime flags.
+ *
+ * @param program The program.
+ * @returns The flags, in order.
+ */
+export function runFlags(program: ProgramName): string[] {
+  return [...PERMISSIONS[program], ...RUNTIME_FLAGS[program]];
+}

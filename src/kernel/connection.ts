@@ -99,8 +99,13 @@ export class KernelConnection {
     info: ConnectionInfo,
     options: OpenConnectionOptions,
   ): Promise<KernelConnection> {
-    // The kernel binds ~1 s after spawn; retry refused connects briskly.
-    const retry = { signal: options.signal, retryDelayMs: 5, maxRetryDelayMs: 50 };
+    // The kernel binds ~1 s after spawn; retry refused connects briskly
+    // (a refused loopback connect costs next to nothing).
+    const retry = {
+      signal: options.signal,
+      retryDelayMs: 5,
+      maxRetryDelayMs: 20,
+    };
     const sockets = await Promise.allSettled([
       connect("DEALER", endpointOf(info, info.shell_port), retry),
       connect("DEALER", endpointOf(info, info.control_port), retry),

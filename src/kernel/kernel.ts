@@ -45,6 +45,30 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * A promise that resolves with `label` when any signal aborts, and a
+ * `dispose()` that removes its listeners.
+ */
+function untilAborted<L extends string>(
+  signals: readonly AbortSignal[],
+  label: L,
+): { promise: Promise<L>; dispose(): void } {
+  const { promise, resolve } = Promise.withResolvers<L>();
+  const onAbort = () => resolve(label);
+  for (const signal of signals) {
+    if (signal.aborted) resolve(label);
+    signal.addEventListener("abort", onAbort, { once: true });
+  }
+  return {
+    promise,
+    dispose: () => {
+      for (const signal of signals) {
+        signal.removeEventListener("abort", onAbort);
+      }
+    },
+  };
+}
+
 /** Default execution deadline. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Default per-stream output cap (characters kept per execution). */
@@ -146,6 +170,7 @@ export class Kernel implements AsyncDisposable {
   readonly #logger: Logger;
   readonly #outputLimit: number;
   #exit: KernelExit | null = null;
+  readonly #death = new AbortController();
   #queue: Promise<unknown> = Promise.resolve();
   #busy = 0;
   #shutdown: Promise<void> | null = null;
@@ -171,6 +196,7 @@ export class Kernel implements AsyncDisposable {
     this.#outputLimit = init.outputLimit;
     this.exited = init.spawned.child.status.then((s) => {
       this.#exit = { code: s.signal ? null : s.code, signal: s.signal };
+      this.#death.abort();
       this.#conn.close();
       killGroup(this.pid, "SIGKILL");
       Deno.remove(this.#spawned.runtimeDir, { recursive: true }).catch(
@@ -435,17 +461,17 @@ export class Kernel implements AsyncDisposable {
     const done = Promise.all([reply.promise, idle.promise]).then(() =>
       "done" as const
     );
-    const died = this.exited.then(() => "died" as const);
+    // Listeners on the long-lived death signal are removed in `finally`: a
+    // callback left on a promise that lives as long as the kernel would keep
+    // this execution's output alive until the kernel ends.
+    const died = untilAborted([this.#death.signal], "died");
     const deadline = AbortSignal.timeout(timeoutMs);
-    const stop = options.signal
-      ? AbortSignal.any([deadline, options.signal])
-      : deadline;
-    const stopped = new Promise<"stopped">((resolve) => {
-      if (stop.aborted) resolve("stopped");
-      stop.addEventListener("abort", () => resolve("stopped"), { once: true });
-    });
+    const stopped = untilAborted(
+      options.signal ? [deadline, options.signal] : [deadline],
+      "stopped",
+    );
     try {
-      const outcome = await Promise.race([done, died, stopped]);
+      const outcome = await Promise.race([done, died.promise, stopped.promise]);
       if (outcome === "done") return collector.snapshot();
       if (outcome === "died") {
         throw new KernelDiedError(this.#exit!, collector.snapshot());
@@ -453,7 +479,7 @@ export class Kernel implements AsyncDisposable {
       // Deadline or abort: interrupt, then wait for idle.
       await this.interrupt();
       const grace = delay(INTERRUPT_GRACE_MS).then(() => "grace" as const);
-      const after = await Promise.race([done, died, grace]);
+      const after = await Promise.race([done, died.promise, grace]);
       const kernelAlive = after === "done";
       if (!kernelAlive) {
         this.#logger.warn(
@@ -470,6 +496,8 @@ export class Kernel implements AsyncDisposable {
         kernelAlive,
       );
     } finally {
+      died.dispose();
+      stopped.dispose();
       pending.release();
     }
   }

@@ -123,10 +123,11 @@ export class KernelRegistry implements AsyncDisposable {
   }
 
   /**
-   * Starts the pool's spares for the no-package set in the background.
-   * Does nothing when the pool is off.
+   * Prepares for the first kernel in the background: resolves the
+   * interpreter and, when the pool is on, starts the no-package spares.
    */
   warm(): void {
+    this.#resolvedPython().catch(() => {}); // reported when a kernel starts
     this.#refill([]);
   }
 
@@ -296,14 +297,13 @@ export class KernelRegistry implements AsyncDisposable {
 
   /** A kernel for the package set: a warm spare when there is one. */
   async #take(packages: string[]): Promise<Kernel> {
-    const spares = this.#pool.get(poolKey(packages));
-    const spare = spares?.shift();
+    const spare = this.#pool.get(poolKey(packages))?.shift();
+    let kernel = spare ? await spare.catch(() => null) : null;
+    if (!kernel?.alive) kernel = await this.#spawn(packages);
+    // Refill once this kernel is ready, so two start-ups never compete for
+    // the CPU with the one the caller is waiting for.
     this.#refill(packages);
-    if (spare) {
-      const kernel = await spare.catch(() => null);
-      if (kernel?.alive) return kernel;
-    }
-    return await this.#spawn(packages);
+    return kernel;
   }
 
   async #spawn(packages: readonly string[]): Promise<Kernel> {

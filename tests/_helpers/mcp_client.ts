@@ -14,15 +14,15 @@ import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.j
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { fileURLToPath } from "node:url";
 import { testEnv } from "./kernel_env.ts";
-import { IPYTHON_MCP_PERMISSIONS } from "../../scripts/permissions.ts";
+import { runFlags } from "../../scripts/permissions.ts";
 
 /** Path of the server entry file. */
 export const SERVER_ENTRY = fileURLToPath(
   new URL("../../src/cli/ipython_mcp.ts", import.meta.url),
 );
 
-/** The permissions of `deno task ipython_mcp` (and of the compiled binary). */
-export const SERVER_PERMISSIONS: readonly string[] = IPYTHON_MCP_PERMISSIONS;
+/** The flags of `deno task ipython_mcp` (and of the compiled binary). */
+export const SERVER_PERMISSIONS: readonly string[] = runFlags("ipython_mcp");
 
 /** Options of {@linkcode startMcpServer} and {@linkcode serverCommand}. */
 export interface StartMcpServerOptions {

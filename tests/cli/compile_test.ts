@@ -16,6 +16,7 @@ import {
   CODER_PERMISSIONS,
   IPYTHON_MCP_PERMISSIONS,
   PERMISSIONS,
+  RUNTIME_FLAGS,
 } from "../../scripts/permissions.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -160,6 +161,9 @@ Deno.test("permission lists", async (t) => {
         `task "${binary.name}"`,
       );
       assert.ok(words.includes(binary.entry), `task "${binary.name}" entry`);
+      for (const flag of RUNTIME_FLAGS[binary.name]) {
+        assert.ok(words.includes(flag), `task "${binary.name}" lacks ${flag}`);
+      }
     }
   });
 });

@@ -1,0 +1,1223 @@
+/**
+ * Benchmarks of ipython_mcp and the layers below it (`deno task bench`).
+ *
+ * ```sh
+ * deno run --allow-all scripts/bench.ts [--quick] [--json PATH] [--only LIST]
+ * ```
+ *
+ * Sections (names for `--only`, comma-separated):
+ * 1. `cold`: spawn the server, initialize, first `python_exec("1+1")`, with
+ *    CODER_POOL_SIZE=0 and with the default pool.
+ * 2. `mcp`: python_exec `1+1` round trip over MCP stdio, p50/p99.
+ * 3. `kernel` and `transport`: the same round trip through
+ *    `Kernel.execute` and through a bare ZMTP DEALER with pre-signed
+ *    frames (reply only); ratios MCP/bare and kernel/bare.
+ * 4. `reset`: python_reset creating a new kernel, pool 0 vs warm spare.
+ * 5. `concurrent`: 8 kernels each sleeping 1 s at once vs one.
+ * 6. `output`: 10 MiB of stdout in one python_exec, time and server peak RSS.
+ * 7. `rss`: server RSS after the first call and after 1000 calls.
+ * `reference`: jupyter_client KernelManager start and execute round trip
+ * (when importable), for ours/reference ratios.
+ *
+ * Prints one table (progress goes to stderr) and writes JSON to
+ * `bench-results.json` at the repository root or `--json PATH`. Every
+ * process started is tagged with a run marker in its environment; the run
+ * ends by checking that no kernel carrying it is left (and killing any).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Kernel, resolvePython, startKernel } from "../src/kernel/mod.ts";
+import {
+  bareKernelStart,
+  type BareShell,
+  kernelRoundTrip,
+  openBareShell,
+} from "./_bench_layers.ts";
+import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
+import {
+  findKernels,
+  killPids,
+  type ProcMemory,
+  waitForQuietKernels,
+  waitUntilGone,
+} from "./_bench_proc.ts";
+import {
+  formatKiB,
+  formatMs,
+  formatRatio,
+  median,
+  renderTable,
+  type Row,
+  summarize,
+  type Summary,
+} from "./_bench_report.ts";
+
+/** Section names, in the order they run. */
+export const SECTIONS = [
+  "reference",
+  "transport",
+  "kernel",
+  "mcp",
+  "rss",
+  "cold",
+  "reset",
+  "concurrent",
+  "output",
+] as const;
+
+/** One section name. */
+export type Section = typeof SECTIONS[number];
+
+/** Help text of the script. */
+export const HELP_TEXT =
+  `bench: latency, start-up and memory of ipython_mcp and the layers below it.
+
+Usage:
+  deno task bench [--quick] [--json PATH] [--only LIST]
+
+Options:
+  --quick        Fewer iterations (100 round trips instead of 1000, fewer repeats).
+  --json PATH    Where the JSON results go (default: bench-results.json at the repo root).
+  --only LIST    Comma-separated sections: ${SECTIONS.join(", ")}.
+  -h, --help     Show this help.
+
+Environment: CODER_PYTHON picks the kernel interpreter (as for ipython_mcp);
+BENCH_REFERENCE_PYTHON the interpreter with jupyter_client (default /usr/bin/python3).
+`;
+
+/** Where lines go. */
+export interface BenchIo {
+  /** The table and the final summary. */
+  out(line: string): void;
+  /** Progress and problems. */
+  err(line: string): void;
+  /** Environment given to every process the benchmark starts. */
+  env: Record<string, string>;
+  /** Directory relative paths are resolved against. */
+  cwd: string;
+}
+
+/** Iteration counts of one run. */
+export interface BenchPlan {
+  /** Timed round trips per layer. */
+  n: number;
+  /** Untimed round trips before timing. */
+  warmup: number;
+  /** Server cold starts per pool setting. */
+  coldReps: number;
+  /** Kernel starts timed in the kernel layer. */
+  kernelStarts: number;
+  /** python_reset calls per pool setting. */
+  resetReps: number;
+  /** Repeats of the 1-vs-8 concurrent job. */
+  concurrentReps: number;
+  /** KernelManager starts of the reference. */
+  referenceStarts: number;
+}
+
+/** Counts of a full run and of `--quick`. */
+export const PLANS: Readonly<Record<"full" | "quick", BenchPlan>> = {
+  full: {
+    n: 1000,
+    warmup: 50,
+    coldReps: 3,
+    kernelStarts: 4,
+    resetReps: 5,
+    concurrentReps: 3,
+    referenceStarts: 3,
+  },
+  quick: {
+    n: 100,
+    warmup: 10,
+    coldReps: 1,
+    kernelStarts: 1,
+    resetReps: 2,
+    concurrentReps: 1,
+    referenceStarts: 1,
+  },
+};
+
+/** Parsed command line. */
+export interface BenchArgs {
+  /** `--quick`. */
+  quick: boolean;
+  /** `--json PATH` (unresolved). */
+  json?: string;
+  /** Sections to run. */
+  only: Section[];
+  /** `--help`. */
+  help: boolean;
+}
+
+/**
+ * Parses the command line.
+ *
+ * @param args Arguments after the script name.
+ * @returns The parsed options.
+ * @throws {TypeError} On an unknown flag or section.
+ */
+export function parseBenchArgs(args: string[]): BenchArgs {
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: "boolean", default: false },
+      json: { type: "string" },
+      only: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  let only: Section[] = [...SECTIONS];
+  if (values.only !== undefined) {
+    const names = values.only.split(",").map((s) => s.trim()).filter(Boolean);
+    const unknown = names.filter((s) =>
+      !(SECTIONS as readonly string[]).includes(s)
+    );
+    if (unknown.length > 0 || names.length === 0) {
+      throw new TypeError(
+        `--only takes sections from ${
+          SECTIONS.join(", ")
+        }; got "${values.only}"`,
+      );
+    }
+    only = SECTIONS.filter((s) => names.includes(s));
+  }
+  return {
+    quick: values.quick,
+    ...(values.json !== undefined ? { json: values.json } : {}),
+    only,
+    help: values.help,
+  };
+}
+
+const TEN_MIB_CODE = "import sys\n_w = sys.stdout.write\n" +
+  'for _ in range(10240): _w("x" * 1023 + "\\n")\ndel _w';
+const TEN_MIB = 10 * 1024 * 1024;
+const SLEEP_JOB = "import time\ntime.sleep(1)\nprint('tick ' * 200)";
+
+/** Everything measured; written as JSON. */
+export interface BenchResults {
+  /** When, where and how. */
+  meta: {
+    date: string;
+    quick: boolean;
+    sections: Section[];
+    deno: string;
+    os: string;
+    cpus: number;
+    loadavg: string;
+    python?: string;
+    wallSeconds?: number;
+  };
+  /** Section 1. */
+  cold?: Record<
+    "pool0" | "poolDefault",
+    { connectMs: number[]; firstExecMs: number[]; totalMs: number[] }
+  >;
+  /** Section 2. */
+  mcp?: Summary;
+  /** Section 3 (kernel layer). */
+  kernel?: {
+    resolvePythonMs: number;
+    startMs: number[];
+    bareBindMs: number[];
+    bareKernelInfoMs: number[];
+    roundTrip: Summary;
+    tenMibStdoutMs: number;
+  };
+  /** Section 3 (bare transport). */
+  transport?: Summary;
+  /** Section 4. */
+  reset?: { coldMs: number[]; warmMs: number[]; spareWaitMs: number[] };
+  /** Section 5. */
+  concurrent?: { oneMs: number[]; eightMs: number[] };
+  /** Section 6. */
+  output?: {
+    ms: number;
+    bytes: number;
+    truncatedInAnswer: boolean;
+    before: ProcMemory | null;
+    after: ProcMemory | null;
+  };
+  /** Section 7. */
+  rss?: {
+    idleKiB: number;
+    afterKiB: number;
+    calls: number;
+    growthPercent: number;
+    trace: { calls: number; rssKiB: number }[];
+  };
+  /** jupyter_client numbers. */
+  reference?:
+    | { available: false; reason: string }
+    | {
+      available: true;
+      python: string;
+      jupyterClient: string;
+      ipykernel: string;
+      startMs: number[];
+      reply: Summary;
+      replyAndIdle: Summary;
+    };
+  /** Derived ratios. */
+  ratios: Record<string, number>;
+  /** Targets with PASS/MISS. */
+  targets: { name: string; value: number; limit: string; pass: boolean }[];
+  /** Sections that failed, with the reason. */
+  errors: Record<string, string>;
+  /** Kernel processes found after the run (killed); empty when clean. */
+  leftoverPids: number[];
+}
+
+interface Context {
+  io: BenchIo;
+  plan: BenchPlan;
+  env: Record<string, string>;
+  tmp: string;
+  deadline: AbortSignal;
+  results: BenchResults;
+}
+
+function withEnv(
+  base: Record<string, string>,
+  overrides: Record<string, string | undefined>,
+): Record<string, string> {
+  const env: Record<string, string | undefined> = { ...base, ...overrides };
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] =>
+      e[1] !== undefined
+    ),
+  );
+}
+
+async function server(
+  ctx: Context,
+  name: string,
+  overrides: Record<string, string | undefined>,
+): Promise<BenchServer> {
+  const cwd = join(ctx.tmp, `${name}-${crypto.randomUUID().slice(0, 8)}`);
+  await Deno.mkdir(cwd, { recursive: true });
+  return await startBenchServer({ env: withEnv(ctx.env, overrides), cwd });
+}
+
+async function execOk(
+  s: BenchServer,
+  code: string,
+  extra: Record<string, unknown> = {},
+  timeoutMs = 60_000,
+): Promise<Record<string, unknown>> {
+  const { json } = await s.call(
+    "python_exec",
+    { code, ...extra },
+    timeoutMs,
+  );
+  if (json.success !== true) {
+    throw new Error(
+      `python_exec failed: ${
+        JSON.stringify(json).slice(0, 400)
+      }\n${s.stderrTail()}`,
+    );
+  }
+  return json;
+}
+
+async function closeServer(ctx: Context, s: BenchServer): Promise<void> {
+  const stuck = await s.close();
+  if (stuck.length > 0) {
+    ctx.io.err(
+      `bench: server ${s.pid} left processes ${stuck.join(", ")}; killed them`,
+    );
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Section 1.
+async function benchCold(ctx: Context): Promise<void> {
+  // Untimed: load and cache the server's module graph once.
+  await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-all",
+      fileURLToPath(new URL("../src/cli/ipython_mcp.ts", import.meta.url)),
+      "--version",
+    ],
+    env: ctx.env,
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const configs = {
+    pool0: { CODER_POOL_SIZE: "0" },
+    poolDefault: { CODER_POOL_SIZE: undefined },
+  } as const;
+  const cold: NonNullable<BenchResults["cold"]> = {
+    pool0: { connectMs: [], firstExecMs: [], totalMs: [] },
+    poolDefault: { connectMs: [], firstExecMs: [], totalMs: [] },
+  };
+  for (let rep = 0; rep < ctx.plan.coldReps; rep++) {
+    for (const [name, overrides] of Object.entries(configs)) {
+      ctx.deadline.throwIfAborted();
+      ctx.io.err(`bench: cold start ${name} ${rep + 1}/${ctx.plan.coldReps}`);
+      const s = await server(ctx, `cold-${name}`, overrides);
+      try {
+        const t0 = performance.now();
+        const json = await execOk(s, "1+1");
+        const firstExecMs = performance.now() - t0;
+        if (json.result !== "2") throw new Error(`1+1 gave ${json.result}`);
+        const entry = cold[name as keyof typeof configs];
+        entry.connectMs.push(s.connectMs);
+        entry.firstExecMs.push(firstExecMs);
+        entry.totalMs.push(s.connectMs + firstExecMs);
+      } finally {
+        await closeServer(ctx, s);
+      }
+    }
+  }
+  ctx.results.cold = cold;
+}
+
+/** Which of the round-trip sections (2, 3, 7) run. */
+interface RoundTripWants {
+  mcp: boolean;
+  kernel: boolean;
+  transport: boolean;
+  rss: boolean;
+}
+
+const BLOCK = 10;
+
+/**
+ * Sections 2, 3 and 7. The layers are timed interleaved, in blocks of
+ * BLOCK calls in rotating order, so each sees the same machine load and
+ * the ratios stay meaningful on a busy host. The MCP server (pool 0, so no
+ * spare starts meanwhile) also gives the RSS figures.
+ */
+async function benchRoundTrips(
+  ctx: Context,
+  want: RoundTripWants,
+): Promise<void> {
+  const { n, warmup } = ctx.plan;
+  let kernel: Kernel | undefined;
+  let bare: BareShell | undefined;
+  let s: BenchServer | undefined;
+  try {
+    let resolvePythonMs = NaN;
+    const startMs: number[] = [];
+    const bareBindMs: number[] = [];
+    const bareKernelInfoMs: number[] = [];
+    if (want.kernel || want.transport) {
+      const t0 = performance.now();
+      const python = ctx.env.CODER_PYTHON ||
+        await resolvePython({ env: ctx.env });
+      resolvePythonMs = performance.now() - t0;
+      ctx.results.meta.python = python;
+      const cwd = join(ctx.tmp, "kernel");
+      await Deno.mkdir(cwd, { recursive: true });
+      const starts = want.kernel ? ctx.plan.kernelStarts : 1;
+      // Bare and ours alternate which goes first, so neither always gets
+      // the warmer file cache.
+      for (let i = 0; i < starts; i++) {
+        ctx.io.err(`bench: kernel start ${i + 1}/${starts}`);
+        const bareStart = async () => {
+          const b = await bareKernelStart(python, {
+            env: ctx.env,
+            cwd,
+            signal: ctx.deadline,
+          });
+          bareBindMs.push(b.bindMs);
+          bareKernelInfoMs.push(b.kernelInfoMs);
+        };
+        if (want.kernel && i % 2 === 0) await bareStart();
+        await kernel?.shutdown();
+        const t1 = performance.now();
+        kernel = await startKernel({
+          cwd,
+          env: ctx.env,
+          python,
+          signal: ctx.deadline,
+        });
+        startMs.push(performance.now() - t1);
+        if (want.kernel && i % 2 === 1) await bareStart();
+      }
+    }
+    let idleKiB = NaN;
+    const trace: { calls: number; rssKiB: number }[] = [];
+    let mcpCalls = 0;
+    if (want.mcp || want.rss) {
+      s = await server(ctx, "mcp", { CODER_POOL_SIZE: "0" });
+      await execOk(s, "1+1");
+      mcpCalls = 1;
+      await sleep(500);
+      idleKiB = (await s.memory())?.rssKiB ?? NaN;
+      trace.push({ calls: 1, rssKiB: idleKiB });
+    }
+    const runners: { name: keyof typeof samples; once(): Promise<number> }[] =
+      [];
+    const samples = {
+      transport: [] as number[],
+      kernel: [] as number[],
+      mcp: [] as number[],
+    };
+    if (want.transport) {
+      bare = await openBareShell(
+        kernel!.connectionInfo,
+        warmup + n,
+        ctx.deadline,
+      );
+      runners.push({ name: "transport", once: () => bare!.roundTrip() });
+    }
+    if (want.kernel) {
+      runners.push({ name: "kernel", once: () => kernelRoundTrip(kernel!) });
+    }
+    if (s) {
+      const srv = s;
+      runners.push({
+        name: "mcp",
+        async once() {
+          const t0 = performance.now();
+          const { json } = await srv.call("python_exec", { code: "1+1" });
+          const ms = performance.now() - t0;
+          mcpCalls++;
+          if (json.result !== "2") {
+            throw new Error(`python_exec("1+1") gave ${JSON.stringify(json)}`);
+          }
+          return ms;
+        },
+      });
+    }
+    ctx.io.err(
+      `bench: round trips, interleaved: ${
+        runners.map((r) => r.name).join(", ")
+      } (${warmup} + ${n} each)`,
+    );
+    for (const runner of runners) {
+      for (let i = 0; i < warmup; i++) await runner.once();
+    }
+    const blocks = Math.ceil(n / BLOCK);
+    const traceEvery = Math.max(1, Math.floor(blocks / 10));
+    for (let b = 0; b < blocks; b++) {
+      ctx.deadline.throwIfAborted();
+      const count = Math.min(BLOCK, n - b * BLOCK);
+      for (let j = 0; j < runners.length; j++) {
+        const runner = runners[(b + j) % runners.length]!;
+        for (let i = 0; i < count; i++) {
+          samples[runner.name].push(await runner.once());
+        }
+      }
+      if (s && ((b + 1) % traceEvery === 0 || b === blocks - 1)) {
+        trace.push({
+          calls: mcpCalls,
+          rssKiB: (await s.memory())?.rssKiB ?? NaN,
+        });
+      }
+    }
+    if (want.transport) ctx.results.transport = summarize(samples.transport);
+    if (want.mcp) ctx.results.mcp = summarize(samples.mcp);
+    if (s && want.rss) {
+      await sleep(500);
+      const afterKiB = (await s.memory())?.rssKiB ?? NaN;
+      ctx.results.rss = {
+        idleKiB,
+        afterKiB,
+        calls: mcpCalls,
+        growthPercent: ((afterKiB - idleKiB) / idleKiB) * 100,
+        trace,
+      };
+    }
+    if (want.kernel) {
+      const t2 = performance.now();
+      const big = await kernel!.execute(TEN_MIB_CODE, { timeoutMs: 120_000 });
+      const tenMibStdoutMs = performance.now() - t2;
+      if (big.stdout.length !== TEN_MIB) {
+        throw new Error(`10 MiB run kept ${big.stdout.length} characters`);
+      }
+      ctx.results.kernel = {
+        resolvePythonMs,
+        startMs,
+        bareBindMs,
+        bareKernelInfoMs,
+        roundTrip: summarize(samples.kernel),
+        tenMibStdoutMs,
+      };
+    }
+  } finally {
+    await bare?.close().catch(() => {});
+    if (s) await closeServer(ctx, s);
+    await kernel?.shutdown();
+  }
+}
+
+// Section 4.
+async function benchReset(ctx: Context): Promise<void> {
+  const reps = ctx.plan.resetReps;
+  const result = { coldMs: [] as number[], warmMs: [] as number[] };
+  const spareWaitMs: number[] = [];
+  const limit = String(reps + 3);
+  for (const pooled of [false, true]) {
+    const s = await server(ctx, pooled ? "reset-pool" : "reset-cold", {
+      CODER_POOL_SIZE: pooled ? undefined : "0",
+      CODER_MAX_KERNELS: limit,
+    });
+    try {
+      await execOk(s, "1+1");
+      for (let i = 0; i < reps; i++) {
+        ctx.deadline.throwIfAborted();
+        ctx.io.err(
+          `bench: python_reset ${pooled ? "warm" : "cold"} ${i + 1}/${reps}`,
+        );
+        if (pooled) {
+          // _default + i created + 1 spare being refilled.
+          spareWaitMs.push(
+            await waitForQuietKernels(s.pid, { count: 2 + i }),
+          );
+        }
+        const t0 = performance.now();
+        const { json } = await s.call("python_reset", {});
+        const ms = performance.now() - t0;
+        if (json.success !== true || typeof json.kernel_id !== "string") {
+          throw new Error(`python_reset gave ${JSON.stringify(json)}`);
+        }
+        (pooled ? result.warmMs : result.coldMs).push(ms);
+      }
+    } finally {
+      await closeServer(ctx, s);
+    }
+  }
+  ctx.results.reset = { ...result, spareWaitMs };
+}
+
+// Section 5.
+async function benchConcurrent(ctx: Context): Promise<void> {
+  ctx.io.err("bench: starting 8 kernels");
+  const s = await server(ctx, "concurrent", {
+    CODER_POOL_SIZE: "0",
+    CODER_MAX_KERNELS: "10",
+  });
+  try {
+    const ids = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const { json } = await s.call("python_reset", {}, 120_000);
+        if (typeof json.kernel_id !== "string") {
+          throw new Error(`python_reset gave ${JSON.stringify(json)}`);
+        }
+        return json.kernel_id;
+      }),
+    );
+    await Promise.all(ids.map((id) => execOk(s, "1+1", { kernel_id: id })));
+    const oneMs: number[] = [];
+    const eightMs: number[] = [];
+    for (let rep = 0; rep < ctx.plan.concurrentReps; rep++) {
+      ctx.deadline.throwIfAborted();
+      ctx.io.err(
+        `bench: 1 vs 8 concurrent ${rep + 1}/${ctx.plan.concurrentReps}`,
+      );
+      let t0 = performance.now();
+      await execOk(s, SLEEP_JOB, { kernel_id: ids[0] });
+      oneMs.push(performance.now() - t0);
+      t0 = performance.now();
+      await Promise.all(
+        ids.map((id) => execOk(s, SLEEP_JOB, { kernel_id: id })),
+      );
+      eightMs.push(performance.now() - t0);
+    }
+    ctx.results.concurrent = { oneMs, eightMs };
+  } finally {
+    await closeServer(ctx, s);
+  }
+}
+
+// Section 6.
+async function benchOutput(ctx: Context): Promise<void> {
+  ctx.io.err("bench: 10 MiB of stdout over MCP");
+  const s = await server(ctx, "output", { CODER_POOL_SIZE: "0" });
+  try {
+    await execOk(s, "1+1");
+    await sleep(300);
+    const before = await s.memory();
+    const t0 = performance.now();
+    const json = await execOk(s, TEN_MIB_CODE, { timeout: 120 }, 150_000);
+    const ms = performance.now() - t0;
+    const after = await s.memory();
+    const stdout = typeof json.stdout === "string" ? json.stdout : "";
+    ctx.results.output = {
+      ms,
+      bytes: TEN_MIB,
+      truncatedInAnswer: /truncated/.test(stdout) && stdout.length < TEN_MIB,
+      before,
+      after,
+    };
+  } finally {
+    await closeServer(ctx, s);
+  }
+}
+
+// Reference: jupyter_client.
+async function benchReference(ctx: Context): Promise<void> {
+  const python = ctx.env.BENCH_REFERENCE_PYTHON || "/usr/bin/python3";
+  const script = fileURLToPath(
+    new URL("./_bench_reference.py", import.meta.url),
+  );
+  ctx.io.err(`bench: jupyter_client reference with ${python}`);
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command(python, {
+      args: [
+        script,
+        "--starts",
+        String(ctx.plan.referenceStarts),
+        "--n",
+        String(ctx.plan.n),
+        "--warmup",
+        String(ctx.plan.warmup),
+      ],
+      // Same kernel environment as ours (PYDEVD_DISABLE_FILE_VALIDATION
+      // silences debugpy, as our launcher does).
+      env: withEnv(ctx.env, { PYDEVD_DISABLE_FILE_VALIDATION: "1" }),
+      clearEnv: true,
+      cwd: ctx.tmp,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.any([ctx.deadline, AbortSignal.timeout(180_000)]),
+    }).output();
+  } catch (error) {
+    ctx.results.reference = {
+      available: false,
+      reason: `cannot run ${python}: ${(error as Error).message}`,
+    };
+    return;
+  }
+  const text = new TextDecoder().decode(output.stdout).trim();
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text.split("\n").at(-1) ?? "");
+  } catch {
+    throw new Error(
+      `reference script failed (exit ${output.code}): ${
+        new TextDecoder().decode(output.stderr).trim().split("\n").slice(-5)
+          .join("\n")
+      }`,
+    );
+  }
+  if (parsed.ok !== true) {
+    ctx.results.reference = {
+      available: false,
+      reason:
+        `jupyter_client is not importable with ${python}: ${parsed.error}`,
+    };
+    return;
+  }
+  ctx.results.reference = {
+    available: true,
+    python: String(parsed.python),
+    jupyterClient: String(parsed.jupyter_client),
+    ipykernel: String(parsed.ipykernel),
+    startMs: parsed.start_ms as number[],
+    reply: summarize(parsed.reply_ms as number[]),
+    replyAndIdle: summarize(parsed.idle_ms as number[]),
+  };
+}
+
+function target(
+  results: BenchResults,
+  name: string,
+  value: number,
+  limit: string,
+  pass: boolean,
+): string {
+  results.targets.push({ name, value, limit, pass });
+  return `${pass ? "PASS" : "MISS"} (${limit})`;
+}
+
+/**
+ * Computes ratios and targets and builds the table rows.
+ *
+ * @param results Measurements (ratios and targets are filled in).
+ * @returns The rows.
+ */
+export function buildRows(results: BenchResults): Row[] {
+  const rows: Row[] = [];
+  const r = results.ratios;
+  const ref = results.reference?.available ? results.reference : undefined;
+  const refStart = ref ? median(ref.startMs) : NaN;
+  const vsRef = (ours: number, theirs: number, label: string) =>
+    ref && Number.isFinite(theirs)
+      ? `${formatRatio(ours / theirs)} of ${label}`
+      : undefined;
+
+  if (results.cold) {
+    for (
+      const [key, label] of [["pool0", "pool 0"], [
+        "poolDefault",
+        "default pool",
+      ]] as const
+    ) {
+      const c = results.cold[key];
+      rows.push({
+        section: "1",
+        what: `cold start, ${label}: spawn -> initialized`,
+        value: formatMs(median(c.connectMs)),
+      });
+      rows.push({
+        section: "1",
+        what: `cold start, ${label}: first 1+1 result`,
+        value: formatMs(median(c.firstExecMs)),
+      });
+      const total = median(c.totalMs);
+      r[`cold_${key}_vs_ref_start`] = total / refStart;
+      rows.push({
+        section: "1",
+        what: `cold start, ${label}: total (median of ${c.totalMs.length})`,
+        value: formatMs(total),
+        ...(vsRef(total, refStart, "ref kernel start")
+          ? { compare: vsRef(total, refStart, "ref kernel start") }
+          : {}),
+      });
+    }
+  }
+
+  const bare = results.transport?.p50 ?? NaN;
+  if (results.mcp) {
+    const m = results.mcp;
+    rows.push({
+      section: "2",
+      what: `MCP python_exec 1+1 p50 (n=${m.n})`,
+      value: formatMs(m.p50),
+      ...(vsRef(m.p50, ref?.replyAndIdle.p50 ?? NaN, "ref")
+        ? { compare: vsRef(m.p50, ref!.replyAndIdle.p50, "ref") }
+        : {}),
+    });
+    rows.push({
+      section: "2",
+      what: "MCP python_exec 1+1 p99",
+      value: formatMs(m.p99),
+    });
+  }
+  if (results.kernel) {
+    const k = results.kernel;
+    const start = median(k.startMs);
+    r.kernel_start_vs_ref = start / refStart;
+    rows.push({
+      section: "3",
+      what: `kernel layer: startKernel (median of ${k.startMs.length})`,
+      value: formatMs(start),
+      ...(vsRef(start, refStart, "ref")
+        ? { compare: vsRef(start, refStart, "ref") }
+        : {}),
+    });
+    rows.push({
+      section: "3",
+      what: "  bare ipykernel process: spawn -> shell port accepts",
+      value: formatMs(median(k.bareBindMs)),
+    });
+    rows.push({
+      section: "3",
+      what: "  bare ipykernel process: spawn -> kernel_info_reply",
+      value: formatMs(median(k.bareKernelInfoMs)),
+      compare: `startKernel adds ${
+        formatMs(start - median(k.bareKernelInfoMs))
+      }`,
+    });
+    rows.push({
+      section: "3",
+      what: "kernel layer: resolvePython (once per registry)",
+      value: formatMs(k.resolvePythonMs),
+    });
+    rows.push({
+      section: "3",
+      what: `kernel layer: Kernel.execute 1+1 p50 (n=${k.roundTrip.n})`,
+      value: formatMs(k.roundTrip.p50),
+      ...(vsRef(k.roundTrip.p50, ref?.replyAndIdle.p50 ?? NaN, "ref")
+        ? { compare: vsRef(k.roundTrip.p50, ref!.replyAndIdle.p50, "ref") }
+        : {}),
+    });
+    rows.push({
+      section: "3",
+      what: "kernel layer: Kernel.execute 1+1 p99",
+      value: formatMs(k.roundTrip.p99),
+    });
+    rows.push({
+      section: "3",
+      what: "kernel layer: 10 MiB stdout in one execute",
+      value: formatMs(k.tenMibStdoutMs),
+    });
+  }
+  if (results.transport) {
+    const t = results.transport;
+    rows.push({
+      section: "3",
+      what: `bare transport: execute_request->reply p50 (n=${t.n})`,
+      value: formatMs(t.p50),
+      ...(vsRef(t.p50, ref?.reply.p50 ?? NaN, "ref reply")
+        ? { compare: vsRef(t.p50, ref!.reply.p50, "ref reply") }
+        : {}),
+    });
+    rows.push({
+      section: "3",
+      what: "bare transport: execute_request->reply p99",
+      value: formatMs(t.p99),
+    });
+  }
+  if (results.kernel && results.transport) {
+    r.kernel_over_bare_p50 = results.kernel.roundTrip.p50 / bare;
+    rows.push({
+      section: "3",
+      what: "ratio kernel/bare (p50)",
+      value: formatRatio(r.kernel_over_bare_p50),
+    });
+  }
+  if (results.mcp && results.transport) {
+    r.mcp_over_bare_p50 = results.mcp.p50 / bare;
+    rows.push({
+      section: "3",
+      what: "ratio MCP/bare (p50)",
+      value: formatRatio(r.mcp_over_bare_p50),
+      target: target(
+        results,
+        "MCP p50 within 1.5x of bare transport",
+        r.mcp_over_bare_p50,
+        "<= 1.5x",
+        r.mcp_over_bare_p50 <= 1.5,
+      ),
+    });
+  }
+  if (results.mcp && results.kernel) {
+    r.mcp_over_kernel_p50 = results.mcp.p50 / results.kernel.roundTrip.p50;
+    rows.push({
+      section: "3",
+      what: "ratio MCP/kernel (p50)",
+      value: formatRatio(r.mcp_over_kernel_p50),
+    });
+  }
+
+  if (results.reset) {
+    const cold = median(results.reset.coldMs);
+    const warm = median(results.reset.warmMs);
+    r.reset_warm_over_cold = warm / cold;
+    rows.push({
+      section: "4",
+      what:
+        `python_reset new kernel, pool 0 (median of ${results.reset.coldMs.length})`,
+      value: formatMs(cold),
+    });
+    rows.push({
+      section: "4",
+      what:
+        `python_reset new kernel, warm spare (median of ${results.reset.warmMs.length})`,
+      value: formatMs(warm),
+    });
+    rows.push({
+      section: "4",
+      what: "ratio warm/cold",
+      value: formatRatio(r.reset_warm_over_cold),
+      target: target(
+        results,
+        "python_reset warm < 1/10 of cold",
+        r.reset_warm_over_cold,
+        "< 0.1x",
+        r.reset_warm_over_cold < 0.1,
+      ),
+    });
+  }
+
+  if (results.concurrent) {
+    const one = median(results.concurrent.oneMs);
+    const eight = median(results.concurrent.eightMs);
+    r.concurrent_8_over_1 = eight / one;
+    rows.push({
+      section: "5",
+      what: "1 kernel: sleep(1) job wall time",
+      value: formatMs(one),
+    });
+    rows.push({
+      section: "5",
+      what: "8 kernels concurrently: wall time",
+      value: formatMs(eight),
+    });
+    rows.push({
+      section: "5",
+      what: "ratio 8-concurrent/1",
+      value: formatRatio(r.concurrent_8_over_1),
+      target: target(
+        results,
+        "8 concurrent within 1.5x of one",
+        r.concurrent_8_over_1,
+        "<= 1.5x",
+        r.concurrent_8_over_1 <= 1.5,
+      ),
+    });
+  }
+
+  if (results.output) {
+    const o = results.output;
+    const peak = o.after?.hwmKiB ?? NaN;
+    rows.push({
+      section: "6",
+      what: "10 MiB stdout in one python_exec: time",
+      value: formatMs(o.ms),
+      ...(results.kernel
+        ? {
+          compare: `${
+            formatRatio(o.ms / results.kernel.tenMibStdoutMs)
+          } of kernel layer`,
+        }
+        : {}),
+    });
+    rows.push({
+      section: "6",
+      what: "server RSS before / peak (VmHWM) after",
+      value: `${formatKiB(o.before?.rssKiB ?? NaN)} / ${formatKiB(peak)}`,
+      target: target(
+        results,
+        "10 MB output with server peak RSS < 200 MB",
+        peak / 1024,
+        "< 200 MiB",
+        peak < 200 * 1024,
+      ),
+    });
+  }
+
+  if (results.rss) {
+    const s = results.rss;
+    rows.push({
+      section: "7",
+      what: "server RSS idle after first call",
+      value: formatKiB(s.idleKiB),
+    });
+    rows.push({
+      section: "7",
+      what: `server RSS after ${s.calls} calls`,
+      value: formatKiB(s.afterKiB),
+    });
+    const mid = s.trace[Math.floor(s.trace.length / 2)];
+    const last = s.trace.at(-1);
+    if (mid && last && last.calls > mid.calls) {
+      rows.push({
+        section: "7",
+        what: `RSS slope, calls ${mid.calls}..${last.calls}`,
+        value: `${
+          ((last.rssKiB - mid.rssKiB) / (last.calls - mid.calls)).toFixed(1)
+        } KiB/call`,
+      });
+    }
+    rows.push({
+      section: "7",
+      what: "RSS growth",
+      value: `${s.growthPercent.toFixed(1)} %`,
+      target: target(
+        results,
+        "RSS growth < 10% after 1000 calls",
+        s.growthPercent,
+        "< 10 %",
+        s.growthPercent < 10,
+      ),
+    });
+  }
+
+  if (results.reference) {
+    if (!results.reference.available) {
+      rows.push({
+        section: "ref",
+        what: "jupyter_client reference",
+        value: "skipped",
+        compare: results.reference.reason,
+      });
+    } else {
+      const x = results.reference;
+      rows.push({
+        section: "ref",
+        what:
+          `jupyter_client ${x.jupyterClient}: KernelManager start + wait_for_ready`,
+        value: formatMs(refStart),
+      });
+      rows.push({
+        section: "ref",
+        what: `jupyter_client execute 1+1 -> reply p50 / p99 (n=${x.reply.n})`,
+        value: `${formatMs(x.reply.p50)} / ${formatMs(x.reply.p99)}`,
+      });
+      rows.push({
+        section: "ref",
+        what: "jupyter_client execute 1+1 -> reply + idle p50 / p99",
+        value: `${formatMs(x.replyAndIdle.p50)} / ${
+          formatMs(x.replyAndIdle.p99)
+        }`,
+      });
+      if (results.kernel) {
+        r.kernel_roundtrip_vs_ref = results.kernel.roundTrip.p50 /
+          x.replyAndIdle.p50;
+      }
+      if (results.transport) {
+        r.bare_roundtrip_vs_ref = results.transport.p50 / x.reply.p50;
+      }
+      if (results.mcp) {
+        r.mcp_roundtrip_vs_ref = results.mcp.p50 / x.replyAndIdle.p50;
+      }
+    }
+  }
+  for (const [section, reason] of Object.entries(results.errors)) {
+    rows.push({
+      section: "!",
+      what: `${section} failed`,
+      value: "error",
+      compare: reason.split("\n")[0]!,
+    });
+  }
+  return rows;
+}
+
+function consoleIo(): BenchIo {
+  return {
+    // deno-lint-ignore no-console
+    out: (line) => console.log(line),
+    // deno-lint-ignore no-console
+    err: (line) => console.error(line),
+    env: Deno.env.toObject(),
+    cwd: Deno.env.get("INIT_CWD") || Deno.cwd(),
+  };
+}
+
+/**
+ * Runs the benchmark.
+ *
+ * @param args Command-line arguments (see `--help`).
+ * @param io Output, environment, working directory.
+ * @returns 0 when every section ran (targets may MISS), 1 when a section
+ *   failed or processes were left behind, 2 on a usage error.
+ * @example Quick run of one section
+ * ```ts ignore
+ * import { main } from "./bench.ts";
+ * Deno.exit(await main(["--quick", "--only", "transport"]));
+ * ```
+ */
+export async function main(
+  args: string[],
+  io: BenchIo = consoleIo(),
+): Promise<number> {
+  let options: BenchArgs;
+  try {
+    options = parseBenchArgs(args);
+  } catch (error) {
+    io.err(`bench: ${(error as Error).message}`);
+    return 2;
+  }
+  if (options.help) {
+    io.out(HELP_TEXT);
+    return 0;
+  }
+  const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  const jsonPath = options.json === undefined
+    ? join(root, "bench-results.json")
+    : resolve(io.cwd, options.json);
+  const plan = options.quick ? PLANS.quick : PLANS.full;
+  const marker = crypto.randomUUID();
+  const env = withEnv(io.env, {
+    NO_COLOR: "1",
+    CODER_LOG_LEVEL: "warning",
+    CODER_BENCH_RUN: marker,
+  });
+  const tmp = await Deno.makeTempDir({ prefix: "coder-bench-" });
+  const started = performance.now();
+  const results: BenchResults = {
+    meta: {
+      date: new Date().toISOString(),
+      quick: options.quick,
+      sections: options.only,
+      deno: Deno.version.deno,
+      os: `${Deno.build.os} ${Deno.build.arch}`,
+      cpus: navigator.hardwareConcurrency,
+      loadavg: await Deno.readTextFile("/proc/loadavg").then(
+        (t) => t.split(" ").slice(0, 3).join(" "),
+        () => "n/a",
+      ),
+    },
+    ratios: {},
+    targets: [],
+    errors: {},
+    leftoverPids: [],
+  };
+  const ctx: Context = {
+    io,
+    plan,
+    env,
+    tmp,
+    deadline: AbortSignal.timeout(options.quick ? 240_000 : 600_000),
+    results,
+  };
+  const has = (s: Section) => options.only.includes(s);
+  const steps: [string, boolean, () => Promise<void>][] = [
+    ["reference", has("reference"), () => benchReference(ctx)],
+    [
+      "round trips",
+      has("kernel") || has("transport") || has("mcp") || has("rss"),
+      () =>
+        benchRoundTrips(ctx, {
+          mcp: has("mcp"),
+          kernel: has("kernel"),
+          transport: has("transport"),
+          rss: has("rss"),
+        }),
+    ],
+    ["cold", has("cold"), () => benchCold(ctx)],
+    ["reset", has("reset"), () => benchReset(ctx)],
+    ["concurrent", has("concurrent"), () => benchConcurrent(ctx)],
+    ["output", has("output"), () => benchOutput(ctx)],
+  ];
+  try {
+    for (const [name, wanted, run] of steps) {
+      if (!wanted) continue;
+      try {
+        await run();
+      } catch (error) {
+        const message = error instanceof Error
+          ? `${error.message}${error.cause ? ` (${error.cause})` : ""}`
+          : String(error);
+        results.errors[name] = message;
+        io.err(`bench: ${name} failed: ${message}`);
+      }
+    }
+  } finally {
+    const left = (await findKernels({ CODER_BENCH_RUN: marker })).map((k) =>
+      k.pid
+    );
+    const stuck = await waitUntilGone(left, 5_000);
+    killPids(stuck);
+    results.leftoverPids = stuck;
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+  results.meta.wallSeconds = (performance.now() - started) / 1000;
+  const rows = buildRows(results);
+  io.out(
+    `ipython_mcp benchmark (${
+      options.quick ? "quick" : "full"
+    }, n=${plan.n}) ` +
+      `deno ${results.meta.deno}, ${results.meta.cpus} cpus, load ${results.meta.loadavg}` +
+      (results.meta.python ? `, kernel python ${results.meta.python}` : ""),
+  );
+  for (const line of renderTable(rows)) io.out(line);
+  io.out(
+    `leftover kernel processes: ${
+      results.leftoverPids.length === 0
+        ? "none"
+        : results.leftoverPids.join(", ") + " (killed)"
+    }; wall time ${results.meta.wallSeconds.toFixed(1)} s`,
+  );
+  await Deno.writeTextFile(jsonPath, JSON.stringify(results, null, 2) + "\n");
+  io.out(`results written to ${jsonPath}`);
+  const failed = Object.keys(results.errors).length > 0 ||
+    results.leftoverPids.length > 0;
+  return failed ? 1 : 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
