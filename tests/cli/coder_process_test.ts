@@ -11,15 +11,13 @@ import {
 } from "../_helpers/fake_openai.ts";
 
 const ENTRY = fileURLToPath(import.meta.resolve("../../src/cli/coder.ts"));
-/** The permissions of `deno task coder`. */
-const PERMISSIONS = CODER_PERMISSIONS;
 
 async function coder(
   args: string[],
   options: { cwd: string; env?: Record<string, string> },
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, ENTRY, ...args],
+    args: ["run", ...CODER_PERMISSIONS, ENTRY, ...args],
     cwd: options.cwd,
     env: testEnv({
       XDG_CONFIG_HOME: join(options.cwd, ".config"),
@@ -60,6 +58,49 @@ Deno.test("coder as a process", async (t) => {
       assert.equal(run.stdout, "");
       assert.match(run.stderr, /coder: .*--nope[\s\S]*--help/);
     });
+
+    await t.step(
+      "--init reads its templates from the module graph, not the checkout",
+      async () => {
+        // Reads and writes are limited to an unrelated directory: the
+        // templates can only come from the module graph.
+        const target = await Deno.makeTempDir({ prefix: "coder_init_" });
+        try {
+          const output = await new Deno.Command(Deno.execPath(), {
+            args: [
+              "run",
+              `--allow-read=${target}`,
+              `--allow-write=${target}`,
+              "--allow-env",
+              ENTRY,
+              "--init",
+              "all",
+            ],
+            cwd: target,
+            env: testEnv(),
+            clearEnv: true,
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+          const examples = fileURLToPath(
+            import.meta.resolve("../../examples/"),
+          );
+          for (const name of ["cpmpy", "clingo", "regex"]) {
+            for await (const entry of Deno.readDir(join(examples, name))) {
+              assert.equal(
+                await Deno.readTextFile(
+                  join(target, "coder-examples", name, entry.name),
+                ),
+                await Deno.readTextFile(join(examples, name, entry.name)),
+              );
+            }
+          }
+        } finally {
+          await Deno.remove(target, { recursive: true });
+        }
+      },
+    );
 
     await t.step("no task exits 2", async () => {
       const run = await coder([], {
