@@ -17,6 +17,7 @@ import {
 } from "../mcp/mod.ts";
 import { type CliIo, writeText } from "./io.ts";
 import { type LogLevel, readSettings } from "./env.ts";
+import { createLevelLogger } from "./logger.ts";
 
 /** Help text of `ipython_mcp` / `coder mcp`. */
 export const MCP_HELP_TEXT =
@@ -51,13 +52,6 @@ const EOF_DRAIN_MS = 1_000;
 /** After kernel shutdown, how long the last answers may take to be written. */
 const FINAL_DRAIN_MS = 300;
 
-const LEVEL_RANK: Record<LogLevel, number> = {
-  debug: 0,
-  info: 1,
-  warning: 2,
-  error: 3,
-};
-
 /** A logger whose pending writes can be awaited. */
 export interface FlushableLogger extends Logger {
   /** Resolves when every line written so far reached the stream. */
@@ -84,20 +78,15 @@ export function createStderrLogger(
   level: LogLevel,
   name = "ipython_mcp",
 ): FlushableLogger {
-  const min = LEVEL_RANK[level];
   let chain: Promise<void> = Promise.resolve();
-  const write = (at: LogLevel, message: string): void => {
-    if (LEVEL_RANK[at] < min) return;
+  const logger = createLevelLogger(level, (at, message) => {
     const line = `${
       new Date().toISOString()
     } ${at.toUpperCase()} ${name}: ${message}\n`;
     chain = chain.then(() => writeText(stream, line)).catch(() => {});
-  };
+  });
   return {
-    debug: (message) => write("debug", message),
-    info: (message) => write("info", message),
-    warn: (message) => write("warning", message),
-    error: (message) => write("error", message),
+    ...logger,
     flush: () => chain,
   };
 }

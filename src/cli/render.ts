@@ -11,6 +11,7 @@ import type { AgentEvent, AgentStats } from "../agent/mod.ts";
 import type { Logger } from "../kernel/mod.ts";
 import type { CliIo } from "./io.ts";
 import type { LogLevel } from "./env.ts";
+import { createLevelLogger } from "./logger.ts";
 
 /**
  * Ordered writes to stdout/stderr. Every write is queued so that concurrent
@@ -79,13 +80,6 @@ export class Output {
   }
 }
 
-const LEVEL_RANK: Record<LogLevel, number> = {
-  debug: 0,
-  info: 1,
-  warning: 2,
-  error: 3,
-};
-
 /**
  * A logger writing `coder: LEVEL: message` lines to stderr through an {@linkcode Output}.
  *
@@ -94,16 +88,10 @@ const LEVEL_RANK: Record<LogLevel, number> = {
  * @returns The logger.
  */
 export function createCliLogger(output: Output, level: LogLevel): Logger {
-  const min = LEVEL_RANK[level];
-  const write = (at: LogLevel, message: string): void => {
-    if (LEVEL_RANK[at] >= min) output.stderr(`coder: ${at}: ${message}\n`);
-  };
-  return {
-    debug: (message) => write("debug", message),
-    info: (message) => write("info", message),
-    warn: (message) => write("warning", message),
-    error: (message) => write("error", message),
-  };
+  return createLevelLogger(
+    level,
+    (at, message) => output.stderr(`coder: ${at}: ${message}\n`),
+  );
 }
 
 function shorten(text: string, max: number): string {
