@@ -76,6 +76,7 @@ export const DEFAULT_OUTPUT_LIMIT = 64 * 1024 * 1024;
 const INTERRUPT_GRACE_MS = 5_000;
 const SHUTDOWN_GRACE_MS = 1_000;
 const PORT_RETRIES = 3;
+const ABORT_RETRIES = 5;
 
 /** Options for {@linkcode startKernel}. */
 export interface StartKernelOptions extends LaunchOptions {
@@ -397,16 +398,38 @@ export class Kernel implements AsyncDisposable {
       );
     }
     this.#busy++;
-    const run = this.#queue.then(() => this.#execute(code, options));
+    const run = this.#queue.then(() =>
+      this.#executeUnlessAborted(code, options)
+    );
     const settled = run.finally(() => this.#busy--);
     this.#queue = settled.catch(() => {});
     return settled;
   }
 
-  async #execute(
+  /**
+   * After an error, ipykernel aborts execute requests that reach it before
+   * its "stop aborting" callback runs (stop_on_error); under load the next
+   * request can land in that window. An aborted request never ran, so it is
+   * sent again.
+   */
+  async #executeUnlessAborted(
     code: string,
     options: ExecuteOptions,
   ): Promise<ExecuteResult> {
+    for (let attempt = 1;; attempt++) {
+      const { result, aborted } = await this.#execute(code, options);
+      if (!aborted || attempt === ABORT_RETRIES) return result;
+      this.#logger.debug(
+        `Kernel ${this.pid} aborted an execute request; sending it again`,
+      );
+      await delay(20 * attempt);
+    }
+  }
+
+  async #execute(
+    code: string,
+    options: ExecuteOptions,
+  ): Promise<{ result: ExecuteResult; aborted: boolean }> {
     if (!this.alive) throw new KernelDiedError(this.#exit!);
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const collector = new OutputCollector(this.#outputLimit);
@@ -438,8 +461,10 @@ export class Kernel implements AsyncDisposable {
         idle.resolve();
       }
     };
+    let aborted = false;
     const onReply = (msg: JupyterMessage) => {
       const content = msg.content as ExecuteReplyContent;
+      aborted = content.status === "aborted";
       collector.executionCount = content.execution_count ?? null;
       if (content.status === "error" && !collector.error) {
         collector.error = {
@@ -472,7 +497,7 @@ export class Kernel implements AsyncDisposable {
     );
     try {
       const outcome = await Promise.race([done, died.promise, stopped.promise]);
-      if (outcome === "done") return collector.snapshot();
+      if (outcome === "done") return { result: collector.snapshot(), aborted };
       if (outcome === "died") {
         throw new KernelDiedError(this.#exit!, collector.snapshot());
       }

@@ -215,12 +215,14 @@ function cmdline(pid: number): string {
 }
 
 /**
- * Running python processes below a process (children, grandchildren...).
+ * Running kernel processes below a process (children, grandchildren...).
+ * Short-lived helper interpreters (interpreter probes, syntax checks) are
+ * not counted.
  *
  * @param root The ancestor's pid.
  * @returns Their pids.
  */
-export function pythonDescendants(root: number): number[] {
+export function kernelDescendants(root: number): number[] {
   const stats = allPids().map(readStat).filter((s): s is ProcStat =>
     s !== null && s.state !== "Z"
   );
@@ -236,7 +238,7 @@ export function pythonDescendants(root: number): number[] {
     }
   }
   below.delete(root);
-  return [...below].filter((pid) => /python/.test(cmdline(pid)));
+  return [...below].filter((pid) => /ipykernel_launcher/.test(cmdline(pid)));
 }
 
 /**

@@ -87,6 +87,26 @@ Deno.test("Kernel", async (t) => {
       assert.equal(result.stdout, "0\n1\n2\n");
     });
 
+    await t.step(
+      "execute() right after an error is not lost to ipykernel's abort window",
+      async () => {
+        // Widen the window in which ipykernel aborts requests after an error
+        // (normally one event-loop turn, hit only under load).
+        await kernel.execute(
+          "get_ipython().kernel.stop_on_error_timeout = 0.1",
+        );
+        try {
+          await kernel.execute("1/0");
+          const result = await kernel.execute("after_error = 5\nafter_error");
+          assert.equal(result.result, "5");
+        } finally {
+          await kernel.execute(
+            "get_ipython().kernel.stop_on_error_timeout = 0.0",
+          );
+        }
+      },
+    );
+
     await t.step("input() raises a clear error", async () => {
       const result = await kernel.execute("input('name? ')");
       assert.equal(result.error?.evalue, "Interactive input() not supported");

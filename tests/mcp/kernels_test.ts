@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { pythonDescendants, startMcpServer } from "../_helpers/mcp_client.ts";
+import { kernelDescendants, startMcpServer } from "../_helpers/mcp_client.ts";
 
 Deno.test("ipython_mcp kernel failures and limits", async (t) => {
   await t.step(
@@ -16,7 +16,7 @@ Deno.test("ipython_mcp kernel failures and limits", async (t) => {
       assert.deepEqual((await server.call("python_status")).json.all_kernels, [
         "_default",
       ]);
-      assert.deepEqual(pythonDescendants(server.pid), [
+      assert.deepEqual(kernelDescendants(server.pid), [
         Number(a.json.result),
       ]);
     },
@@ -107,6 +107,6 @@ Deno.test("ipython_mcp kernel failures and limits", async (t) => {
       kernel_id: a.json.kernel_id as string,
     });
     assert.equal(restart.json.success, true);
-    assert.equal(pythonDescendants(server.pid).length, 2);
+    assert.equal(kernelDescendants(server.pid).length, 2);
   });
 });

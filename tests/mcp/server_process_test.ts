@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  kernelDescendants,
   kernelsOfParent,
   killAll,
-  pythonDescendants,
   serverCommand,
   serverEnv,
   startMcpServer,
@@ -21,7 +21,7 @@ async function serverWithKernels() {
   });
   await server.call("python_exec", { code: "1" });
   await server.call("python_reset");
-  const kernels = pythonDescendants(server.pid);
+  const kernels = kernelDescendants(server.pid);
   assert.ok(kernels.length >= 2, `kernels: ${kernels}`);
   return { server, kernels };
 }
@@ -139,7 +139,7 @@ Deno.test("ipython_mcp process lifecycle", async (t) => {
         const json = JSON.parse(answer.result.content[0]!.text);
         assert.equal(json.result, "'done'");
         assert.match(json.stdout, /to stdout/);
-        kernels = pythonDescendants(session.child.pid);
+        kernels = kernelDescendants(session.child.pid);
         assert.ok(kernels.length >= 1);
 
         const status = await session.endInput();

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Progress, Tool } from "@modelcontextprotocol/sdk/types.js";
 import {
+  kernelDescendants,
   PYTHON_DISPLAY_PNG,
-  pythonDescendants,
   startMcpServer,
 } from "../_helpers/mcp_client.ts";
 
@@ -67,7 +67,7 @@ Deno.test("ipython_mcp tools over stdio", async (t) => {
         variables: [],
         cwd: server.cwd,
       });
-      assert.deepEqual(pythonDescendants(server.pid), []);
+      assert.deepEqual(kernelDescendants(server.pid), []);
     },
   );
 
@@ -456,7 +456,7 @@ Deno.test("ipython_mcp tools over stdio", async (t) => {
   await t.step(
     "python_reset refuses package injection and spawns nothing",
     async () => {
-      const before = pythonDescendants(server.pid).sort();
+      const before = kernelDescendants(server.pid).sort();
       const kernelsBefore = (await call("python_status")).json.all_kernels;
       for (
         const spec of [
@@ -478,7 +478,7 @@ Deno.test("ipython_mcp tools over stdio", async (t) => {
         packages: ["$(touch pwned)"],
       });
       assert.equal(withId.result.isError, true);
-      assert.deepEqual(pythonDescendants(server.pid).sort(), before);
+      assert.deepEqual(kernelDescendants(server.pid).sort(), before);
       assert.deepEqual(
         (await call("python_status")).json.all_kernels,
         kernelsBefore,
