@@ -10,6 +10,7 @@
 import { createHmac } from "node:crypto";
 import type { Kernel } from "../src/kernel/mod.ts";
 import { connect } from "../src/zmtp/mod.ts";
+import { writeConnectionFile } from "../src/kernel/launcher.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -195,33 +196,8 @@ export async function bareKernelStart(
     pollMs?: number | null;
   },
 ): Promise<BareStart> {
-  const dir = await Deno.makeTempDir({ prefix: "coder-bench-kernel-" });
-  const listeners = Array.from(
-    { length: 5 },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const [shell, iopub, stdin, control, hb] = listeners.map((l) =>
-    (l.addr as Deno.NetAddr).port
-  ) as [number, number, number, number, number];
-  for (const l of listeners) l.close();
-  const key = crypto.randomUUID().replaceAll("-", "");
-  const file = `${dir}/kernel.json`;
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify({
-      ip: "127.0.0.1",
-      transport: "tcp",
-      shell_port: shell,
-      iopub_port: iopub,
-      stdin_port: stdin,
-      control_port: control,
-      hb_port: hb,
-      key,
-      signature_scheme: "hmac-sha256",
-      kernel_name: "python3",
-    }),
-    { mode: 0o600 },
-  );
+  const { runtimeDir: dir, info, file } = await writeConnectionFile();
+  const { shell_port: shell, key } = info;
   const t0 = performance.now();
   const child = new Deno.Command(python, {
     args: ["-m", "ipykernel_launcher", "-f", file],

@@ -354,6 +354,42 @@ async function freePorts(n: number): Promise<number[]> {
   return await Promise.resolve(ports);
 }
 
+/**
+ * Writes a fresh connection file: free loopback ports, a random HMAC-SHA256
+ * key, mode 0600, in a private temp dir (mode 0700).
+ *
+ * @returns The directory, the connection details and the file's path.
+ */
+export async function writeConnectionFile(): Promise<
+  { runtimeDir: string; info: ConnectionInfo; file: string }
+> {
+  const runtimeDir = await Deno.makeTempDir({ prefix: "coder-kernel-" });
+  await Deno.chmod(runtimeDir, 0o700).catch(() => {});
+  const [shell, iopub, stdin, control, hb] = await freePorts(5) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const info: ConnectionInfo = {
+    ip: "127.0.0.1",
+    transport: "tcp",
+    shell_port: shell,
+    iopub_port: iopub,
+    stdin_port: stdin,
+    control_port: control,
+    hb_port: hb,
+    key: crypto.randomUUID().replaceAll("-", "") +
+      crypto.randomUUID().replaceAll("-", ""),
+    signature_scheme: "hmac-sha256",
+    kernel_name: "python3",
+  };
+  const file = join(runtimeDir, "kernel.json");
+  await Deno.writeTextFile(file, JSON.stringify(info), { mode: 0o600 });
+  return { runtimeDir, info, file };
+}
+
 /** A spawned kernel process and its connection file. */
 export interface SpawnedKernel {
   /** The process (leader of its own process group). */
@@ -382,30 +418,7 @@ export async function spawnKernel(
   cwd: string,
   options: LaunchOptions,
 ): Promise<SpawnedKernel> {
-  const runtimeDir = await Deno.makeTempDir({ prefix: "coder-kernel-" });
-  await Deno.chmod(runtimeDir, 0o700).catch(() => {});
-  const [shell, iopub, stdin, control, hb] = await freePorts(5) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const info: ConnectionInfo = {
-    ip: "127.0.0.1",
-    transport: "tcp",
-    shell_port: shell,
-    iopub_port: iopub,
-    stdin_port: stdin,
-    control_port: control,
-    hb_port: hb,
-    key: crypto.randomUUID().replaceAll("-", "") +
-      crypto.randomUUID().replaceAll("-", ""),
-    signature_scheme: "hmac-sha256",
-    kernel_name: "python3",
-  };
-  const file = join(runtimeDir, "kernel.json");
-  await Deno.writeTextFile(file, JSON.stringify(info), { mode: 0o600 });
+  const { runtimeDir, info, file } = await writeConnectionFile();
   const child = new Deno.Command(plan.command, {
     args: [...plan.args, "-f", file],
     cwd,
