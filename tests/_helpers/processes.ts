@@ -1,44 +1,95 @@
 /**
- * Process checks for tests: is a pid alive, which processes descend from a
- * pid, wait until pids are gone. Reads /proc (Linux).
+ * Process checks for tests, from /proc (Linux): whether a pid runs, which
+ * kernels a process started, waiting until pids are gone, cleanup.
  *
  * @module
  */
 
-/** True while the pid exists and is not a zombie. */
-export function pidAlive(pid: number): boolean {
+/** One line of /proc/PID/stat, parsed. */
+interface ProcStat {
+  pid: number;
+  state: string;
+  ppid: number;
+}
+
+function readStat(pid: number): ProcStat | null {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
-    return state !== "Z" && state !== "X";
+    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return { pid, state: fields[0] ?? "", ppid: Number(fields[1]) };
   } catch {
-    return false;
+    return null;
   }
 }
 
-/** Every pid whose command line mentions ipykernel_launcher. */
-export function kernelPids(): number[] {
+function allPids(): number[] {
   const pids: number[] = [];
   for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const cmd = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
-      if (cmd.includes("ipykernel_launcher") && pidAlive(Number(entry.name))) {
-        pids.push(Number(entry.name));
-      }
-    } catch {
-      // gone
-    }
+    if (/^\d+$/.test(entry.name)) pids.push(Number(entry.name));
   }
   return pids;
 }
 
-/** Kernel pids whose JPY_PARENT_PID is `owner`. */
-export function kernelPidsOf(owner: number): number[] {
-  return kernelPids().filter((pid) => {
+/**
+ * Whether a process exists and is not a zombie.
+ *
+ * @param pid Process id.
+ * @returns True while the process runs.
+ */
+export function pidAlive(pid: number): boolean {
+  const stat = readStat(pid);
+  return stat !== null && stat.state !== "Z" && stat.state !== "X";
+}
+
+function cmdline(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Running kernel processes below a process (children, grandchildren...).
+ * Short-lived helper interpreters (interpreter probes, syntax checks) are
+ * not counted.
+ *
+ * @param root The ancestor's pid.
+ * @returns Their pids.
+ */
+export function kernelDescendants(root: number): number[] {
+  const stats = allPids().map(readStat).filter((s): s is ProcStat =>
+    s !== null && s.state !== "Z"
+  );
+  const below = new Set<number>([root]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const s of stats) {
+      if (!below.has(s.pid) && below.has(s.ppid)) {
+        below.add(s.pid);
+        grew = true;
+      }
+    }
+  }
+  below.delete(root);
+  return [...below].filter((pid) => /ipykernel_launcher/.test(cmdline(pid)));
+}
+
+/**
+ * Running processes started with `JPY_PARENT_PID=<parent>` (our kernels),
+ * found even after they were re-parented.
+ *
+ * @param parent The server's pid.
+ * @returns Their pids.
+ */
+export function kernelPidsOf(parent: number): number[] {
+  const needle = `\0JPY_PARENT_PID=${parent}\0`;
+  return allPids().filter((pid) => {
     try {
-      const environ = Deno.readTextFileSync(`/proc/${pid}/environ`);
-      return environ.split("\0").includes(`JPY_PARENT_PID=${owner}`);
+      const environ = "\0" + Deno.readTextFileSync(`/proc/${pid}/environ`);
+      return environ.includes(needle) && pidAlive(pid);
     } catch {
       return false;
     }
@@ -46,21 +97,49 @@ export function kernelPidsOf(owner: number): number[] {
 }
 
 /**
- * Waits until none of the pids is alive.
+ * Waits until none of the processes runs.
  *
- * @param pids Process ids.
+ * @param pids Processes to wait for.
  * @param timeoutMs How long to wait.
- * @returns The pids still alive at the end (empty when all are gone).
+ * @returns The pids still running at the deadline (empty when all ended).
  */
 export async function waitGone(
   pids: readonly number[],
   timeoutMs = 5_000,
 ): Promise<number[]> {
-  const end = Date.now() + timeoutMs;
-  let alive = pids.filter(pidAlive);
-  while (alive.length > 0 && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 50));
-    alive = alive.filter(pidAlive);
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const left = pids.filter(pidAlive);
+    if (left.length === 0 || Date.now() >= deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return alive;
+}
+
+/**
+ * Waits until a process has ended.
+ *
+ * @param pid Process id.
+ * @param timeoutMs How long to wait.
+ * @returns True when it ended in time.
+ */
+export async function waitForExit(
+  pid: number,
+  timeoutMs: number,
+): Promise<boolean> {
+  return (await waitGone([pid], timeoutMs)).length === 0;
+}
+
+/**
+ * Kills leftover processes (test cleanup after a failed assertion).
+ *
+ * @param pids Processes to kill.
+ */
+export function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
 }

@@ -5,18 +5,8 @@ import {
   startKernel,
 } from "../../src/kernel/mod.ts";
 import { testLaunch } from "../_helpers/kernel_env.ts";
+import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 import { pidAlive, waitGone } from "../_helpers/processes.ts";
-
-// A 1x1 red PNG, built in Python so the test needs no image library.
-const PNG_CODE = `
-import struct, zlib
-from IPython.display import Image, display
-def _chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
-png = b"\\x89PNG\\r\\n\\x1a\\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)) \\
-    + _chunk(b"IDAT", zlib.compress(b"\\x00\\xff\\x00\\x00")) + _chunk(b"IEND", b"")
-display(Image(data=png))
-`;
 
 Deno.test("Kernel", async (t) => {
   const cwd = await Deno.makeTempDir();
@@ -66,7 +56,7 @@ Deno.test("Kernel", async (t) => {
     await t.step(
       "execute() yields a PNG from display(Image(...))",
       async () => {
-        const result = await kernel.execute(PNG_CODE);
+        const result = await kernel.execute(PYTHON_DISPLAY_PNG);
         assert.equal(result.images.length, 1);
         assert.equal(result.images[0]!.mimeType, "image/png");
         const bytes = Uint8Array.from(

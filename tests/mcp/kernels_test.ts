@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { kernelDescendants, startMcpServer } from "../_helpers/mcp_client.ts";
+import { startMcpServer } from "../_helpers/mcp_client.ts";
+import { kernelDescendants } from "../_helpers/processes.ts";
 
 Deno.test("ipython_mcp kernel failures and limits", async (t) => {
   await t.step(

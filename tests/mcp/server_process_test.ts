@@ -1,15 +1,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  kernelDescendants,
-  kernelsOfParent,
-  killAll,
   serverCommand,
   serverEnv,
   startMcpServer,
-  waitForExit,
-  waitUntilGone,
 } from "../_helpers/mcp_client.ts";
+import {
+  kernelDescendants,
+  kernelPidsOf,
+  killAll,
+  waitForExit,
+  waitGone,
+} from "../_helpers/processes.ts";
 
 /** SPEC: shutdown is bounded under 5 s; kernels then must be gone. */
 const BOUND_MS = 5_000;
@@ -144,8 +146,8 @@ Deno.test("ipython_mcp process lifecycle", async (t) => {
 
         const status = await session.endInput();
         assert.equal(status.code, 0);
-        assert.deepEqual(await waitUntilGone(kernels, BOUND_MS), []);
-        assert.deepEqual(kernelsOfParent(session.child.pid), []);
+        assert.deepEqual(await waitGone(kernels, BOUND_MS), []);
+        assert.deepEqual(kernelPidsOf(session.child.pid), []);
         assert.ok(session.lines.length >= 2);
         for (const line of session.lines) {
           const message = JSON.parse(line);
@@ -176,8 +178,8 @@ Deno.test("ipython_mcp process lifecycle", async (t) => {
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
         assert.ok(server.stderr().includes(logged), server.stderr());
-        assert.deepEqual(await waitUntilGone(kernels, BOUND_MS), []);
-        assert.deepEqual(kernelsOfParent(server.pid), []);
+        assert.deepEqual(await waitGone(kernels, BOUND_MS), []);
+        assert.deepEqual(kernelPidsOf(server.pid), []);
       } finally {
         killAll(kernels);
         await server[Symbol.asyncDispose]();
@@ -192,8 +194,8 @@ Deno.test("ipython_mcp process lifecycle", async (t) => {
       try {
         Deno.kill(server.pid, "SIGKILL");
         assert.ok(await waitForExit(server.pid, BOUND_MS));
-        assert.deepEqual(await waitUntilGone(kernels, BOUND_MS), []);
-        assert.deepEqual(kernelsOfParent(server.pid), []);
+        assert.deepEqual(await waitGone(kernels, BOUND_MS), []);
+        assert.deepEqual(kernelPidsOf(server.pid), []);
       } finally {
         killAll(kernels);
         await server[Symbol.asyncDispose]();

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Progress, Tool } from "@modelcontextprotocol/sdk/types.js";
-import {
-  kernelDescendants,
-  PYTHON_DISPLAY_PNG,
-  startMcpServer,
-} from "../_helpers/mcp_client.ts";
+import { startMcpServer } from "../_helpers/mcp_client.ts";
+import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
+import { kernelDescendants } from "../_helpers/processes.ts";
 
 const KERNEL_ID = /^[0-9a-f]{8}$/;
 
