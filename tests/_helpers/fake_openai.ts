@@ -128,6 +128,24 @@ export interface ScriptedUsage {
   cost?: number;
 }
 
+/** Wraps one choice in a chat.completion body with its usage. */
+function completion(
+  choice: Record<string, unknown>,
+  usage: ScriptedUsage,
+): Record<string, unknown> {
+  return {
+    id: "chatcmpl-fake",
+    object: "chat.completion",
+    created: 0,
+    model: "fake",
+    choices: [{ index: 0, ...choice }],
+    usage: {
+      ...usage,
+      total_tokens: usage.prompt_tokens + usage.completion_tokens,
+    },
+  };
+}
+
 /**
  * A completion body whose assistant message calls tools.
  *
@@ -139,34 +157,23 @@ export function toolCallsReply(
   calls: ScriptedCall[],
   usage: ScriptedUsage = { prompt_tokens: 10, completion_tokens: 5 },
 ): Record<string, unknown> {
-  return {
-    id: "chatcmpl-fake",
-    object: "chat.completion",
-    created: 0,
-    model: "fake",
-    choices: [{
-      index: 0,
-      finish_reason: "tool_calls",
-      message: {
-        role: "assistant",
-        content: null,
-        tool_calls: calls.map((call) => ({
-          id: call.id ?? `call_${crypto.randomUUID().slice(0, 8)}`,
-          type: "function",
-          function: {
-            name: call.name,
-            arguments: typeof call.args === "string"
-              ? call.args
-              : JSON.stringify(call.args),
-          },
-        })),
-      },
-    }],
-    usage: {
-      ...usage,
-      total_tokens: usage.prompt_tokens + usage.completion_tokens,
+  return completion({
+    finish_reason: "tool_calls",
+    message: {
+      role: "assistant",
+      content: null,
+      tool_calls: calls.map((call) => ({
+        id: call.id ?? `call_${crypto.randomUUID().slice(0, 8)}`,
+        type: "function",
+        function: {
+          name: call.name,
+          arguments: typeof call.args === "string"
+            ? call.args
+            : JSON.stringify(call.args),
+        },
+      })),
     },
-  };
+  }, usage);
 }
 
 /**
@@ -182,21 +189,10 @@ export function textReply(
   finishReason = "stop",
   usage: ScriptedUsage = { prompt_tokens: 10, completion_tokens: 5 },
 ): Record<string, unknown> {
-  return {
-    id: "chatcmpl-fake",
-    object: "chat.completion",
-    created: 0,
-    model: "fake",
-    choices: [{
-      index: 0,
-      finish_reason: finishReason,
-      message: { role: "assistant", content: text },
-    }],
-    usage: {
-      ...usage,
-      total_tokens: usage.prompt_tokens + usage.completion_tokens,
-    },
-  };
+  return completion({
+    finish_reason: finishReason,
+    message: { role: "assistant", content: text },
+  }, usage);
 }
 
 /**
