@@ -16,7 +16,7 @@ import {
   killPids,
   type ProcMemory,
   readMemory,
-  waitUntilGone,
+  waitGone,
 } from "./_bench_proc.ts";
 
 import { runFlags } from "./permissions.ts";
@@ -133,7 +133,7 @@ export async function startBenchServer(
       (k) => k.pid,
     );
     await client.close().catch(() => {});
-    const left = await waitUntilGone([pid, ...kernels], 10_000);
+    const left = await waitGone([pid, ...kernels], 10_000);
     // Kernels the server started after the listing above.
     const late = (await findKernels({ JPY_PARENT_PID: String(pid) })).map(
       (k) => k.pid,

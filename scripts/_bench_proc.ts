@@ -58,7 +58,7 @@ async function readStat(
  * @param pid Process id.
  * @returns True while it runs.
  */
-export async function isRunning(pid: number): Promise<boolean> {
+export async function pidAlive(pid: number): Promise<boolean> {
   const stat = await readStat(pid);
   return stat !== null && stat.state !== "Z" && stat.state !== "X";
 }
@@ -109,7 +109,7 @@ export async function findKernels(
     if (!needles.every((needle) => environ.includes(needle))) continue;
     const cmdline = await readCmdline(pid);
     if (!cmdline.includes("ipykernel_launcher")) continue;
-    if (await isRunning(pid)) found.push({ pid, cmdline });
+    if (await pidAlive(pid)) found.push({ pid, cmdline });
   }
   return found;
 }
@@ -121,14 +121,14 @@ export async function findKernels(
  * @param timeoutMs How long to wait.
  * @returns The pids still running at the deadline.
  */
-export async function waitUntilGone(
+export async function waitGone(
   pids: readonly number[],
   timeoutMs: number,
 ): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const left: number[] = [];
-    for (const pid of pids) if (await isRunning(pid)) left.push(pid);
+    for (const pid of pids) if (await pidAlive(pid)) left.push(pid);
     if (left.length === 0 || Date.now() >= deadline) return left;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

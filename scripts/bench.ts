@@ -43,7 +43,7 @@ import {
   killPids,
   type ProcMemory,
   waitForQuietKernels,
-  waitUntilGone,
+  waitGone,
 } from "./_bench_proc.ts";
 import {
   formatKiB,
@@ -1189,7 +1189,7 @@ export async function main(
     const left = (await findKernels({ CODER_BENCH_RUN: marker })).map((k) =>
       k.pid
     );
-    const stuck = await waitUntilGone(left, 5_000);
+    const stuck = await waitGone(left, 5_000);
     killPids(stuck);
     results.leftoverPids = stuck;
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
