@@ -76,6 +76,7 @@ export const DEFAULT_OUTPUT_LIMIT = 64 * 1024 * 1024;
 const INTERRUPT_GRACE_MS = 5_000;
 const SHUTDOWN_GRACE_MS = 1_000;
 const PORT_RETRIES = 3;
+const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
 const ABORT_RETRIES = 5;
 
 /** Options for {@linkcode startKernel}. */
@@ -234,7 +235,9 @@ export class Kernel implements AsyncDisposable {
     logger: Logger,
   ): Promise<Kernel> {
     const spawned = await spawnKernel(plan, options.cwd, options);
-    const timeoutMs = options.startupTimeoutMs ?? 30_000;
+    // uv installs the packages while the kernel starts: allow for that.
+    const timeoutMs = options.startupTimeoutMs ??
+      (plan.installs ? PACKAGE_INSTALL_TIMEOUT_MS : DEFAULT_STARTUP_TIMEOUT_MS);
     const deadline = AbortSignal.timeout(timeoutMs);
     const died = new AbortController();
     spawned.child.status.then(async (s) => {
@@ -625,12 +628,5 @@ export class Kernel implements AsyncDisposable {
  * ```
  */
 export function startKernel(options: StartKernelOptions): Promise<Kernel> {
-  const withInstall = (options.packages?.length ?? 0) > 0 &&
-      options.startupTimeoutMs === undefined
-    ? { ...options, startupTimeoutMs: 30_000 }
-    : options;
-  return Kernel.create(withInstall);
+  return Kernel.create(options);
 }
-
-/** The deadline applied to package installation. */
-export { PACKAGE_INSTALL_TIMEOUT_MS };

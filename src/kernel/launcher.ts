@@ -21,7 +21,7 @@ export interface LaunchOptions {
   python?: string;
   /** Managed venvs live under it (default: XDG_CACHE_HOME or HOME/.cache, + agentic-python-coder). */
   cacheDir?: string;
-  /** Kernel start-up deadline in ms (default 30 000). */
+  /** Kernel start-up deadline in ms (default 30 000; 15 minutes when uv installs packages at start). */
   startupTimeoutMs?: number;
   /** Where launch details are logged. */
   logger?: Logger;
@@ -35,6 +35,8 @@ export interface LaunchPlan {
   args: string[];
   /** Human-readable description for errors and logs. */
   description: string;
+  /** True when starting the kernel also installs packages (uv). */
+  installs: boolean;
 }
 
 // find_spec locates ipykernel without importing it (an import costs ~0.3 s).
@@ -307,6 +309,7 @@ export async function planLaunch(
         "ipykernel_launcher",
       ],
       description: `uv run --with ${packages.join(" --with ")}`,
+      installs: true,
     };
   }
   const found = await findPython(options);
@@ -318,6 +321,7 @@ export async function planLaunch(
       command: python,
       args: ["-m", "ipykernel_launcher"],
       description: python,
+      installs: false,
     };
   }
   if (uv) {
@@ -333,6 +337,7 @@ export async function planLaunch(
         "ipykernel_launcher",
       ],
       description: "uv run --with ipykernel",
+      installs: true,
     };
   }
   throw new KernelStartError(
@@ -474,5 +479,5 @@ export function killGroup(pid: number, signal: Deno.Signal): void {
   }
 }
 
-/** The install deadline used when packages are requested. */
+/** Deadline for installing packages (pip into a managed venv, or uv at kernel start). */
 export const PACKAGE_INSTALL_TIMEOUT_MS = INSTALL_TIMEOUT_MS;

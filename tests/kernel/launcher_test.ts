@@ -212,6 +212,43 @@ Deno.test("kernel launcher", async (t) => {
     );
 
     await t.step(
+      "with uv on PATH, packages go to `uv run --no-project --with`",
+      async () => {
+        // A stand-in uv records its arguments, then runs the kernel with the
+        // real interpreter (uv itself cannot be installed here).
+        const python = await resolvePython(testLaunch());
+        const bin = join(dir, "fake-uv-bin");
+        await Deno.mkdir(bin);
+        const argsFile = join(dir, "uv-args");
+        await Deno.writeTextFile(
+          join(bin, "uv"),
+          `#!/bin/sh\necho "$@" > ${argsFile}\nwhile [ "$1" != "python" ]; do shift; done\nshift\nexec ${python} "$@"\n`,
+          { mode: 0o755 },
+        );
+        const env = testEnv();
+        const kernel = await startKernel({
+          cwd: dir,
+          env: { ...env, PATH: `${bin}:${env.PATH}` },
+          packages: ["coder-demo-pkg==1.2.3"],
+        });
+        try {
+          assert.match(
+            kernel.launchedWith,
+            /^uv run --with coder-demo-pkg==1\.2\.3$/,
+          );
+          assert.match(
+            await Deno.readTextFile(argsFile),
+            /^run --no-project --with ipykernel --with coder-demo-pkg==1\.2\.3 python -m ipykernel_launcher -f \S+kernel\.json\n$/,
+          );
+          assert.equal((await kernel.execute("1 + 1")).result, "2");
+        } finally {
+          await kernel.shutdown();
+        }
+        assert.equal(pidAlive(kernel.pid), false);
+      },
+    );
+
+    await t.step(
       "a package pip cannot find gives a clear error and no kernel",
       async () => {
         const error = await startKernel({
