@@ -93,7 +93,12 @@ async function run(
       stderr: decoder.decode(out.stderr),
     };
   } catch (error) {
-    return { ok: false, stdout: "", stderr: String(error) };
+    const why = error instanceof Deno.errors.NotFound
+      ? "not found"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "not executable"
+      : String(error);
+    return { ok: false, stdout: "", stderr: why };
   }
 }
 
@@ -339,6 +344,14 @@ export async function planLaunch(
       description: "uv run --with ipykernel",
       installs: true,
     };
+  }
+  if (options.python) {
+    throw new KernelStartError(
+      `Cannot start a kernel with the configured interpreter: ${
+        found.tried.join("; ")
+      }. ${INSTALL_HELP}`,
+      { tried: found.tried },
+    );
   }
   throw new KernelStartError(
     `Cannot find a Python interpreter with ipykernel, and uv is not on PATH. Tried: ${
