@@ -754,6 +754,23 @@ export function buildRows(results: BenchResults): Row[] {
     ref && Number.isFinite(theirs)
       ? `${formatRatio(ours / theirs)} of ${label}`
       : undefined;
+  /** Two rows, p50 (with its ratio to the reference) and p99. */
+  const latencyRows = (
+    section: string,
+    what: string,
+    stats: { n: number; p50: number; p99: number },
+    refP50: number,
+    refLabel: string,
+  ): void => {
+    const compare = vsRef(stats.p50, refP50, refLabel);
+    rows.push({
+      section,
+      what: `${what} p50 (n=${stats.n})`,
+      value: formatMs(stats.p50),
+      ...(compare ? { compare } : {}),
+    });
+    rows.push({ section, what: `${what} p99`, value: formatMs(stats.p99) });
+  };
 
   if (results.cold) {
     for (
@@ -789,19 +806,13 @@ export function buildRows(results: BenchResults): Row[] {
   const bare = results.transport?.p50 ?? NaN;
   if (results.mcp) {
     const m = results.mcp;
-    rows.push({
-      section: "2",
-      what: `MCP python_exec 1+1 p50 (n=${m.n})`,
-      value: formatMs(m.p50),
-      ...(vsRef(m.p50, ref?.replyAndIdle.p50 ?? NaN, "ref")
-        ? { compare: vsRef(m.p50, ref!.replyAndIdle.p50, "ref") }
-        : {}),
-    });
-    rows.push({
-      section: "2",
-      what: "MCP python_exec 1+1 p99",
-      value: formatMs(m.p99),
-    });
+    latencyRows(
+      "2",
+      "MCP python_exec 1+1",
+      m,
+      ref?.replyAndIdle.p50 ?? NaN,
+      "ref",
+    );
   }
   if (results.kernel) {
     const k = results.kernel;
@@ -833,19 +844,13 @@ export function buildRows(results: BenchResults): Row[] {
       what: "kernel layer: resolvePython (once per registry)",
       value: formatMs(k.resolvePythonMs),
     });
-    rows.push({
-      section: "3",
-      what: `kernel layer: Kernel.execute 1+1 p50 (n=${k.roundTrip.n})`,
-      value: formatMs(k.roundTrip.p50),
-      ...(vsRef(k.roundTrip.p50, ref?.replyAndIdle.p50 ?? NaN, "ref")
-        ? { compare: vsRef(k.roundTrip.p50, ref!.replyAndIdle.p50, "ref") }
-        : {}),
-    });
-    rows.push({
-      section: "3",
-      what: "kernel layer: Kernel.execute 1+1 p99",
-      value: formatMs(k.roundTrip.p99),
-    });
+    latencyRows(
+      "3",
+      "kernel layer: Kernel.execute 1+1",
+      k.roundTrip,
+      ref?.replyAndIdle.p50 ?? NaN,
+      "ref",
+    );
     rows.push({
       section: "3",
       what: "kernel layer: 10 MiB stdout in one execute",
@@ -854,19 +859,13 @@ export function buildRows(results: BenchResults): Row[] {
   }
   if (results.transport) {
     const t = results.transport;
-    rows.push({
-      section: "3",
-      what: `bare transport: execute_request->reply p50 (n=${t.n})`,
-      value: formatMs(t.p50),
-      ...(vsRef(t.p50, ref?.reply.p50 ?? NaN, "ref reply")
-        ? { compare: vsRef(t.p50, ref!.reply.p50, "ref reply") }
-        : {}),
-    });
-    rows.push({
-      section: "3",
-      what: "bare transport: execute_request->reply p99",
-      value: formatMs(t.p99),
-    });
+    latencyRows(
+      "3",
+      "bare transport: execute_request->reply",
+      t,
+      ref?.reply.p50 ?? NaN,
+      "ref reply",
+    );
   }
   if (results.kernel && results.transport) {
     r.kernel_over_bare_p50 = results.kernel.roundTrip.p50 / bare;
