@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Test prerequisites: a Python with ipykernel (plus venv and pip for the
-# managed-venv tests) and the npm dependencies. Installs what is missing when
-# it can (root with apt-get); otherwise says what to install.
+# managed-venv tests), bubblewrap (sandbox tests), Debian's Jupyter Server
+# (remote-kernel tests), nbformat (notebook validation) and the npm
+# dependencies. Installs what is missing when it can (root with apt-get);
+# otherwise says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,14 +15,22 @@ has_kernel() {
   return 1
 }
 
-if ! has_kernel; then
+missing=()
+has_kernel || missing+=(python3-ipykernel python3-venv python3-pip)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+/usr/bin/python3 -c 'import jupyter_server' >/dev/null 2>&1 || missing+=(python3-jupyter-server)
+/usr/bin/python3 -c 'import nbformat' >/dev/null 2>&1 || missing+=(python3-nbformat)
+
+if [ "${#missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "setup: installing python3-ipykernel, python3-venv, python3-pip with apt-get" >&2
+    echo "setup: installing ${missing[*]} with apt-get" >&2
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-ipykernel python3-venv python3-pip >/dev/null
-  else
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  elif ! has_kernel; then
     echo "setup: no Python with ipykernel found; install it (python3 -m pip install ipykernel) or set CODER_PYTHON" >&2
     exit 1
+  else
+    echo "setup: optional test dependencies missing (${missing[*]}); the tests that need them are skipped" >&2
   fi
 fi
 

@@ -8,10 +8,12 @@
 
 import { join, resolve } from "node:path";
 import {
-  type Kernel,
+  createLocalBackend,
+  type KernelBackend,
+  type KernelHandle,
+  type KernelStartRequest,
   type LaunchOptions,
   type Logger,
-  startKernel,
   validatePackageSpec,
 } from "../kernel/mod.ts";
 import {
@@ -54,7 +56,7 @@ export const DEFAULT_EXEC_TIMEOUT_MS = 300_000;
 
 /** Progress reported while an agent works (for CLIs and UIs). */
 export type AgentEvent =
-  | { type: "kernel_started"; pid: number; python: string }
+  | { type: "kernel_started"; pid: number | null; python: string }
   | { type: "packages"; versions: Record<string, string | null> }
   | { type: "step"; step: number }
   | { type: "assistant"; content: string; final: boolean }
@@ -101,8 +103,10 @@ export interface CodingAgentOptions {
   /** A pre-built chat client. */
   llm?: ChatClient;
   /** A kernel to use instead of starting one; the caller keeps ownership. */
-  kernel?: Kernel;
-  /** Kernel launch options (interpreter, cache dir, env, logger). */
+  kernel?: KernelHandle;
+  /** Starts the agent's kernel (local, sandboxed or remote); default: a local backend over `launch`. */
+  backend?: KernelBackend;
+  /** Kernel launch options of the default local backend (interpreter, cache dir, env, logger). */
   launch?: Partial<LaunchOptions>;
   /** Receives diagnostics. */
   logger?: Logger;
@@ -168,12 +172,13 @@ export class CodingAgent implements AsyncDisposable {
   readonly #codeFileName: string;
   readonly #filesWritten = new Set<string>();
   readonly #ownsKernel: boolean;
-  readonly #launch: Parameters<typeof startKernel>[0];
+  readonly #backend: KernelBackend;
+  readonly #startRequest: KernelStartRequest;
   readonly #onEvent: ((event: AgentEvent) => void) | undefined;
   readonly #retryDelayMs: number;
   readonly #execTimeoutMs: number;
   readonly #task: string | undefined;
-  #kernel: Kernel;
+  #kernel: KernelHandle;
   #todos: TodoItem[] = [];
   #runs = 0;
   #running = false;
@@ -183,9 +188,10 @@ export class CodingAgent implements AsyncDisposable {
   constructor(init: {
     workingDirectory: string;
     llm: ChatClient;
-    kernel: Kernel;
+    kernel: KernelHandle;
     ownsKernel: boolean;
-    launch: Parameters<typeof startKernel>[0];
+    backend: KernelBackend;
+    startRequest: KernelStartRequest;
     systemPrompt: string;
     task: string | undefined;
     codeFileName: string;
@@ -201,7 +207,8 @@ export class CodingAgent implements AsyncDisposable {
     this.llm = init.llm;
     this.#kernel = init.kernel;
     this.#ownsKernel = init.ownsKernel;
-    this.#launch = init.launch;
+    this.#backend = init.backend;
+    this.#startRequest = init.startRequest;
     this.#codeFileName = init.codeFileName;
     this.#task = init.task;
     this.codeFilePath = join(init.workingDirectory, init.codeFileName);
@@ -219,7 +226,7 @@ export class CodingAgent implements AsyncDisposable {
   }
 
   /** The agent's current kernel. */
-  get kernel(): Kernel {
+  get kernel(): KernelHandle {
     return this.#kernel;
   }
 
@@ -506,10 +513,10 @@ export class CodingAgent implements AsyncDisposable {
     };
   }
 
-  async #liveKernel(): Promise<Kernel> {
+  async #liveKernel(): Promise<KernelHandle> {
     if (this.#kernel.alive || !this.#ownsKernel) return this.#kernel;
     await this.#kernel.shutdown().catch(() => {});
-    this.#kernel = await startKernel(this.#launch);
+    this.#kernel = await this.#backend.start(this.#startRequest);
     this.#onEvent?.({
       type: "kernel_started",
       pid: this.#kernel.pid,
@@ -579,18 +586,23 @@ export async function createCodingAgent(
   base ??= builtinSystemPrompt(options.todo ?? false);
   await Deno.mkdir(workingDirectory, { recursive: true });
 
-  const launch: Parameters<typeof startKernel>[0] = {
+  const backend = options.backend ?? createLocalBackend({
     ...options.launch,
     env: options.launch?.env ?? env,
     ...(options.logger && !options.launch?.logger
       ? { logger: options.logger }
       : {}),
+  });
+  const startRequest: KernelStartRequest = {
     cwd: workingDirectory,
     packages: withPackages,
-    ...(options.signal ? { signal: options.signal } : {}),
   };
   const ownsKernel = options.kernel === undefined;
-  const kernel = options.kernel ?? await startKernel(launch);
+  const kernel = options.kernel ??
+    await backend.start({
+      ...startRequest,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   try {
     options.onEvent?.({
       type: "kernel_started",
@@ -622,7 +634,8 @@ export async function createCodingAgent(
       llm,
       kernel,
       ownsKernel,
-      launch,
+      backend,
+      startRequest,
       systemPrompt,
       task: options.task,
       codeFileName: basename ? `${basename}_code.py` : "solution.py",

@@ -11,8 +11,8 @@ import {
   checkSyntax,
   type ExecuteResult,
   ExecutionTimeoutError,
-  type Kernel,
   KernelDiedError,
+  type KernelHandle,
 } from "../kernel/mod.ts";
 import type { ToolDefinition } from "../llm/mod.ts";
 
@@ -54,7 +54,7 @@ export interface ToolHost {
   /** Interpreter used for syntax checks. */
   readonly python: string;
   /** The live kernel (a dead one owned by the agent is replaced first). */
-  kernel(): Promise<Kernel>;
+  kernel(): Promise<KernelHandle>;
   /** Records a file the agent wrote. */
   recordFile(path: string): void;
   /** Replaces the todo list. */

@@ -27,6 +27,10 @@ Options:
       --api-key KEY      OpenRouter API key (overrides the config file and env)
       --todo             Give the agent a todo list tool
       --step-limit N     Maximum agent steps (default: 200)
+      --sandbox          Run the kernel in an OS sandbox (Linux, bubblewrap)
+      --memory-limit SIZE  Kernel memory cap, e.g. 4G (default 4G with --sandbox)
+      --gateway URL      Run the kernel on a Jupyter Server / gateway (token in
+                         CODER_GATEWAY_TOKEN)
   -i, --interactive      Interactive mode (type exit or quit to end)
   -q, --quiet            Print nothing
       --json             Print one JSON summary on stdout
@@ -79,6 +83,12 @@ export interface CoderArgs {
   interactive: boolean;
   /** `--step-limit`. */
   stepLimit: number;
+  /** `--sandbox` (or null: decided by `CODER_SANDBOX`). */
+  sandbox: boolean;
+  /** `--memory-limit SIZE`, or null. */
+  memoryLimit: string | null;
+  /** `--gateway URL`, or null. */
+  gateway: string | null;
 }
 
 /** A command-line mistake: exit code 2, message plus a hint to `--help`. */
@@ -160,6 +170,9 @@ export function parseCoderArgs(args: readonly string[]): CoderArgs {
         json: { type: "boolean" },
         interactive: { type: "boolean", short: "i" },
         "step-limit": { type: "string" },
+        sandbox: { type: "boolean" },
+        "memory-limit": { type: "string" },
+        gateway: { type: "string" },
       },
     });
   } catch (error) {
@@ -200,5 +213,8 @@ export function parseCoderArgs(args: readonly string[]): CoderArgs {
     json: values.json ?? false,
     interactive: values.interactive ?? false,
     stepLimit,
+    sandbox: values.sandbox ?? false,
+    memoryLimit: values["memory-limit"] ?? null,
+    gateway: values.gateway ?? null,
   };
 }

@@ -22,7 +22,11 @@ import {
   type RunAgentResult,
   TASK_KICKOFF,
 } from "../agent/mod.ts";
-import { InvalidPackageSpecError, validatePackageSpec } from "../kernel/mod.ts";
+import {
+  InvalidPackageSpecError,
+  type KernelBackend,
+  validatePackageSpec,
+} from "../kernel/mod.ts";
 import {
   loadModelConfig,
   MissingApiKeyError,
@@ -38,6 +42,7 @@ import {
   UsageError,
 } from "./args.ts";
 import { type CoderSettings, readSettings, resolveApiKey } from "./env.ts";
+import { BackendChoiceError, createBackend } from "./backend.ts";
 import { type CliIo, processIo } from "./io.ts";
 import { runMcpServer } from "./mcp_command.ts";
 import {
@@ -395,6 +400,19 @@ async function runAgentCommand(command: AgentCommand): Promise<number> {
     // signals unsupported here: Ctrl-C ends the process
   }
 
+  let backend: KernelBackend;
+  try {
+    backend = createBackend(args, settings, {
+      env: kernelEnv(io.env, config),
+      ...(settings.python ? { python: settings.python } : {}),
+      cacheDir: settings.cacheDir,
+      logger,
+    });
+  } catch (error) {
+    out.stderr(`Error: ${messageOf(error)}\n`);
+    return error instanceof BackendChoiceError ? 2 : 1;
+  }
+
   let agent: CodingAgent | undefined;
   const runs: AgentStats[] = [];
   let last: RunAgentResult | undefined;
@@ -406,12 +424,7 @@ async function runAgentCommand(command: AgentCommand): Promise<number> {
         model: config,
         apiKey: command.key,
         env: io.env,
-        launch: {
-          env: kernelEnv(io.env, config),
-          ...(settings.python ? { python: settings.python } : {}),
-          cacheDir: settings.cacheDir,
-          logger,
-        },
+        backend,
         withPackages: command.withPackages,
         projectPackages: command.projectPackages,
         ...(command.projectPrompt

@@ -33,6 +33,28 @@ export interface CoderSettings {
   configDir: string;
   /** Home directory. */
   home: string;
+  /** Run kernels in the sandbox (`CODER_SANDBOX=1`). */
+  sandbox: boolean;
+  /** Kernel memory cap (`CODER_MEMORY_LIMIT`, e.g. "4G"). */
+  memoryLimit: string | undefined;
+  /** Remote kernels' server (`CODER_GATEWAY_URL`). */
+  gatewayUrl: string | undefined;
+  /** Token for the gateway (`CODER_GATEWAY_TOKEN`; never a flag). */
+  gatewayToken: string | undefined;
+  /** Authorization scheme for the gateway (`CODER_GATEWAY_AUTH_SCHEME`, default "token"). */
+  gatewayAuthScheme: string;
+  /** Kernel spec name on the gateway (`CODER_GATEWAY_KERNEL`, default "python3"). */
+  gatewayKernel: string;
+  /** KERNEL_USERNAME sent to the gateway (`CODER_GATEWAY_USER`, else the local user). */
+  gatewayUser: string;
+  /** Bearer token of the HTTP server (`CODER_MCP_TOKEN`). */
+  mcpToken: string | undefined;
+  /** Idle seconds before an HTTP session ends (`CODER_MCP_SESSION_TTL`, default 1800). */
+  mcpSessionTtl: number;
+}
+
+function flag(raw: string | undefined): boolean {
+  return !!raw && !["0", "false", "no", "off"].includes(raw.toLowerCase());
 }
 
 function positiveInt(
@@ -84,6 +106,20 @@ export function readSettings(env: Record<string, string>): CoderSettings {
     cacheDir: join(cacheBase, "agentic-python-coder"),
     configDir: join(configBase, "coder"),
     home,
+    sandbox: flag(env.CODER_SANDBOX),
+    memoryLimit: env.CODER_MEMORY_LIMIT || undefined,
+    gatewayUrl: env.CODER_GATEWAY_URL || undefined,
+    gatewayToken: env.CODER_GATEWAY_TOKEN || undefined,
+    gatewayAuthScheme: env.CODER_GATEWAY_AUTH_SCHEME || "token",
+    gatewayKernel: env.CODER_GATEWAY_KERNEL || "python3",
+    gatewayUser: env.CODER_GATEWAY_USER || env.USER || env.LOGNAME ||
+      env.USERNAME || "coder",
+    mcpToken: env.CODER_MCP_TOKEN || undefined,
+    mcpSessionTtl: positiveInt(
+      env.CODER_MCP_SESSION_TTL,
+      1800,
+      "CODER_MCP_SESSION_TTL",
+    ),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   createIpythonMcpServer,
   WebStreamServerTransport,
 } from "../mcp/mod.ts";
+import { BackendChoiceError, createBackend } from "./backend.ts";
 import { type CliIo, writeText } from "./io.ts";
 import { type LogLevel, readSettings } from "./env.ts";
 import { createLevelLogger } from "./logger.ts";
@@ -24,14 +25,23 @@ export const MCP_HELP_TEXT =
   `ipython_mcp: MCP server on stdio giving MCP clients persistent Python (IPython) kernels.
 
 Usage:
-  ipython_mcp [--dir DIR]
-  coder mcp [--dir DIR]
+  ipython_mcp [--dir DIR] [--sandbox | --gateway URL] [--http [HOST:]PORT]
+  coder mcp [same options]
 
 Options:
   -d, --dir DIR   Working directory of the kernels and of saved output
                   (DIR/.ipython_mcp/); created when missing. Default: the
                   current directory, or ~/.ipython_mcp/workspace when that is
                   / or not writable.
+  --sandbox       Run kernels in an OS sandbox (Linux, bubblewrap): no
+                  network, no home directory, writes only in DIR.
+  --memory-limit SIZE
+                  Memory cap per kernel, e.g. 4G (default 4G with --sandbox).
+  --gateway URL   Run kernels on a Jupyter Server, Kernel/Enterprise Gateway
+                  or JupyterHub user server (token in CODER_GATEWAY_TOKEN).
+  --http [HOST:]PORT
+                  Serve MCP over Streamable HTTP at /mcp instead of stdio
+                  (host default 127.0.0.1; bearer token CODER_MCP_TOKEN).
   -V, --version   Print the version.
   -h, --help      Show this help.
 
@@ -164,7 +174,9 @@ async function shutdownKernels(
   registry: KernelRegistry,
   logger: Logger,
 ): Promise<void> {
-  const pids = registry.list().map((info) => info.pid);
+  const pids = registry.list().flatMap((info) =>
+    info.pid === null ? [] : [info.pid]
+  );
   let timer: ReturnType<typeof setTimeout> | undefined;
   const finished = await Promise.race([
     registry.shutdownAll().then(() => true, (error) => {
@@ -202,7 +214,15 @@ async function shutdownKernels(
  * ```
  */
 export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
-  let values: { dir?: string; help?: boolean; version?: boolean };
+  let values: {
+    dir?: string;
+    help?: boolean;
+    version?: boolean;
+    sandbox?: boolean;
+    "memory-limit"?: string;
+    gateway?: string;
+    http?: string;
+  };
   try {
     ({ values } = parseArgs({
       args,
@@ -210,6 +230,10 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
         dir: { type: "string", short: "d" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
+        sandbox: { type: "boolean" },
+        "memory-limit": { type: "string" },
+        gateway: { type: "string" },
+        http: { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -257,14 +281,41 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     return 1;
   }
 
+  const launch = {
+    env: io.env,
+    ...(settings.python ? { python: settings.python } : {}),
+    cacheDir: settings.cacheDir,
+    logger,
+  };
+  let backend;
+  try {
+    backend = createBackend(
+      {
+        sandbox: values.sandbox ?? false,
+        memoryLimit: values["memory-limit"] ?? null,
+        gateway: values.gateway ?? null,
+      },
+      settings,
+      launch,
+    );
+  } catch (error) {
+    await writeText(
+      io.stderr,
+      `ipython_mcp: ${error instanceof Error ? error.message : error}\n`,
+    );
+    return error instanceof BackendChoiceError ? 2 : 1;
+  }
+  if (values.http !== undefined) {
+    await writeText(
+      io.stderr,
+      "ipython_mcp: --http is not available yet\n",
+    );
+    return 2;
+  }
   const registry = new KernelRegistry({
     cwd,
-    launch: {
-      env: io.env,
-      ...(settings.python ? { python: settings.python } : {}),
-      cacheDir: settings.cacheDir,
-      logger,
-    },
+    launch,
+    backend,
     maxKernels: settings.maxKernels,
     poolSize: settings.poolSize,
   });

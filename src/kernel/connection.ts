@@ -7,6 +7,13 @@
  */
 
 import { connect, type ZmtpSocket } from "../zmtp/mod.ts";
+
+/**
+ * Opens one ZeroMQ socket to an endpoint. The default is our ZMTP 3
+ * transport's `connect`; another transport (npm:zeromq once Deno's bug is
+ * fixed, or a test peer) can be injected here.
+ */
+export type SocketFactory = typeof connect;
 import type { JupyterMessage, Logger } from "./messages.ts";
 import {
   createHeader,
@@ -58,6 +65,8 @@ export interface OpenConnectionOptions {
   signal?: AbortSignal;
   /** Where dropped messages are reported. */
   logger: Logger;
+  /** Opens the channel sockets (default: our ZMTP transport). */
+  connect?: SocketFactory;
 }
 
 /** The four channel sockets of one kernel and the routing between them. */
@@ -106,11 +115,12 @@ export class KernelConnection {
       retryDelayMs: 5,
       maxRetryDelayMs: 20,
     };
+    const open = options.connect ?? connect;
     const sockets = await Promise.allSettled([
-      connect("DEALER", endpointOf(info, info.shell_port), retry),
-      connect("DEALER", endpointOf(info, info.control_port), retry),
-      connect("SUB", endpointOf(info, info.iopub_port), retry),
-      connect("REQ", endpointOf(info, info.hb_port), retry),
+      open("DEALER", endpointOf(info, info.shell_port), retry),
+      open("DEALER", endpointOf(info, info.control_port), retry),
+      open("SUB", endpointOf(info, info.iopub_port), retry),
+      open("REQ", endpointOf(info, info.hb_port), retry),
     ]);
     const failed = sockets.find((s) => s.status === "rejected");
     if (failed) {

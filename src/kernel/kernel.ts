@@ -5,7 +5,12 @@
  * @module
  */
 
-import { type ConnectionInfo, KernelConnection } from "./connection.ts";
+import type { BackendKind, KernelHandle } from "./backend.ts";
+import {
+  type ConnectionInfo,
+  KernelConnection,
+  type SocketFactory,
+} from "./connection.ts";
 import {
   describeExit,
   ExecutionTimeoutError,
@@ -89,6 +94,8 @@ export interface StartKernelOptions extends LaunchOptions {
   signal?: AbortSignal;
   /** Per-stream output cap per execution (default 64 MB). */
   outputLimit?: number;
+  /** Opens the ZeroMQ channel sockets (default: our ZMTP transport). */
+  connect?: SocketFactory;
 }
 
 const IMAGE_TYPES = ["image/png", "image/jpeg", "image/svg+xml"] as const;
@@ -151,8 +158,12 @@ class OutputCollector {
   }
 }
 
-/** A running IPython kernel. Create with {@linkcode startKernel}. */
-export class Kernel implements AsyncDisposable {
+/** A running local IPython kernel. Create with {@linkcode startKernel}. */
+export class Kernel implements KernelHandle {
+  /** Always `local`: a process on this machine. */
+  readonly backend: BackendKind = "local";
+  /** Local kernels have no remote location. */
+  readonly location: null = null;
   /** Kernel working directory. */
   readonly cwd: string;
   /** Package specs the kernel was started with. */
@@ -176,6 +187,7 @@ export class Kernel implements AsyncDisposable {
   #queue: Promise<unknown> = Promise.resolve();
   #busy = 0;
   #shutdown: Promise<void> | null = null;
+  #shutdownReason: KernelExit["reason"] | undefined;
 
   private constructor(init: {
     cwd: string;
@@ -197,7 +209,11 @@ export class Kernel implements AsyncDisposable {
     this.#logger = init.logger;
     this.#outputLimit = init.outputLimit;
     this.exited = init.spawned.child.status.then((s) => {
-      this.#exit = { code: s.signal ? null : s.code, signal: s.signal };
+      this.#exit = {
+        code: s.signal ? null : s.code,
+        signal: s.signal,
+        ...(this.#shutdownReason ? { reason: this.#shutdownReason } : {}),
+      };
       this.#death.abort();
       this.#conn.close();
       killGroup(this.pid, "SIGKILL");
@@ -261,7 +277,11 @@ export class Kernel implements AsyncDisposable {
     ]);
     let conn: KernelConnection | undefined;
     try {
-      conn = await KernelConnection.open(spawned.info, { signal, logger });
+      conn = await KernelConnection.open(spawned.info, {
+        signal,
+        logger,
+        ...(options.connect ? { connect: options.connect } : {}),
+      });
       await conn.request("shell", "kernel_info_request", {}, signal);
       await Promise.all([conn.waitForIopub(signal), conn.heartbeat(signal)]);
       const identity = await Kernel.#bootstrap(conn, signal);
@@ -555,7 +575,7 @@ export class Kernel implements AsyncDisposable {
    *
    * @returns The kernel's state.
    */
-  inspect(): Promise<KernelState> {
+  inspect(_options: { signal?: AbortSignal } = {}): Promise<KernelState> {
     return this.#tool<KernelState>("state()");
   }
 
@@ -568,6 +588,7 @@ export class Kernel implements AsyncDisposable {
    */
   packageVersions(
     names: readonly string[],
+    _options: { signal?: AbortSignal } = {},
   ): Promise<Record<string, string | null>> {
     return this.#tool(`versions(${JSON.stringify([...names])})`);
   }
@@ -576,7 +597,8 @@ export class Kernel implements AsyncDisposable {
    * Stops the kernel: shutdown_request on control, a short grace, then
    * SIGKILL of the whole process group. Idempotent.
    */
-  shutdown(): Promise<void> {
+  shutdown(options: { reason?: KernelExit["reason"] } = {}): Promise<void> {
+    this.#shutdownReason ??= options.reason ?? "shutdown";
     this.#shutdown ??= this.#doShutdown();
     return this.#shutdown;
   }

@@ -143,7 +143,26 @@ export interface KernelExit {
   code: number | null;
   /** Signal name, when a signal ended it. */
   signal: string | null;
+  /**
+   * Why it ended, when more is known than code and signal: `shutdown` (we
+   * asked), `restarted` (replaced by a restart under the same id),
+   * `memory_limit` (stopped for exceeding its memory limit), `remote_gone`
+   * (deleted or culled on the server), `remote_restarted` (the server
+   * restarted it after a crash), `connection_lost` (remote socket lost).
+   */
+  reason?: KernelExitReason;
+  /** Human-readable detail for the reason (never a secret). */
+  detail?: string;
 }
+
+/** Known reasons a kernel ended; see {@linkcode KernelExit.reason}. */
+export type KernelExitReason =
+  | "shutdown"
+  | "restarted"
+  | "memory_limit"
+  | "remote_gone"
+  | "remote_restarted"
+  | "connection_lost";
 
 /** A kernel's environment and namespace, gathered without side effects. */
 export interface KernelState {

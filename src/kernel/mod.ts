@@ -14,6 +14,18 @@
  * @module
  */
 
+export type {
+  BackendKind,
+  KernelBackend,
+  KernelHandle,
+  KernelStartRequest,
+} from "./backend.ts";
+export type { ConnectionInfo, SocketFactory } from "./connection.ts";
+export {
+  createLocalBackend,
+  LocalBackend,
+  type LocalBackendOptions,
+} from "./local_backend.ts";
 export {
   describeExit,
   ExecutionTimeoutError,
@@ -40,6 +52,7 @@ export {
   type ExecuteOptions,
   type ExecuteResult,
   type KernelExit,
+  type KernelExitReason,
   type KernelImage,
   type KernelState,
   type Logger,
@@ -58,6 +71,7 @@ export {
   KernelRegistry,
   type KernelRegistryOptions,
 } from "./registry.ts";
+export { KernelSlots, type ReleaseSlot } from "./slots.ts";
 export {
   checkSyntax,
   type CheckSyntaxOptions,

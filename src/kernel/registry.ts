@@ -10,10 +10,11 @@ import {
   KernelLimitError,
   KernelNotFoundError,
 } from "./errors.ts";
-import { type Kernel, startKernel } from "./kernel.ts";
+import type { KernelBackend, KernelHandle } from "./backend.ts";
 import type { LaunchOptions } from "./launcher.ts";
-import { resolvePython } from "./launcher.ts";
+import { LocalBackend } from "./local_backend.ts";
 import { SILENT_LOGGER } from "./messages.ts";
+import type { KernelSlots } from "./slots.ts";
 import { validatePackageSpecs } from "./package_spec.ts";
 import { checkSyntax, type SyntaxCheck } from "./syntax.ts";
 
@@ -24,20 +25,31 @@ export const DEFAULT_KERNEL_ID = "_default";
 export interface KernelRegistryOptions {
   /** Working directory of every kernel. */
   cwd: string;
-  /** How kernels are launched. */
+  /** How local processes are launched (the local backend's options, and the syntax checker's interpreter). */
   launch: LaunchOptions;
+  /** Starts the kernels (default: a local backend over `launch`). */
+  backend?: KernelBackend;
   /** Maximum live kernels (default 10). */
   maxKernels?: number;
   /** Warm spare kernels kept per package set (default 0: off). */
   poolSize?: number;
+  /**
+   * Slots shared with other registries (HTTP sessions), so one limit holds
+   * for a whole server; default: this registry's own, of size `maxKernels`.
+   */
+  slots?: KernelSlots;
 }
 
 /** A public description of one registered kernel. */
 export interface KernelInfo {
   /** Registry id. */
   id: string;
-  /** Process id. */
-  pid: number;
+  /** Local process id, or null for a remote kernel. */
+  pid: number | null;
+  /** Backend running the kernel. */
+  backend: KernelHandle["backend"];
+  /** Where it runs (gateway URL), or null. */
+  location: string | null;
   /** Working directory. */
   cwd: string;
   /** Package specs. */
@@ -78,17 +90,23 @@ export class KernelRegistry implements AsyncDisposable {
   readonly maxKernels: number;
   /** Spare kernels kept warm per package set. */
   readonly poolSize: number;
+  /** Starts this registry's kernels. */
+  readonly backend: KernelBackend;
   readonly #launch: LaunchOptions;
-  readonly #kernels = new Map<string, Kernel>();
-  readonly #starting = new Map<string, Promise<Kernel>>();
-  readonly #pool = new Map<string, Promise<Kernel>[]>();
-  #python: Promise<string> | null = null;
+  readonly #local: LocalBackend;
+  readonly #kernels = new Map<string, KernelHandle>();
+  readonly #starting = new Map<string, Promise<KernelHandle>>();
+  readonly #pool = new Map<string, Promise<KernelHandle>[]>();
   #closed = false;
 
   /** @param options Working directory, launch options, limit and pool size. */
   constructor(options: KernelRegistryOptions) {
     this.cwd = options.cwd;
     this.#launch = options.launch;
+    this.#local = options.backend instanceof LocalBackend
+      ? options.backend
+      : new LocalBackend(options.launch);
+    this.backend = options.backend ?? this.#local;
     this.maxKernels = options.maxKernels ?? 10;
     this.poolSize = options.poolSize ?? 0;
     if (!Number.isInteger(this.maxKernels) || this.maxKernels < 1) {
@@ -116,7 +134,7 @@ export class KernelRegistry implements AsyncDisposable {
    * @returns The kernel.
    * @throws {KernelNotFoundError} No live kernel has the id.
    */
-  get(id: string): Kernel {
+  get(id: string): KernelHandle {
     const kernel = this.#kernels.get(id);
     if (!kernel || !kernel.alive) throw new KernelNotFoundError(id);
     return kernel;
@@ -127,7 +145,7 @@ export class KernelRegistry implements AsyncDisposable {
    * interpreter and, when the pool is on, starts the no-package spares.
    */
   warm(): void {
-    this.#resolvedPython().catch(() => {}); // reported when a kernel starts
+    this.backend.preflight?.().catch(() => {}); // reported when a kernel starts
     this.#refill([]);
   }
 
@@ -139,7 +157,7 @@ export class KernelRegistry implements AsyncDisposable {
    * @throws {KernelLimitError} The limit is reached.
    * @throws {KernelStartError} The kernel cannot start.
    */
-  ensureDefault(): Promise<Kernel> {
+  ensureDefault(): Promise<KernelHandle> {
     if (this.has(DEFAULT_KERNEL_ID)) {
       return Promise.resolve(this.#kernels.get(DEFAULT_KERNEL_ID)!);
     }
@@ -159,7 +177,7 @@ export class KernelRegistry implements AsyncDisposable {
    */
   async create(
     options: { packages?: readonly string[] } = {},
-  ): Promise<{ id: string; kernel: Kernel }> {
+  ): Promise<{ id: string; kernel: KernelHandle }> {
     const packages = validatePackageSpecs(options.packages ?? []);
     let id = newId();
     while (this.#kernels.has(id) || this.#starting.has(id)) id = newId();
@@ -178,7 +196,7 @@ export class KernelRegistry implements AsyncDisposable {
   async restart(
     id: string,
     options: { packages?: readonly string[] } = {},
-  ): Promise<Kernel> {
+  ): Promise<KernelHandle> {
     const old = this.get(id);
     const packages = validatePackageSpecs(options.packages ?? old.packages);
     this.#kernels.delete(id);
@@ -231,6 +249,8 @@ export class KernelRegistry implements AsyncDisposable {
     return {
       id,
       pid: kernel.pid,
+      backend: kernel.backend,
+      location: kernel.location,
       cwd: kernel.cwd,
       packages: [...kernel.packages],
       python: kernel.python,
@@ -246,7 +266,7 @@ export class KernelRegistry implements AsyncDisposable {
    * @returns `{ ok: true }` or the error's line and message.
    */
   async checkSyntax(code: string): Promise<SyntaxCheck> {
-    const python = await this.#resolvedPython();
+    const python = this.#launch.python ?? await this.#local.python();
     return await checkSyntax(code, { python, env: this.#launch.env });
   }
 
@@ -269,7 +289,7 @@ export class KernelRegistry implements AsyncDisposable {
     return this.shutdownAll();
   }
 
-  #startAs(id: string, packages: string[]): Promise<Kernel> {
+  #startAs(id: string, packages: string[]): Promise<KernelHandle> {
     if (this.#closed) {
       return Promise.reject(
         new KernelError("Cannot start a kernel: the registry is shut down"),
@@ -296,7 +316,7 @@ export class KernelRegistry implements AsyncDisposable {
   }
 
   /** A kernel for the package set: a warm spare when there is one. */
-  async #take(packages: string[]): Promise<Kernel> {
+  async #take(packages: string[]): Promise<KernelHandle> {
     const spare = this.#pool.get(poolKey(packages))?.shift();
     let kernel = spare ? await spare.catch(() => null) : null;
     if (!kernel?.alive) kernel = await this.#spawn(packages);
@@ -306,23 +326,8 @@ export class KernelRegistry implements AsyncDisposable {
     return kernel;
   }
 
-  async #spawn(packages: readonly string[]): Promise<Kernel> {
-    // Interpreter resolution probes several candidates; do it once per
-    // registry. Package sets keep the full plan (uv or a managed venv).
-    let launch = this.#launch;
-    if (packages.length === 0 && !launch.python) {
-      const python = await this.#resolvedPython().catch(() => undefined);
-      if (python) launch = { ...launch, python };
-    }
-    return await startKernel({ ...launch, cwd: this.cwd, packages });
-  }
-
-  #resolvedPython(): Promise<string> {
-    this.#python ??= resolvePython(this.#launch);
-    return this.#python.catch((error) => {
-      this.#python = null;
-      throw error;
-    });
+  #spawn(packages: readonly string[]): Promise<KernelHandle> {
+    return this.backend.start({ cwd: this.cwd, packages });
   }
 
   #refill(packages: readonly string[]): void {

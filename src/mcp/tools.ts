@@ -14,8 +14,8 @@ import {
   DEFAULT_KERNEL_ID,
   ExecutionTimeoutError,
   InvalidPackageSpecError,
-  type Kernel,
   KernelDiedError,
+  type KernelHandle,
   KernelLimitError,
   KernelNotFoundError,
   type KernelRegistry,
@@ -268,7 +268,7 @@ Files are read and written relative to the working directory (python_status show
     if (code.trim() === "") {
       return jsonAnswer({ success: true, kernel_id: id });
     }
-    let kernel: Kernel;
+    let kernel: KernelHandle;
     try {
       kernel = id === DEFAULT_KERNEL_ID
         ? await registry.ensureDefault()
@@ -357,7 +357,7 @@ packages: pip requirement specs to make available, e.g. ["numpy", "pandas>=2", "
     }
     const options = specs.length > 0 ? { packages: specs } : {};
     let id: string;
-    let kernel: Kernel;
+    let kernel: KernelHandle;
     if (kernel_id === undefined) {
       ({ id, kernel } = await registry.create(options));
     } else if (registry.has(kernel_id)) {
@@ -417,7 +417,7 @@ Returns JSON {kernel_id, active, all_kernels, python_version, packages, variable
       cwd,
     };
     if (!registry.has(id)) return jsonAnswer(inactive);
-    let kernel: Kernel;
+    let kernel: KernelHandle;
     try {
       kernel = registry.get(id);
     } catch (error) {

@@ -19,6 +19,9 @@ Deno.test("parseCoderArgs()", async (t) => {
       json: false,
       interactive: false,
       stepLimit: 200,
+      sandbox: false,
+      memoryLimit: null,
+      gateway: null,
     });
   });
 

@@ -75,7 +75,7 @@ Deno.test("KernelRegistry", async (t) => {
       const [info] = registry.list().filter((k) => k.id !== DEFAULT_KERNEL_ID);
       const id = info!.id;
       await registry.get(id).execute("survivor = 1");
-      const oldPid = registry.get(id).pid;
+      const oldPid = registry.get(id).pid!;
       const fresh = await registry.restart(id);
       assert.equal(registry.get(id), fresh);
       assert.notEqual(fresh.pid, oldPid);
@@ -129,7 +129,7 @@ Deno.test("KernelRegistry", async (t) => {
       const { id, kernel } = await registry.create();
       await registry.shutdown(id);
       assert.equal(registry.has(id), false);
-      assert.equal(pidAlive(kernel.pid), false);
+      assert.equal(pidAlive(kernel.pid!), false);
     });
 
     await t.step("list() and info() describe live kernels", () => {
