@@ -37,42 +37,15 @@ import {
   isStream,
   type JupyterMessage,
   type KernelExit,
-  type KernelImage,
   type KernelState,
   type Logger,
   SILENT_LOGGER,
 } from "./messages.ts";
 import { validatePackageSpecs } from "./package_spec.ts";
 import { stripAnsi } from "./wire.ts";
-import STARTUP_SOURCE from "./_startup.py" with { type: "text" };
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * A promise that resolves with `label` when any signal aborts, and a
- * `dispose()` that removes its listeners.
- */
-function untilAborted<L extends string>(
-  signals: readonly AbortSignal[],
-  label: L,
-): { promise: Promise<L>; dispose(): void } {
-  const { promise, resolve } = Promise.withResolvers<L>();
-  const onAbort = () => resolve(label);
-  for (const signal of signals) {
-    if (signal.aborted) resolve(label);
-    signal.addEventListener("abort", onAbort, { once: true });
-  }
-  return {
-    promise,
-    dispose: () => {
-      for (const signal of signals) {
-        signal.removeEventListener("abort", onAbort);
-      }
-    },
-  };
-}
+import { delay, untilAborted } from "./_async.ts";
+import { OutputCollector } from "./output.ts";
+import { startupCode } from "./startup.ts";
 
 /** Default execution deadline. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -96,66 +69,6 @@ export interface StartKernelOptions extends LaunchOptions {
   outputLimit?: number;
   /** Opens the ZeroMQ channel sockets (default: our ZMTP transport). */
   connect?: SocketFactory;
-}
-
-const IMAGE_TYPES = ["image/png", "image/jpeg", "image/svg+xml"] as const;
-
-/** Accumulates one execution's output without quadratic string building. */
-class OutputCollector {
-  readonly #chunks = { stdout: [] as string[], stderr: [] as string[] };
-  readonly #kept = { stdout: 0, stderr: 0 };
-  readonly dropped = { stdout: 0, stderr: 0 };
-  readonly images: KernelImage[] = [];
-  result: string | null = null;
-  error: ExecuteResult["error"] = null;
-  executionCount: number | null = null;
-  readonly #limit: number;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  stream(name: "stdout" | "stderr", text: string): void {
-    const room = this.#limit - this.#kept[name];
-    if (room >= text.length) {
-      this.#chunks[name].push(text);
-      this.#kept[name] += text.length;
-      return;
-    }
-    if (room > 0) {
-      this.#chunks[name].push(text.slice(0, room));
-      this.#kept[name] += room;
-    }
-    this.dropped[name] +=
-      new TextEncoder().encode(text.slice(Math.max(room, 0)))
-        .length;
-  }
-
-  display(data: Record<string, unknown>, isResult: boolean): void {
-    for (const mimeType of IMAGE_TYPES) {
-      const value = data[mimeType];
-      if (typeof value === "string") {
-        this.images.push({ mimeType, data: value.replace(/\n/g, "") });
-        if (mimeType !== "image/svg+xml") break;
-      }
-    }
-    if (isResult && typeof data["text/plain"] === "string") {
-      this.result = data["text/plain"];
-    }
-  }
-
-  snapshot(): ExecuteResult {
-    return {
-      status: this.error ? "error" : "ok",
-      stdout: this.#chunks.stdout.join(""),
-      stderr: this.#chunks.stderr.join(""),
-      result: this.result,
-      images: [...this.images],
-      error: this.error,
-      executionCount: this.executionCount,
-      droppedBytes: { ...this.dropped },
-    };
-  }
 }
 
 /** A running local IPython kernel. Create with {@linkcode startKernel}. */
@@ -333,15 +246,7 @@ export class Kernel implements KernelHandle {
     conn: KernelConnection,
     signal: AbortSignal,
   ): Promise<{ pid: number; python: string }> {
-    const code = [
-      "import sys as _s, types as _t",
-      '_m = _t.ModuleType("_coder_tools"); _s.modules["_coder_tools"] = _m',
-      `exec(compile(${
-        JSON.stringify(STARTUP_SOURCE)
-      }, "_coder_tools", "exec"), _m.__dict__)`,
-      "del _s, _t, _m",
-      "__import__('_coder_tools').identity()",
-    ].join("\n");
+    const code = startupCode() + "\n__import__('_coder_tools').identity()";
     const { promise, resolve, reject } = Promise.withResolvers<string>();
     const out: string[] = [];
     let errorText = "";
