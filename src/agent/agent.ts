@@ -17,6 +17,7 @@ import {
   validatePackageSpec,
 } from "../kernel/mod.ts";
 import {
+  apiKeyCandidates,
   type AssistantMessage,
   type ChatClient,
   type ChatCompletion,
@@ -27,6 +28,7 @@ import {
   type ToolDefinition,
 } from "../llm/mod.ts";
 import { AgentLog } from "./log.ts";
+import { SecretMasker } from "./secrets.ts";
 import {
   builtinSystemPrompt,
   composeSystemPrompt,
@@ -90,6 +92,12 @@ export interface CodingAgentOptions {
   withPackages?: readonly string[];
   /** API key of the model endpoint; else looked up in `env`. */
   apiKey?: string;
+  /**
+   * Masks secrets in tool results (before they go to the model) and in the
+   * log. The agent adds the API key and the key variables of `env` to it.
+   * Pass the same masker the program's output uses (default: a new one).
+   */
+  masker?: SecretMasker;
   /** Environment for key lookup and, unless `launch.env` is given, the kernel (pass `Deno.env.toObject()`). */
   env?: Record<string, string>;
   /** Offer the `todo_write` tool and use the todo system prompt. */
@@ -178,6 +186,7 @@ export class CodingAgent implements AsyncDisposable {
   readonly #retryDelayMs: number;
   readonly #execTimeoutMs: number;
   readonly #task: string | undefined;
+  readonly #masker: SecretMasker;
   #kernel: KernelHandle;
   #todos: TodoItem[] = [];
   #runs = 0;
@@ -197,6 +206,7 @@ export class CodingAgent implements AsyncDisposable {
     codeFileName: string;
     logPath: string | null;
     log: AgentLog;
+    masker: SecretMasker;
     todo: boolean;
     stepLimit: number;
     onEvent: ((event: AgentEvent) => void) | undefined;
@@ -214,6 +224,7 @@ export class CodingAgent implements AsyncDisposable {
     this.codeFilePath = join(init.workingDirectory, init.codeFileName);
     this.logPath = init.logPath;
     this.log = init.log;
+    this.#masker = init.masker;
     this.tools = createAgentTools({
       todo: init.todo,
       codeFileName: init.codeFileName,
@@ -320,10 +331,12 @@ export class CodingAgent implements AsyncDisposable {
               emit,
               options.signal,
             );
+            // Code in the kernel can read secrets (/proc, ~/.config): mask
+            // them before the result reaches the model endpoint.
             this.#messages.push({
               role: "tool",
               tool_call_id: call.id,
-              content: outcome.content,
+              content: this.#masker.mask(outcome.content),
             });
           }
           continue;
@@ -628,7 +641,13 @@ export async function createCodingAgent(
       ...(options.task ? { task: options.task } : {}),
     });
     const basename = options.taskBasename;
-    const secrets = options.apiKey ? [options.apiKey] : [];
+    const masker = options.masker ?? new SecretMasker();
+    for (
+      const secret of apiKeyCandidates(llm.config, {
+        flag: options.apiKey ?? null,
+        env,
+      })
+    ) masker.add(secret);
     return new CodingAgent({
       workingDirectory,
       llm,
@@ -642,7 +661,8 @@ export async function createCodingAgent(
       logPath: options.saveLog === false
         ? null
         : join(workingDirectory, basename ? `${basename}.jsonl` : "log.jsonl"),
-      log: new AgentLog(secrets),
+      log: new AgentLog(masker),
+      masker,
       todo: options.todo ?? false,
       stepLimit: options.stepLimit ?? DEFAULT_STEP_LIMIT,
       onEvent: options.onEvent,

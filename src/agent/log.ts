@@ -4,6 +4,8 @@
  * @module
  */
 
+import { SecretMasker } from "./secrets.ts";
+
 /** A todo item as logged (content and status only). */
 export interface LoggedTodo {
   /** Task text. */
@@ -32,24 +34,27 @@ export type LogEvent =
   }
   | {
     event: "complete";
-    status: "success" | "step_limit_reached" | "error";
+    status: "success" | "step_limit_reached" | "interrupted" | "error";
     error?: string;
   };
 
 /**
  * Collects log events in memory and writes them as JSON Lines. Writing always
  * replaces the file, so an interactive session's log is complete after every
- * turn. Secrets given to the constructor are masked in the written text.
+ * turn. Secrets known to the masker are masked in the written text.
  */
 export class AgentLog {
   readonly #events: LogEvent[] = [];
-  readonly #secrets: string[];
+  readonly #masker: SecretMasker;
 
   /**
-   * @param secrets Strings that must never reach the file (API keys).
+   * @param masker Masks the strings that must never reach the file (API keys),
+   *   or a list of them.
    */
-  constructor(secrets: readonly string[] = []) {
-    this.#secrets = secrets.filter((secret) => secret.length >= 4);
+  constructor(masker: SecretMasker | readonly string[] = []) {
+    this.#masker = masker instanceof SecretMasker
+      ? masker
+      : new SecretMasker(masker);
   }
 
   /** The events so far. */
@@ -72,13 +77,9 @@ export class AgentLog {
    * @returns One JSON object per line, newline-terminated.
    */
   toJsonLines(): string {
-    let text = this.#events.map((event) => JSON.stringify(event) + "\n").join(
-      "",
+    return this.#masker.mask(
+      this.#events.map((event) => JSON.stringify(event) + "\n").join(""),
     );
-    for (const secret of this.#secrets) {
-      text = text.replaceAll(secret, "[REDACTED]");
-    }
-    return text;
   }
 
   /**

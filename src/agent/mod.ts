@@ -37,6 +37,7 @@ export {
   type SolveTaskResult,
 } from "./agent.ts";
 export { AgentLog, type LogEvent, type LoggedTodo } from "./log.ts";
+export { REDACTED, SecretMasker } from "./secrets.ts";
 export {
   builtinSystemPrompt,
   composeSystemPrompt,

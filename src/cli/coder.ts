@@ -20,6 +20,7 @@ import {
   parseProjectFile,
   runAgent,
   type RunAgentResult,
+  SecretMasker,
   TASK_KICKOFF,
 } from "../agent/mod.ts";
 import {
@@ -28,11 +29,14 @@ import {
   validatePackageSpec,
 } from "../kernel/mod.ts";
 import {
+  apiKeyCandidates,
+  type ApiKeySources,
   loadModelConfig,
   MissingApiKeyError,
   type ModelConfig,
   ModelConfigError,
   OPENROUTER_KEY_ENV,
+  resolveApiKey,
   UnknownModelError,
 } from "../llm/mod.ts";
 import {
@@ -41,7 +45,7 @@ import {
   parseCoderArgs,
   UsageError,
 } from "./args.ts";
-import { type CoderSettings, readSettings, resolveApiKey } from "./env.ts";
+import { type CoderSettings, readDotenvText, readSettings } from "./env.ts";
 import { BackendChoiceError, createBackend } from "./backend.ts";
 import { type CliIo, processIo } from "./io.ts";
 import { runMcpServer } from "./mcp_command.ts";
@@ -152,30 +156,6 @@ async function readOptionalText(path: string): Promise<string | undefined> {
   }
 }
 
-async function resolveKey(
-  args: CoderArgs,
-  config: ModelConfig,
-  settings: CoderSettings,
-  env: Record<string, string>,
-): Promise<{ key: string | undefined; envVar: string }> {
-  const dotenv = await readOptionalText(resolve(settings.configDir, ".env"));
-  if (config.api_key_env && config.api_key_env !== OPENROUTER_KEY_ENV) {
-    const envVar = config.api_key_env;
-    if (args.apiKey) return { key: args.apiKey, envVar };
-    let key = env[envVar] || undefined;
-    if (!key && dotenv !== undefined) {
-      const { parseEnv } = await import("node:util");
-      key = (parseEnv(dotenv) as Record<string, string | undefined>)[envVar] ||
-        undefined;
-    }
-    return { key, envVar };
-  }
-  return {
-    key: resolveApiKey(args.apiKey ?? undefined, dotenv, env),
-    envVar: OPENROUTER_KEY_ENV,
-  };
-}
-
 function isAbort(error: unknown): boolean {
   return error instanceof DOMException && error.name === "AbortError";
 }
@@ -238,7 +218,7 @@ async function runCoder(argv: string[], io: CliIo): Promise<number> {
     }
     throw error;
   }
-  const out = new Output(io, args.apiKey ? [args.apiKey] : []);
+  const out = new Output(io, new SecretMasker([args.apiKey]));
   try {
     return await runParsed(args, io, out);
   } finally {
@@ -316,7 +296,18 @@ async function runParsed(
     projectPackages = project.packages;
   }
 
-  const { key, envVar } = await resolveKey(args, config, settings, io.env);
+  const sources: ApiKeySources = {
+    flag: args.apiKey,
+    dotenvText: await readDotenvText(settings) ?? null,
+    env: io.env,
+  };
+  // Every known secret is masked in output, log and tool results, used or not.
+  for (const secret of apiKeyCandidates(config, sources)) {
+    out.masker.add(secret);
+  }
+  out.masker.add(settings.gatewayToken);
+  out.masker.add(settings.mcpToken);
+  const { key, envVar } = resolveApiKey(config, sources);
   if (!key) {
     out.stderr(missingKeyText(envVar));
     if (args.json) {
@@ -324,7 +315,6 @@ async function runParsed(
     }
     return EXIT.runtime;
   }
-  out.addSecret(key);
   return await runAgentCommand({
     args,
     io,
@@ -341,15 +331,25 @@ async function runParsed(
 
 /**
  * The kernel's environment: the user's, minus the variables holding API keys
- * (code written by the model runs there).
+ * and tokens (code written by the model runs there). This is no isolation:
+ * the kernel can still read its parent's /proc entries and the user's files;
+ * that takes `--sandbox`.
  */
 function kernelEnv(
   env: Record<string, string>,
   config: ModelConfig,
 ): Record<string, string> {
   const copy = { ...env };
-  delete copy[OPENROUTER_KEY_ENV];
-  if (config.api_key_env) delete copy[config.api_key_env];
+  for (
+    const name of [
+      OPENROUTER_KEY_ENV,
+      config.api_key_env,
+      "CODER_GATEWAY_TOKEN",
+      "CODER_MCP_TOKEN",
+    ]
+  ) {
+    if (name) delete copy[name];
+  }
   return copy;
 }
 
@@ -423,6 +423,7 @@ async function runAgentCommand(command: AgentCommand): Promise<number> {
         workingDirectory,
         model: config,
         apiKey: command.key,
+        masker: out.masker,
         env: io.env,
         backend,
         withPackages: command.withPackages,

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { parseEnv } from "node:util";
 import { join } from "node:path";
 
 /** Log levels understood by `CODER_LOG_LEVEL`. */
@@ -124,23 +123,18 @@ export function readSettings(env: Record<string, string>): CoderSettings {
 }
 
 /**
- * Picks the OpenRouter API key: explicit flag, then `~/.config/coder/.env`,
- * then `OPENROUTER_API_KEY` in the environment.
+ * Reads `~/.config/coder/.env` (under the settings' config dir). The API key
+ * lookup itself is `resolveApiKey` of the LLM layer.
  *
- * @param flag The `--api-key` value, if any.
- * @param dotenvText Contents of `~/.config/coder/.env`, if it exists.
- * @param env Environment variables.
- * @returns The key, or undefined when none is configured.
+ * @param settings Settings holding the config dir.
+ * @returns The file's text, or undefined when it cannot be read.
  */
-export function resolveApiKey(
-  flag: string | undefined,
-  dotenvText: string | undefined,
-  env: Record<string, string>,
-): string | undefined {
-  if (flag) return flag;
-  if (dotenvText !== undefined) {
-    const parsed = parseEnv(dotenvText) as Record<string, string | undefined>;
-    if (parsed.OPENROUTER_API_KEY) return parsed.OPENROUTER_API_KEY;
+export async function readDotenvText(
+  settings: Pick<CoderSettings, "configDir">,
+): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(join(settings.configDir, ".env"));
+  } catch {
+    return undefined;
   }
-  return env.OPENROUTER_API_KEY || undefined;
 }

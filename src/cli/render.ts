@@ -7,7 +7,11 @@
 
 import { Marked } from "marked";
 import { markedTerminal } from "marked-terminal";
-import type { AgentEvent, AgentStats } from "../agent/mod.ts";
+import {
+  type AgentEvent,
+  type AgentStats,
+  SecretMasker,
+} from "../agent/mod.ts";
 import type { Logger } from "../kernel/mod.ts";
 import type { CliIo } from "./io.ts";
 import type { LogLevel } from "./env.ts";
@@ -19,37 +23,23 @@ import { createLevelLogger } from "./logger.ts";
  */
 export class Output {
   readonly #io: CliIo;
-  readonly #secrets: string[];
   readonly #encoder = new TextEncoder();
   #chain: Promise<void> = Promise.resolve();
+  /** Masks secrets in everything written (shared with the log and the agent). */
+  readonly masker: SecretMasker;
 
   /**
    * @param io The process streams.
-   * @param secrets Strings that must never be printed (API keys).
+   * @param masker Masks strings that must never be printed (API keys).
    */
-  constructor(io: CliIo, secrets: readonly string[] = []) {
+  constructor(io: CliIo, masker: SecretMasker = new SecretMasker()) {
     this.#io = io;
-    this.#secrets = secrets.filter((secret) => secret.length >= 4);
-  }
-
-  /**
-   * Adds a string to mask from now on.
-   *
-   * @param secret The secret (ignored when shorter than 4 characters).
-   */
-  addSecret(secret: string): void {
-    if (secret.length >= 4 && !this.#secrets.includes(secret)) {
-      this.#secrets.push(secret);
-    }
+    this.masker = masker;
   }
 
   /** Masks every secret in a text. */
   mask(text: string): string {
-    let masked = text;
-    for (const secret of this.#secrets) {
-      masked = masked.replaceAll(secret, "[REDACTED]");
-    }
-    return masked;
+    return this.masker.mask(text);
   }
 
   #write(stream: WritableStream<Uint8Array>, text: string): void {

@@ -6,6 +6,7 @@
  */
 
 import OpenAI from "openai";
+import { apiKeyEnvOf, resolveApiKey } from "./api_key.ts";
 import {
   LlmError,
   LlmRequestError,
@@ -21,9 +22,6 @@ import {
 
 /** The endpoint used when a model configuration has no `base_url`. */
 export const OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1";
-
-/** Environment variable holding the OpenRouter key. */
-export const OPENROUTER_KEY_ENV = "OPENROUTER_API_KEY";
 
 /** Attribution headers OpenRouter uses for its app rankings. */
 const OPENROUTER_ATTRIBUTION: Readonly<Record<string, string>> = Object.freeze({
@@ -427,7 +425,7 @@ function mapSdkError(error: unknown, signal: AbortSignal | undefined): unknown {
 export function createChatClient(options: ChatClientOptions): ChatClient {
   const { config } = options;
   if (!options.apiKey) {
-    throw new MissingApiKeyError(config.api_key_env ?? OPENROUTER_KEY_ENV);
+    throw new MissingApiKeyError(apiKeyEnvOf(config));
   }
   const baseURL = config.base_url ?? OPENROUTER_BASE_URL;
   const timeout = config.request_timeout !== undefined
@@ -470,8 +468,10 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
 
 /** Options of {@linkcode getOpenrouterLlm}. */
 export interface GetOpenrouterLlmOptions {
-  /** API key; else read from `env` (the model's `api_key_env`, or `OPENROUTER_API_KEY`). */
+  /** API key; else looked up by {@linkcode resolveApiKey} in `dotenvText`, then `env`. */
   apiKey?: string;
+  /** Contents of `~/.config/coder/.env` (the caller reads the file). */
+  dotenvText?: string;
   /** Environment to read the key from (pass `Deno.env.toObject()`); nothing is read otherwise. */
   env?: Record<string, string>;
   /** Directory for `./NAME.json` and relative file names. */
@@ -509,9 +509,12 @@ export async function getOpenrouterLlm(
   const config = typeof model === "string"
     ? await loadModelConfig(model, options.cwd ? { cwd: options.cwd } : {})
     : parseModelConfig(model.name, model);
-  const keyEnv = config.api_key_env ?? OPENROUTER_KEY_ENV;
-  const apiKey = options.apiKey || options.env?.[keyEnv];
-  if (!apiKey) throw new MissingApiKeyError(keyEnv);
+  const { key: apiKey, envVar } = resolveApiKey(config, {
+    flag: options.apiKey ?? null,
+    dotenvText: options.dotenvText ?? null,
+    env: options.env ?? {},
+  });
+  if (!apiKey) throw new MissingApiKeyError(envVar);
   return createChatClient({
     config,
     apiKey,

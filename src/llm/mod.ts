@@ -30,7 +30,6 @@ export {
   type GetOpenrouterLlmOptions,
   type LlmLogger,
   OPENROUTER_BASE_URL,
-  OPENROUTER_KEY_ENV,
   readCompletion,
   type SystemMessage,
   type TokenUsage,
@@ -39,6 +38,14 @@ export {
   type ToolMessage,
   type UserMessage,
 } from "./client.ts";
+export {
+  apiKeyCandidates,
+  apiKeyEnvOf,
+  type ApiKeySources,
+  OPENROUTER_KEY_ENV,
+  resolveApiKey,
+  type ResolvedApiKey,
+} from "./api_key.ts";
 export {
   LlmError,
   LlmRequestError,

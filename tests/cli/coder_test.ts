@@ -336,7 +336,7 @@ Deno.test("coder API key handling", async (t) => {
           );
           assert.equal(
             toolResults(requests[1]!)[0]?.stdout,
-            `None\n${SECRET}\n`,
+            "None\n[REDACTED]\n",
           );
           assert.match(stderr, /Model configuration/);
           assert.ok(!stdout.includes(SECRET), "stdout leaks the key");
