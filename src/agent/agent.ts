@@ -189,7 +189,7 @@ export class CodingAgent implements AsyncDisposable {
   readonly #masker: SecretMasker;
   #kernel: KernelHandle;
   #todos: TodoItem[] = [];
-  #runs = 0;
+  readonly #runStats: AgentStats[] = [];
   #running = false;
   #closed = false;
 
@@ -262,6 +262,25 @@ export class CodingAgent implements AsyncDisposable {
   }
 
   /**
+   * Statistics of every run so far (copies), including a run in progress
+   * and runs that failed or were aborted.
+   */
+  get runStats(): AgentStats[] {
+    return structuredClone(this.#runStats);
+  }
+
+  /**
+   * Writes (replaces) the log file now, with what was logged so far (for a
+   * program that must exit before the run unwinds).
+   *
+   * @returns The log path, or null when logging is off.
+   */
+  async saveLog(): Promise<string | null> {
+    await this.#writeLog();
+    return this.logPath;
+  }
+
+  /**
    * Shuts the kernel down when the agent started it. Idempotent.
    *
    * @returns Resolves when the kernel is gone.
@@ -289,6 +308,7 @@ export class CodingAgent implements AsyncDisposable {
     this.#running = true;
     const started = performance.now();
     const stats = emptyStats();
+    this.#runStats.push(stats);
     const stepLimit = options.stepLimit ?? this.stepLimit;
     const emit = (event: AgentEvent): void => {
       this.#onEvent?.(event);
@@ -305,7 +325,7 @@ export class CodingAgent implements AsyncDisposable {
       });
     };
     // The first run of an agent created with a task logs the task itself.
-    const logged = this.#runs++ === 0 && this.#task !== undefined
+    const logged = this.#runStats.length === 1 && this.#task !== undefined
       ? this.#task
       : input;
     this.log.add({ event: "start", task: logged });
@@ -358,11 +378,13 @@ export class CodingAgent implements AsyncDisposable {
       return { messages: this.messages, stats, status, finalResponse };
     } catch (error) {
       finish();
-      this.log.add({
-        event: "complete",
-        status: "error",
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.log.add(
+        isAbortError(error) ? { event: "complete", status: "interrupted" } : {
+          event: "complete",
+          status: "error",
+          error: error instanceof Error ? error.message : String(error),
+        },
+      );
       await this.#writeLog().catch(() => {});
       throw error;
     } finally {
@@ -537,6 +559,10 @@ export class CodingAgent implements AsyncDisposable {
     });
     return this.#kernel;
   }
+}
+
+function isAbortError(error: unknown): boolean {
+  return error instanceof DOMException && error.name === "AbortError";
 }
 
 function delay(ms: number, signal?: AbortSignal): Promise<void> {

@@ -47,7 +47,8 @@ import {
 } from "./args.ts";
 import { type CoderSettings, readDotenvText, readSettings } from "./env.ts";
 import { BackendChoiceError, createBackend } from "./backend.ts";
-import { type CliIo, processIo } from "./io.ts";
+import { type CliIo, processIo, readLines } from "./io.ts";
+import { exitCodeOf, listenForStop, type StopSignal } from "./signals.ts";
 import { runMcpServer } from "./mcp_command.ts";
 import {
   createCliLogger,
@@ -68,8 +69,10 @@ export const EXIT = Object.freeze({
   usage: 2,
   /** Step limit reached without a final answer. */
   stepLimit: 3,
-  /** Interrupted with Ctrl-C. */
+  /** Interrupted with Ctrl-C (SIGINT). */
   interrupted: 130,
+  /** Stopped by SIGTERM. */
+  terminated: 143,
 });
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -165,44 +168,12 @@ function messageOf(error: unknown): string {
 }
 
 interface Summary {
-  status: "success" | "step_limit_reached" | "error";
+  status: "success" | "step_limit_reached" | "interrupted" | "error";
   final_response: string | null;
   files_written: string[];
   stats: AgentStats | null;
   log_path: string | null;
   error?: string;
-}
-
-function readLines(
-  stream: ReadableStream<Uint8Array>,
-): { next(): Promise<string | null>; close(): Promise<void> } {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  let done = false;
-  return {
-    async next(): Promise<string | null> {
-      while (true) {
-        const newline = buffer.indexOf("\n");
-        if (newline >= 0) {
-          const line = buffer.slice(0, newline).replace(/\r$/, "");
-          buffer = buffer.slice(newline + 1);
-          return line;
-        }
-        if (done) {
-          if (buffer === "") return null;
-          const line = buffer;
-          buffer = "";
-          return line;
-        }
-        const chunk = await reader.read();
-        if (chunk.done) done = true;
-        else buffer += chunk.value;
-      }
-    },
-    async close(): Promise<void> {
-      await reader.cancel().catch(() => {});
-    },
-  };
 }
 
 async function runCoder(argv: string[], io: CliIo): Promise<number> {
@@ -377,6 +348,9 @@ interface AgentCommand {
   projectPackages: string[];
 }
 
+/** How long a forced stop waits for the kernel to go before exiting. */
+const FORCED_SHUTDOWN_DEADLINE_MS = 3_000;
+
 async function runAgentCommand(command: AgentCommand): Promise<number> {
   const { args, io, out, settings, config } = command;
   const quiet = args.quiet;
@@ -387,18 +361,64 @@ async function runAgentCommand(command: AgentCommand): Promise<number> {
     out.stderr(`Model configuration:\n${JSON.stringify(config, null, 2)}\n`);
   }
   const workingDirectory = resolve(io.cwd, args.dir ?? ".");
-  const interrupt = new AbortController();
-  const onSigint = (): void => {
-    if (interrupt.signal.aborted) Deno.exit(EXIT.interrupted);
-    interrupt.abort(new DOMException("Interrupted", "AbortError"));
+
+  let agent: CodingAgent | undefined;
+  let last: RunAgentResult | undefined;
+  let reported = false;
+  /** The summary (`--json`) or statistics and log path; printed once. */
+  const report = (status: Summary["status"], error?: string): void => {
+    if (reported) return;
+    reported = true;
+    const runs = agent?.runStats ?? [];
+    const stats = runs.length > 0 ? combineStats(runs) : null;
+    const logPath = agent?.logPath ?? null;
+    const logWritten = logPath !== null &&
+      (agent?.filesWritten.includes(logPath) ?? false);
+    if (args.json) {
+      const summary: Summary = {
+        status,
+        final_response: status === "success" && last?.status === "success"
+          ? last.finalResponse
+          : null,
+        files_written: agent?.filesWritten ?? [],
+        stats,
+        log_path: logWritten ? logPath : null,
+        ...(error !== undefined ? { error } : {}),
+      };
+      out.stdout(JSON.stringify(summary) + "\n");
+    }
+    if (quiet) return;
+    if (!args.json && stats && status !== "error") {
+      out.stderr(`\n${formatStats(stats)}`);
+    }
+    if (logWritten) out.stderr(`Log saved to: ${logPath}\n`);
   };
-  let listening = false;
-  try {
-    Deno.addSignalListener("SIGINT", onSigint);
-    listening = true;
-  } catch {
-    // signals unsupported here: Ctrl-C ends the process
-  }
+
+  /** A second stop request: write the log and summary, end the kernel, exit. */
+  const forceStop = async (signal: StopSignal): Promise<void> => {
+    out.stderr(`Stopping now (${signal}).\n`);
+    if (agent) {
+      if (agent.running) {
+        agent.log.add({ event: "complete", status: "interrupted" });
+      }
+      await agent.saveLog().catch(() => {});
+    }
+    report("interrupted");
+    await Promise.race([
+      agent?.close(),
+      new Promise((resolve) =>
+        setTimeout(resolve, FORCED_SHUTDOWN_DEADLINE_MS)
+      ),
+    ]);
+    await out.flush();
+    Deno.exit(exitCodeOf(stop.received ?? signal));
+  };
+  using stop = listenForStop({ onForce: (signal) => void forceStop(signal) });
+  const interrupted = (): number => {
+    out.stderr("Interrupted.\n");
+    report("interrupted");
+    return exitCodeOf(stop.received ?? "SIGINT");
+  };
 
   let backend: KernelBackend;
   try {
@@ -410,12 +430,9 @@ async function runAgentCommand(command: AgentCommand): Promise<number> {
     });
   } catch (error) {
     out.stderr(`Error: ${messageOf(error)}\n`);
-    return error instanceof BackendChoiceError ? 2 : 1;
+    return error instanceof BackendChoiceError ? EXIT.usage : EXIT.runtime;
   }
 
-  let agent: CodingAgent | undefined;
-  const runs: AgentStats[] = [];
-  let last: RunAgentResult | undefined;
   try {
     try {
       await Deno.mkdir(workingDirectory, { recursive: true });
@@ -443,10 +460,10 @@ async function runAgentCommand(command: AgentCommand): Promise<number> {
           quiet,
           verbose: settings.verbose,
         }),
-        signal: interrupt.signal,
+        signal: stop.signal,
       });
     } catch (error) {
-      if (isAbort(error)) return EXIT.interrupted;
+      if (isAbort(error)) return interrupted();
       if (error instanceof MissingApiKeyError) {
         out.stderr(missingKeyText(error.envVar));
       } else {
@@ -473,85 +490,73 @@ async function runAgentCommand(command: AgentCommand): Promise<number> {
     try {
       if (command.task.text !== null) {
         if (!quiet) out.stderr("Working on the task...\n");
-        last = await runAgent(agent, TASK_KICKOFF, {
-          signal: interrupt.signal,
-        });
-        runs.push(last.stats);
+        last = await runAgent(agent, TASK_KICKOFF, { signal: stop.signal });
         printAnswer(last);
         if (last.status === "step_limit_reached") exitCode = EXIT.stepLimit;
       }
       if (args.interactive) {
         exitCode = EXIT.ok;
-        const lines = readLines(io.stdin);
-        try {
-          if (!quiet) {
-            out.stderr('Interactive mode: type "exit" or "quit" to end.\n');
-          }
-          while (!interrupt.signal.aborted) {
-            if (!quiet && !args.json) out.stdout("You: ");
-            await out.flush();
-            const line = await lines.next();
-            if (line === null) break;
-            const input = line.trim();
-            if (input === "") continue;
-            if (/^(exit|quit)$/i.test(input)) break;
-            try {
-              last = await runAgent(agent, input, { signal: interrupt.signal });
-              runs.push(last.stats);
-              printAnswer(last);
-            } catch (error) {
-              if (isAbort(error)) throw error;
-              out.stderr(`Error: ${messageOf(error)}\n`);
-            }
-          }
-        } finally {
-          await lines.close();
-        }
+        await interactiveLoop(agent, {
+          io,
+          out,
+          quiet,
+          json: args.json,
+          signal: stop.signal,
+          onAnswer: (result) => {
+            last = result;
+            printAnswer(result);
+          },
+        });
       }
     } catch (error) {
-      if (isAbort(error)) {
-        out.stderr("Interrupted.\n");
-        return EXIT.interrupted;
-      }
+      if (isAbort(error)) return interrupted();
       out.stderr(`Error: ${messageOf(error)}\n`);
-      if (args.json) {
-        out.stdout(
-          JSON.stringify({
-            ...errorSummary(messageOf(error)),
-            files_written: agent.filesWritten,
-            stats: runs.length > 0 ? combineStats(runs) : null,
-            log_path: agent.logPath,
-          }) + "\n",
-        );
-      } else if (agent.logPath && !quiet) {
-        out.stderr(`Log saved to: ${agent.logPath}\n`);
-      }
+      report("error", messageOf(error));
       return EXIT.runtime;
     }
-
-    const stats = combineStats(runs);
-    if (args.json) {
-      const summary: Summary = {
-        status: last?.status ?? "success",
-        final_response: last?.status === "success" ? last.finalResponse : null,
-        files_written: agent.filesWritten,
-        stats,
-        log_path: agent.logPath,
-      };
-      out.stdout(JSON.stringify(summary) + "\n");
-    }
-    if (!quiet && !args.json) {
-      out.stderr(`\n${formatStats(stats)}`);
-      if (agent.logPath && runs.length > 0) {
-        out.stderr(`Log saved to: ${agent.logPath}\n`);
-      }
-    } else if (!quiet && agent.logPath && runs.length > 0) {
-      out.stderr(`Log saved to: ${agent.logPath}\n`);
-    }
+    if (stop.signal.aborted) return interrupted();
+    report(last?.status ?? "success");
     return exitCode;
   } finally {
     await agent?.close();
-    if (listening) Deno.removeSignalListener("SIGINT", onSigint);
+  }
+}
+
+interface InteractiveOptions {
+  io: CliIo;
+  out: Output;
+  quiet: boolean;
+  json: boolean;
+  signal: AbortSignal;
+  onAnswer: (result: RunAgentResult) => void;
+}
+
+/** Reads turns from stdin until exit/quit, end of input or a stop request. */
+async function interactiveLoop(
+  agent: CodingAgent,
+  options: InteractiveOptions,
+): Promise<void> {
+  const { out, quiet, json, signal } = options;
+  const lines = readLines(options.io.stdin, signal);
+  try {
+    if (!quiet) out.stderr('Interactive mode: type "exit" or "quit" to end.\n');
+    while (!signal.aborted) {
+      if (!quiet && !json) out.stdout("You: ");
+      await out.flush();
+      const line = await lines.next();
+      if (line === null) break;
+      const input = line.trim();
+      if (input === "") continue;
+      if (/^(exit|quit)$/i.test(input)) break;
+      try {
+        options.onAnswer(await runAgent(agent, input, { signal }));
+      } catch (error) {
+        if (isAbort(error)) throw error;
+        out.stderr(`Error: ${messageOf(error)}\n`);
+      }
+    }
+  } finally {
+    await lines.close();
   }
 }
 

@@ -59,3 +59,64 @@ export async function writeText(
     writer.releaseLock();
   }
 }
+
+/** Lines read one at a time from a byte stream (see {@linkcode readLines}). */
+export interface LineReader {
+  /** The next line without its line break (`\r\n` or `\n`), or null at the end. */
+  next(): Promise<string | null>;
+  /** Stops reading and releases the stream. */
+  close(): Promise<void>;
+}
+
+/**
+ * Reads a UTF-8 byte stream line by line; the last line may lack a line
+ * break. An aborted signal ends the input (the pending read returns null).
+ *
+ * @param stream The stream (e.g. stdin).
+ * @param signal Ends reading early.
+ * @returns The reader.
+ * @example Read two lines
+ * ```ts
+ * import { readLines } from "./io.ts";
+ * const lines = readLines(ReadableStream.from([new TextEncoder().encode("a\nb")]));
+ * console.log(await lines.next(), await lines.next()); // a b
+ * ```
+ */
+export function readLines(
+  stream: ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+): LineReader {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  const onAbort = (): void => void reader.cancel().catch(() => {});
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const close = (): Promise<void> => {
+    signal?.removeEventListener("abort", onAbort);
+    return reader.cancel().catch(() => {});
+  };
+  let buffer = "";
+  let done = signal?.aborted ?? false;
+  return {
+    async next(): Promise<string | null> {
+      while (true) {
+        const newline = buffer.indexOf("\n");
+        if (newline >= 0) {
+          const line = buffer.slice(0, newline).replace(/\r$/, "");
+          buffer = buffer.slice(newline + 1);
+          return line;
+        }
+        if (done) {
+          if (buffer === "") return null;
+          const line = buffer;
+          buffer = "";
+          return line;
+        }
+        const chunk = await reader.read().catch(() => ({
+          done: true as const,
+        }));
+        if (chunk.done || signal?.aborted) done = true;
+        else buffer += chunk.value;
+      }
+    },
+    close,
+  };
+}
