@@ -329,6 +329,7 @@ export class CodingAgent implements AsyncDisposable {
       ? this.#task
       : input;
     this.log.add({ event: "start", task: logged });
+    answerDanglingToolCalls(this.#messages);
     this.#messages.push({ role: "user", content: input });
     try {
       let status: RunStatus = "step_limit_reached";
@@ -377,6 +378,7 @@ export class CodingAgent implements AsyncDisposable {
       await this.#writeLog();
       return { messages: this.messages, stats, status, finalResponse };
     } catch (error) {
+      answerDanglingToolCalls(this.#messages);
       finish();
       this.log.add(
         isAbortError(error) ? { event: "complete", status: "interrupted" } : {
@@ -559,6 +561,45 @@ export class CodingAgent implements AsyncDisposable {
     });
     return this.#kernel;
   }
+}
+
+/** What the model is told about a tool call whose run was aborted. */
+export const CANCELLED_TOOL_CALL =
+  "Cancelled: the run was stopped before this call finished; it may not have run, or only in part.";
+
+/**
+ * Gives every tool call of the conversation a tool message: an aborted run
+ * leaves an assistant message whose calls were not all answered, and every
+ * OpenAI-compatible API rejects such a history. Missing answers are inserted
+ * right after the answers that exist, saying the call was cancelled.
+ *
+ * @param messages The conversation, repaired in place.
+ * @returns How many tool messages were added.
+ */
+export function answerDanglingToolCalls(messages: ChatMessage[]): number {
+  let added = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i]!;
+    if (message.role !== "assistant" || !message.tool_calls?.length) continue;
+    let end = i + 1;
+    const answered = new Set<string>();
+    for (; end < messages.length; end++) {
+      const next = messages[end]!;
+      if (next.role !== "tool") break;
+      answered.add(next.tool_call_id);
+    }
+    const missing = message.tool_calls
+      .filter((call) => !answered.has(call.id))
+      .map((call): ChatMessage => ({
+        role: "tool",
+        tool_call_id: call.id,
+        content: fail(CANCELLED_TOOL_CALL).content,
+      }));
+    messages.splice(end, 0, ...missing);
+    added += missing.length;
+    i = end + missing.length - 1;
+  }
+  return added;
 }
 
 function isAbortError(error: unknown): boolean {

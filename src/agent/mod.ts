@@ -20,6 +20,8 @@
 
 export {
   type AgentEvent,
+  answerDanglingToolCalls,
+  CANCELLED_TOOL_CALL,
   CodingAgent,
   type CodingAgentOptions,
   createCodingAgent,

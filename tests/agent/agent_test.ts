@@ -683,3 +683,102 @@ Deno.test("solveTask() writes NAME_code.py and NAME.jsonl and closes its kernel"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/**
+ * Answers like OpenAI-compatible APIs do: HTTP 400 when an assistant message's
+ * tool calls are not all followed by tool messages.
+ */
+function strictHistory(reply: Record<string, unknown>): FakeReply {
+  return (request) => {
+    const messages = messagesOf(request);
+    for (const [i, message] of messages.entries()) {
+      if (message.role !== "assistant" || !message.tool_calls) continue;
+      const answered = new Set<string>();
+      for (const next of messages.slice(i + 1)) {
+        if (next.role !== "tool") break;
+        answered.add(next.tool_call_id);
+      }
+      const missing = message.tool_calls.filter((c) => !answered.has(c.id));
+      if (missing.length > 0) {
+        return {
+          status: 400,
+          body: {
+            error: {
+              message:
+                `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. Missing: ${
+                  missing.map((c) => c.id).join(", ")
+                }`,
+            },
+          },
+        };
+      }
+    }
+    return reply;
+  };
+}
+
+Deno.test("runAgent() after an aborted run answers the cancelled tool calls", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "agent_abort_" });
+  await using server = startFakeOpenAI({
+    replies: [
+      toolCallsReply([
+        {
+          id: "call_sleep",
+          name: "python_exec",
+          args: {
+            code: "open('started', 'w').close()\nimport time\ntime.sleep(600)",
+          },
+        },
+        { id: "call_after", name: "python_exec", args: { code: "x = 1" } },
+      ]),
+      strictHistory(textReply("second turn answered")),
+    ],
+  });
+  const agent = await createCodingAgent({
+    workingDirectory: dir,
+    llm: llmFor(server.baseURL),
+    launch: { env: testEnv(), python: testPython() },
+    saveLog: false,
+  });
+  try {
+    const abort = new AbortController();
+    const started = (async () => {
+      while (!(await Deno.stat(join(dir, "started")).catch(() => null))) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      abort.abort(new DOMException("stopped by the test", "AbortError"));
+    })();
+    await assert.rejects(
+      runAgent(agent, "sleep", { signal: abort.signal }),
+      (error: unknown) =>
+        error instanceof DOMException && error.name === "AbortError",
+    );
+    await started;
+
+    const second = await runAgent(agent, "next");
+    assert.equal(second.finalResponse, "second turn answered");
+    const sent = messagesOf(server.requests[1]!);
+    const answers = sent.filter((m) => m.role === "tool");
+    assert.deepEqual(answers.map((m) => m.tool_call_id), [
+      "call_sleep",
+      "call_after",
+    ]);
+    for (const answer of answers) {
+      const result = JSON.parse(answer.content);
+      assert.equal(result.success, false);
+      assert.match(result.error, /^Cancelled: the run was stopped/);
+    }
+    // The answers sit right after the assistant message, before the new turn.
+    assert.deepEqual(sent.slice(-4).map((m) => m.role), [
+      "assistant",
+      "tool",
+      "tool",
+      "user",
+    ]);
+    // The kernel was interrupted, not lost: it still runs code.
+    assert.equal(agent.kernel.alive, true);
+  } finally {
+    await agent.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
