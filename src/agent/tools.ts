@@ -1,12 +1,15 @@
 /**
  * The agent's tools: `python_exec`, `save_code` and (with todo) `todo_write`.
- * Each tool's schema, description for the model and handler sit together.
- * Results are JSON objects with `success` and, on failure, `error`.
+ * Each tool's zod schema (sent to the model as JSON Schema), description for
+ * the model and handler sit together, as in the MCP tools. Arguments are
+ * validated against the schema; a validation error is an error result the
+ * model sees. Results are JSON objects with `success` and, on failure, `error`.
  *
  * @module
  */
 
 import { join } from "node:path";
+import { z } from "zod";
 import {
   checkSyntax,
   type ExecuteResult,
@@ -66,15 +69,16 @@ export interface AgentTool {
   /** Name, description and JSON schema. */
   definition: ToolDefinition;
   /**
-   * Runs the tool.
+   * Validates the arguments and runs the tool; invalid arguments give an
+   * error outcome naming each problem.
    *
-   * @param args Parsed arguments.
+   * @param args Arguments as the model sent them (parsed JSON).
    * @param host Agent state.
    * @param signal Cancels the run.
    * @returns What the model sees.
    */
   run(
-    args: Record<string, unknown>,
+    args: unknown,
     host: ToolHost,
     signal?: AbortSignal,
   ): Promise<ToolOutcome>;
@@ -130,12 +134,57 @@ export function fail(
   };
 }
 
-function requireString(args: Record<string, unknown>, name: string): string {
-  const value = args[name];
-  if (typeof value !== "string") {
-    throw new TypeError(`Missing required argument "${name}" (a string)`);
-  }
-  return value;
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => {
+    const path = issue.path.map((key, i) =>
+      typeof key === "number"
+        ? `[${key}]`
+        : i === 0
+        ? String(key)
+        : `.${String(key)}`
+    ).join("") || "arguments";
+    const missing = issue.code === "invalid_type" &&
+      issue.message.endsWith("received undefined");
+    return `${path}: ${
+      missing ? `missing (expected ${issue.expected})` : issue.message
+    }`;
+  }).join("; ");
+}
+
+/** A tool's parts before validation is wired in. */
+interface ToolSpec<S extends z.ZodType> {
+  name: string;
+  description: string;
+  schema: S;
+  handler(
+    args: z.output<S>,
+    host: ToolHost,
+    signal?: AbortSignal,
+  ): Promise<ToolOutcome>;
+}
+
+function defineTool<S extends z.ZodType>(spec: ToolSpec<S>): AgentTool {
+  const { $schema: _, ...parameters } = z.toJSONSchema(spec.schema, {
+    io: "input",
+  }) as Record<string, unknown>;
+  parameters.additionalProperties ??= false;
+  return {
+    definition: {
+      type: "function",
+      function: { name: spec.name, description: spec.description, parameters },
+    },
+    run(args, host, signal) {
+      const parsed = spec.schema.safeParse(args);
+      if (!parsed.success) {
+        return Promise.resolve(fail(
+          `Invalid arguments for ${spec.name}: ${
+            describeIssues(parsed.error)
+          }. Call ${spec.name} again with arguments matching its schema.`,
+        ));
+      }
+      return spec.handler(parsed.data, host, signal);
+    },
+  };
 }
 
 function outputFields(result: ExecuteResult): Record<string, unknown> {
@@ -162,33 +211,19 @@ function describeError(result: ExecuteResult): string {
   return error.traceback ? clip(`${head}\n${error.traceback}`) : head;
 }
 
-const PYTHON_EXEC: AgentTool = {
-  definition: {
-    type: "function",
-    function: {
-      name: "python_exec",
-      description: [
-        "Run Python code in a persistent IPython kernel.",
-        "Variables, functions and imports stay defined between calls.",
-        "The kernel's current directory is the working directory (use relative paths).",
-        "The value of the last expression is returned as `result`; use print() for more.",
-        "Returns JSON: success, stdout, result, stderr, error (traceback).",
-      ].join("\n"),
-      parameters: {
-        type: "object",
-        properties: {
-          code: {
-            type: "string",
-            description: "Python code to run (may span many lines).",
-          },
-        },
-        required: ["code"],
-        additionalProperties: false,
-      },
-    },
-  },
-  async run(args, host, signal) {
-    const code = requireString(args, "code");
+const PYTHON_EXEC = defineTool({
+  name: "python_exec",
+  description: [
+    "Run Python code in a persistent IPython kernel.",
+    "Variables, functions and imports stay defined between calls.",
+    "The kernel's current directory is the working directory (use relative paths).",
+    "The value of the last expression is returned as `result`; use print() for more.",
+    "Returns JSON: success, stdout, result, stderr, error (traceback).",
+  ].join("\n"),
+  schema: z.object({
+    code: z.string().describe("Python code to run (may span many lines)."),
+  }),
+  async handler({ code }, host, signal) {
     if (code.trim() === "") {
       return ok({ note: "Nothing to run: the code is empty." });
     }
@@ -219,34 +254,20 @@ const PYTHON_EXEC: AgentTool = {
       throw error;
     }
   },
-};
+});
 
 function saveCodeTool(codeFileName: string): AgentTool {
-  return {
-    definition: {
-      type: "function",
-      function: {
-        name: "save_code",
-        description: [
-          `Save the final program to ${codeFileName} in the working directory (replacing it).`,
-          "The code is syntax-checked first; on a syntax error nothing is written and the line is reported.",
-          "Call this only with complete, self-contained code you have already run and verified.",
-        ].join("\n"),
-        parameters: {
-          type: "object",
-          properties: {
-            code: {
-              type: "string",
-              description: "The complete Python program.",
-            },
-          },
-          required: ["code"],
-          additionalProperties: false,
-        },
-      },
-    },
-    async run(args, host, signal) {
-      const code = requireString(args, "code");
+  return defineTool({
+    name: "save_code",
+    description: [
+      `Save the final program to ${codeFileName} in the working directory (replacing it).`,
+      "The code is syntax-checked first; on a syntax error nothing is written and the line is reported.",
+      "Call this only with complete, self-contained code you have already run and verified.",
+    ].join("\n"),
+    schema: z.object({
+      code: z.string().describe("The complete Python program."),
+    }),
+    async handler({ code }, host, signal) {
       if (code.trim() === "") {
         return fail("Empty submission: the code is empty. Nothing was saved.");
       }
@@ -268,11 +289,46 @@ function saveCodeTool(codeFileName: string): AgentTool {
         lines: code.split("\n").length,
       });
     },
-  };
+  });
 }
 
-const STATUSES: readonly TodoStatus[] = ["pending", "in_progress", "completed"];
-const PRIORITIES: readonly TodoPriority[] = ["high", "medium", "low"];
+const STATUSES = ["pending", "in_progress", "completed"] as const;
+const PRIORITIES = ["high", "medium", "low"] as const;
+
+const TODO_ITEM = z.object({
+  id: z.preprocess(
+    (value) => (typeof value === "number" ? String(value) : value),
+    z.string().trim().min(1, "must be a non-empty string"),
+  ),
+  content: z.string().trim().min(1, "must be a non-empty string"),
+  status: z.enum(STATUSES, {
+    error: `must be one of ${STATUSES.join(", ")}`,
+  }),
+  priority: z.enum(PRIORITIES, {
+    error: `must be one of ${PRIORITIES.join(", ")}`,
+  }),
+});
+
+const TODO_LIST = z.array(TODO_ITEM).superRefine((items, context) => {
+  const seen = new Set<string>();
+  items.forEach((item, index) => {
+    if (seen.has(item.id)) {
+      context.addIssue({
+        code: "custom",
+        path: [index, "id"],
+        message: `"${item.id}" is used twice; ids must be unique`,
+      });
+    }
+    seen.add(item.id);
+  });
+  const active = items.filter((item) => item.status === "in_progress").length;
+  if (active > 1) {
+    context.addIssue({
+      code: "custom",
+      message: `Only one task may be in_progress at a time (got ${active})`,
+    });
+  }
+});
 
 /**
  * Validates a full todo list as sent to `todo_write`.
@@ -289,59 +345,9 @@ const PRIORITIES: readonly TodoPriority[] = ["high", "medium", "low"];
  * ```
  */
 export function validateTodos(raw: unknown): TodoItem[] {
-  if (!Array.isArray(raw)) {
-    throw new TypeError(`"todos" must be an array of todo items`);
-  }
-  const seen = new Set<string>();
-  const items = raw.map((entry, index): TodoItem => {
-    const where = `todos[${index}]`;
-    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
-      throw new TypeError(
-        `${where} must be an object with id, content, status and priority`,
-      );
-    }
-    const item = entry as Record<string, unknown>;
-    const id = typeof item.id === "number" ? String(item.id) : item.id;
-    if (typeof id !== "string" || id.trim() === "") {
-      throw new TypeError(`${where}.id must be a non-empty string`);
-    }
-    if (seen.has(id)) {
-      throw new TypeError(
-        `${where}.id "${id}" is used twice; ids must be unique`,
-      );
-    }
-    seen.add(id);
-    if (typeof item.content !== "string" || item.content.trim() === "") {
-      throw new TypeError(`${where}.content must be a non-empty string`);
-    }
-    if (!STATUSES.includes(item.status as TodoStatus)) {
-      throw new TypeError(
-        `${where}.status must be one of ${STATUSES.join(", ")} (got ${
-          JSON.stringify(item.status)
-        })`,
-      );
-    }
-    if (!PRIORITIES.includes(item.priority as TodoPriority)) {
-      throw new TypeError(
-        `${where}.priority must be one of ${PRIORITIES.join(", ")} (got ${
-          JSON.stringify(item.priority)
-        })`,
-      );
-    }
-    return {
-      id,
-      content: item.content,
-      status: item.status as TodoStatus,
-      priority: item.priority as TodoPriority,
-    };
-  });
-  const active = items.filter((item) => item.status === "in_progress").length;
-  if (active > 1) {
-    throw new TypeError(
-      `Only one task may be in_progress at a time (got ${active})`,
-    );
-  }
-  return items;
+  const parsed = z.object({ todos: TODO_LIST }).safeParse({ todos: raw });
+  if (!parsed.success) throw new TypeError(describeIssues(parsed.error));
+  return parsed.data.todos;
 }
 
 /**
@@ -358,58 +364,21 @@ export function renderTodos(todos: readonly TodoItem[]): string {
   } as const;
   return todos.map((todo) =>
     `${mark[todo.status]} ${todo.content} (${todo.priority})`
-  ).join(
-    "\n",
-  );
+  ).join("\n");
 }
 
-const TODO_WRITE: AgentTool = {
-  definition: {
-    type: "function",
-    function: {
-      name: "todo_write",
-      description: [
-        "Replace the whole todo list (send every item each time).",
-        "Each item: id (unique), content, status (pending | in_progress | completed),",
-        "priority (high | medium | low). At most one item may be in_progress.",
-        "An invalid list is rejected with the reason and the old list is kept.",
-      ].join("\n"),
-      parameters: {
-        type: "object",
-        properties: {
-          todos: {
-            type: "array",
-            description: "The complete new list.",
-            items: {
-              type: "object",
-              properties: {
-                id: { type: "string" },
-                content: { type: "string" },
-                status: { type: "string", enum: [...STATUSES] },
-                priority: { type: "string", enum: [...PRIORITIES] },
-              },
-              required: ["id", "content", "status", "priority"],
-            },
-          },
-        },
-        required: ["todos"],
-        additionalProperties: false,
-      },
-    },
-  },
-  run(args, host) {
-    let todos: TodoItem[];
-    try {
-      todos = validateTodos(args.todos);
-    } catch (error) {
-      return Promise.resolve(
-        fail(
-          `Invalid todo list: ${
-            (error as Error).message
-          }. The list was not changed.`,
-        ),
-      );
-    }
+const TODO_WRITE = defineTool({
+  name: "todo_write",
+  description: [
+    "Replace the whole todo list (send every item each time).",
+    "Each item: id (unique), content, status (pending | in_progress | completed),",
+    "priority (high | medium | low). At most one item may be in_progress.",
+    "An invalid list is rejected with the reason and the old list is kept.",
+  ].join("\n"),
+  schema: z.object({
+    todos: TODO_LIST.describe("The complete new list."),
+  }),
+  handler({ todos }, host) {
     host.replaceTodos(todos);
     return Promise.resolve(ok({
       result: `Updated ${todos.length} todos`,
@@ -417,7 +386,7 @@ const TODO_WRITE: AgentTool = {
       todos: renderTodos(todos),
     }));
   },
-};
+});
 
 /**
  * The tools an agent offers, in order.

@@ -204,13 +204,14 @@ Deno.test("runAgent() with a shared kernel", async (t) => {
             { name: "python_exec", args: '{"code": "print(1)"' },
             { name: "python_exec", args: { code: 5 } },
             { name: "python_exec", args: "[1]" },
+            { name: "save_code", args: {} },
           ]),
           textReply("sorry"),
         ]);
         await using _server = server;
         const result = await runAgent(agent, "misbehave");
         const results = toolResults(server.requests[1]!);
-        assert.equal(results.length, 4);
+        assert.equal(results.length, 5);
         assert.ok(results.every((r) => r.success === false));
         assert.match(
           String(results[0]?.error),
@@ -222,9 +223,13 @@ Deno.test("runAgent() with a shared kernel", async (t) => {
         );
         assert.match(
           String(results[2]?.error),
-          /Missing required argument "code"/,
+          /^Invalid arguments for python_exec: code: .*expected string, received number/,
         );
         assert.match(String(results[3]?.error), /must be a JSON object/);
+        assert.match(
+          String(results[4]?.error),
+          /^Invalid arguments for save_code: code: missing \(expected string\)/,
+        );
         assert.equal(result.status, "success");
         const log = await readLog(join(dir, "log.jsonl"));
         assert.ok(
@@ -437,7 +442,7 @@ Deno.test("runAgent() with a shared kernel", async (t) => {
         );
         assert.match(
           String(toolResults(server.requests[2]!)[1]?.error),
-          /status must be one of/,
+          /todos\[0\]\.status: must be one of pending, in_progress, completed/,
         );
         assert.equal(toolResults(server.requests[3]!)[2]?.success, true);
         assert.deepEqual(agent.todos.map((todo) => todo.status), [

@@ -441,11 +441,38 @@ Deno.test("coder request shape", async (t) => {
         (run.requests[0]!.body.tools as { function: { name: string } }[])
           .map((tool) => tool.function.name);
       assert.deepEqual(tools, ["python_exec", "save_code", "todo_write"]);
+      const [result] = toolResults(run.requests[1]!);
+      assert.equal(result?.success, false);
       assert.match(
-        String(toolResults(run.requests[1]!)[0]?.error),
-        /todos\[0\]\.status must be one of/,
+        String(result?.error),
+        /^Invalid arguments for todo_write: todos\[0\]\.status: must be one of pending, in_progress, completed; todos\[0\]\.priority: must be one of high, medium, low\./,
       );
       assert.match(systemPrompt(run.requests[0]!), /todo_write/);
+      // The JSON schemas the model sees are generated from the zod schemas.
+      const parameters = Object.fromEntries(
+        (run.requests[0]!.body.tools as {
+          function: { name: string; parameters: Record<string, unknown> };
+        }[]).map((tool) => [tool.function.name, tool.function.parameters]),
+      );
+      assert.deepEqual(parameters.python_exec, {
+        type: "object",
+        properties: {
+          code: {
+            type: "string",
+            description: "Python code to run (may span many lines).",
+          },
+        },
+        required: ["code"],
+        additionalProperties: false,
+      });
+      const item = (parameters.todo_write as {
+        properties: { todos: { items: Record<string, unknown> } };
+      }).properties.todos.items;
+      assert.deepEqual(item.required, ["id", "content", "status", "priority"]);
+      assert.deepEqual(
+        (item.properties as { status: { enum: string[] } }).status.enum,
+        ["pending", "in_progress", "completed"],
+      );
     },
   );
 
