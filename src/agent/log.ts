@@ -48,6 +48,8 @@ export class AgentLog {
   readonly #masker: SecretMasker;
 
   /**
+   * Creates an empty log.
+   *
    * @param masker Masks the strings that must never reach the file (API keys),
    *   or a list of them.
    */

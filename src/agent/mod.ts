@@ -62,6 +62,7 @@ export {
   type TodoItem,
   type TodoPriority,
   type TodoStatus,
+  type ToolHost,
   type ToolOutcome,
   validateTodos,
 } from "./tools.ts";

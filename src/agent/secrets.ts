@@ -27,6 +27,8 @@ export class SecretMasker {
   readonly #forms = new Set<string>();
 
   /**
+   * Creates a masker.
+   *
    * @param secrets Initial secrets; empty, undefined and very short ones are ignored.
    */
   constructor(secrets: Iterable<string | undefined | null> = []) {
