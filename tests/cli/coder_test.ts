@@ -310,6 +310,50 @@ Deno.test("coder API key handling", async (t) => {
   });
 
   await t.step(
+    "one lookup order for every model: --api-key, then .env, then the environment",
+    async () => {
+      const setup = async (dir: string) => {
+        await Deno.mkdir(join(dir, ".config", "coder"), { recursive: true });
+        await Deno.writeTextFile(
+          join(dir, ".config", "coder", ".env"),
+          `FAKE_LLM_KEY="sk-from-dotenv-file"\n`,
+        );
+      };
+      const env = { FAKE_LLM_KEY: "sk-from-environment" };
+      const fromFile = await runCoder(["--model", "MODEL", "x"], [
+        textReply("ok"),
+      ], { env, setup });
+      assert.equal(fromFile.code, 0, fromFile.stderr);
+      assert.equal(
+        fromFile.requests[0]!.headers.get("authorization"),
+        "Bearer sk-from-dotenv-file",
+      );
+      const fromFlag = await runCoder(
+        [
+          "--model",
+          "MODEL",
+          "--api-key",
+          "sk-from-flag",
+          "x",
+        ],
+        [textReply("ok")],
+        { env, setup },
+      );
+      assert.equal(
+        fromFlag.requests[0]!.headers.get("authorization"),
+        "Bearer sk-from-flag",
+      );
+      const fromEnv = await runCoder(["--model", "MODEL", "x"], [
+        textReply("ok"),
+      ], { env });
+      assert.equal(
+        fromEnv.requests[0]!.headers.get("authorization"),
+        "Bearer sk-from-environment",
+      );
+    },
+  );
+
+  await t.step(
     "the key never appears in output, logs or files, nor in the kernel env",
     async () => {
       const leak = `import os\nprint(os.environ.get("FAKE_LLM_KEY"))\nprint(${
