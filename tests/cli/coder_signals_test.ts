@@ -53,12 +53,13 @@ async function waitForFile(path: string, timeoutMs: number): Promise<string> {
  */
 async function stopWith(
   signals: Deno.Signal[],
-  expected: { codes: number[] },
+  expected: { codes: number[]; forced?: boolean },
+  code: string = LONG_RUN,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "coder_signals_" });
   await using server = startFakeOpenAI({
     replies: [
-      toolCallsReply([{ name: "python_exec", args: { code: LONG_RUN } }]),
+      toolCallsReply([{ name: "python_exec", args: { code } }]),
       textReply("never reached"),
     ],
   });
@@ -74,7 +75,13 @@ async function stopWith(
   try {
     child = Number(await waitForFile(join(dir, "child.pid"), 60_000));
     assert.ok(pidAlive(child));
-    for (const signal of signals) coder.kill(signal);
+    for (const [i, signal] of signals.entries()) {
+      // A pause past the duplicate window (1 s) makes a repeat a new request.
+      if (expected.forced && i > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+      }
+      coder.kill(signal);
+    }
     const { status, stdout, stderr } = await coder.done;
 
     assert.equal(status.signal, null, `coder died of ${status.signal}`);
@@ -123,6 +130,21 @@ Deno.test("coder stopped by signals writes its log and leaves no process", async
     async () => {
       // Distinct signals sent back to back may arrive in either order.
       await stopWith(["SIGTERM", "SIGINT"], { codes: [130, 143] });
+    },
+  );
+
+  await t.step(
+    "a second Ctrl-C after the window stops a kernel that ignores the interrupt",
+    async () => {
+      // The kernel ignores SIGINT, so the interrupt of the first Ctrl-C does
+      // not end the execution; the second one must not wait for it.
+      const stubborn =
+        `import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n${LONG_RUN}`;
+      await stopWith(
+        ["SIGINT", "SIGINT"],
+        { codes: [130], forced: true },
+        stubborn,
+      );
     },
   );
 });
