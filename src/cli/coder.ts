@@ -70,9 +70,9 @@ export const EXIT = Object.freeze({
   /** Step limit reached without a final answer. */
   stepLimit: 3,
   /** Interrupted with Ctrl-C (SIGINT). */
-  interrupted: 130,
+  interrupted: exitCodeOf("SIGINT"),
   /** Stopped by SIGTERM. */
-  terminated: 143,
+  terminated: exitCodeOf("SIGTERM"),
 });
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
