@@ -70,9 +70,9 @@ export const EXIT = Object.freeze({
   /** Step limit reached without a final answer. */
   stepLimit: 3,
   /** Interrupted with Ctrl-C (SIGINT). */
-  interrupted: exitCodeOf("SIGINT"),
+  interrupted: 130,
   /** Stopped by SIGTERM. */
-  terminated: exitCodeOf("SIGTERM"),
+  terminated: 143,
 });
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
