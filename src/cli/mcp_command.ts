@@ -446,8 +446,6 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
         poolSize: 0,
         slots,
       }),
-    shutdownRegistry: (registry) =>
-      shutdownKernels(registry as KernelRegistry, logger),
     extraHostnames: isWildcardHost(address.hostname) ? [Deno.hostname()] : [],
   });
   let server: Deno.HttpServer<Deno.NetAddr>;
