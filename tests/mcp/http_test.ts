@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
+import {
+  BoundedEventStore,
+  isLoopbackHost,
+  parseListenAddress,
+} from "../../src/mcp/mod.ts";
 import type { Progress } from "@modelcontextprotocol/sdk/types.js";
 import { INITIALIZE, rawPost, startHttpServer } from "../_helpers/mcp_http.ts";
 import { serverCommand, serverEnv } from "../_helpers/mcp_client.ts";
-import { kernelDescendants, killAll, waitGone } from "../_helpers/processes.ts";
+import { killAll, waitGone } from "../_helpers/processes.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 
 /** SPEC: shutdown is bounded under 5 s; kernels then must be gone. */
@@ -372,6 +377,97 @@ Deno.test("ipython_mcp --http sessions own their kernels", async (t) => {
   );
 });
 
+/** SSE events of a response body: `{ id, data }` per event. */
+async function* sseEvents(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ id?: string; data: string }> {
+  let buffer = "";
+  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event: { id?: string; data: string } = { data: "" };
+      for (const line of block.split("\n")) {
+        if (line.startsWith("id: ")) event.id = line.slice(4);
+        if (line.startsWith("data: ")) event.data += line.slice(6);
+      }
+      yield event;
+    }
+  }
+}
+
+Deno.test("ipython_mcp --http: a dropped SSE stream resumes with Last-Event-ID", async () => {
+  await using server = await startHttpServer({
+    env: { CODER_MCP_TOKEN: TOKEN },
+  });
+  const version = "2025-11-25";
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${TOKEN}`,
+    "mcp-protocol-version": version,
+  };
+  const init = await rawPost(server.url, {
+    ...INITIALIZE,
+    params: { ...INITIALIZE.params, protocolVersion: version },
+  }, headers);
+  headers["mcp-session-id"] = init.headers.get("mcp-session-id")!;
+  await init.text();
+  const initialized = await rawPost(server.url, {
+    jsonrpc: "2.0",
+    method: "notifications/initialized",
+  }, headers);
+  assert.equal(initialized.status, 202);
+
+  const call = await rawPost(server.url, {
+    jsonrpc: "2.0",
+    id: 2,
+    method: "tools/call",
+    params: {
+      name: "python_exec",
+      arguments: {
+        code: "import time\nfor i in range(6):\n" +
+          "    print(f'tick {i}', flush=True); time.sleep(0.4)",
+      },
+      _meta: { progressToken: "p" },
+    },
+  }, headers);
+  assert.equal(call.headers.get("content-type"), "text/event-stream");
+  const seen: string[] = [];
+  let lastId: string | undefined;
+  for await (const event of sseEvents(call.body!)) {
+    if (event.id) lastId = event.id;
+    const message = event.data ? JSON.parse(event.data) : {};
+    if (message.method === "notifications/progress") {
+      seen.push(message.params.message ?? "");
+      break; // Drop the stream after the first chunk of output.
+    }
+  }
+  assert.ok(lastId, "no event id: the stream is not resumable");
+  assert.match(seen.join(""), /^tick 0/);
+
+  const resumed = await fetch(server.url, {
+    headers: {
+      ...headers,
+      accept: "text/event-stream",
+      "last-event-id": lastId,
+    },
+  });
+  assert.equal(resumed.status, 200);
+  let result: { stdout?: string } | undefined;
+  for await (const event of sseEvents(resumed.body!)) {
+    const message = event.data ? JSON.parse(event.data) : {};
+    if (message.method === "notifications/progress") {
+      seen.push(message.params.message ?? "");
+    } else if (message.id === 2) {
+      result = JSON.parse(message.result.content[0].text);
+    }
+  }
+  const ticks = [0, 1, 2, 3, 4, 5].map((i) => `tick ${i}\n`).join("");
+  assert.equal(result?.stdout, ticks);
+  assert.equal(seen.join(""), ticks);
+});
+
 Deno.test("ipython_mcp --http: an idle session expires and its kernels end", async () => {
   await using server = await startHttpServer({
     env: { CODER_MCP_TOKEN: TOKEN, CODER_MCP_SESSION_TTL: "2" },
@@ -494,3 +590,84 @@ function allDescendants(root: number): number[] {
   below.delete(root);
   return [...below];
 }
+
+Deno.test("parseListenAddress() and isLoopbackHost()", () => {
+  assert.deepEqual(parseListenAddress("8000"), {
+    hostname: "127.0.0.1",
+    port: 8000,
+  });
+  assert.deepEqual(parseListenAddress("0.0.0.0:0"), {
+    hostname: "0.0.0.0",
+    port: 0,
+  });
+  assert.deepEqual(parseListenAddress("[::1]:9"), { hostname: "::1", port: 9 });
+  assert.deepEqual(parseListenAddress("localhost:80"), {
+    hostname: "localhost",
+    port: 80,
+  });
+  for (
+    const bad of ["", "x", "host:", ":80", "1:2:3", "65536", "h:-1", "[::1]"]
+  ) {
+    assert.throws(() => parseListenAddress(bad), TypeError, bad);
+  }
+  for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"]) {
+    assert.ok(isLoopbackHost(host), host);
+  }
+  for (
+    const host of ["0.0.0.0", "::", "10.0.0.1", "example.com", "128.0.0.1"]
+  ) {
+    assert.ok(!isLoopbackHost(host), host);
+  }
+});
+
+Deno.test("BoundedEventStore", async (t) => {
+  const message = (n: number) =>
+    ({ jsonrpc: "2.0", method: "m", params: { n } }) as const;
+  const replay = async (store: BoundedEventStore, id: string) => {
+    const got: unknown[] = [];
+    const stream = await store.replayEventsAfter(id, {
+      send: (_id, m) => {
+        got.push((m as { params: { n: number } }).params.n);
+        return Promise.resolve();
+      },
+    });
+    return { stream, got };
+  };
+
+  await t.step("replays the later events of the same stream", async () => {
+    const store = new BoundedEventStore();
+    const first = await store.storeEvent("a", message(1));
+    await store.storeEvent("b", message(2));
+    await store.storeEvent("a", message(3));
+    await store.storeEvent("a", message(4));
+    assert.equal(await store.getStreamIdForEventId(first), "a");
+    assert.deepEqual(await replay(store, first), { stream: "a", got: [3, 4] });
+  });
+
+  await t.step("keeps at most maxEvents events", async () => {
+    const store = new BoundedEventStore({ maxEvents: 3 });
+    for (let n = 1; n <= 10; n++) await store.storeEvent("a", message(n));
+    assert.equal(store.size, 3);
+  });
+
+  await t.step("keeps at most maxBytes bytes", async () => {
+    const store = new BoundedEventStore({ maxBytes: 1_000 });
+    for (let n = 1; n <= 100; n++) await store.storeEvent("a", message(n));
+    assert.ok(store.bytes <= 1_000, `${store.bytes}`);
+    assert.ok(store.size > 10 && store.size < 100, `${store.size}`);
+  });
+
+  await t.step("refuses a resume whose later events were dropped", async () => {
+    const store = new BoundedEventStore({ maxEvents: 2 });
+    const first = await store.storeEvent("a", message(1));
+    for (let n = 2; n <= 5; n++) await store.storeEvent("a", message(n));
+    await assert.rejects(replay(store, first), /dropped/);
+  });
+
+  await t.step("refuses ids it never made", async () => {
+    const store = new BoundedEventStore();
+    await assert.rejects(replay(store, "nope"), /unknown event id/);
+    await assert.rejects(replay(store, "a_99"), /unknown event id/);
+    assert.equal(await store.getStreamIdForEventId("garbage"), undefined);
+  });
+});
