@@ -225,3 +225,22 @@ export const INITIALIZE = {
     clientInfo: { name: "raw", version: "0" },
   },
 };
+
+/**
+ * Where the npm package `@modelcontextprotocol/conformance` is installed
+ * (`MCP_CONFORMANCE_DIR`), for the optional conformance test.
+ *
+ * @returns The directory, or undefined when unset or not installed.
+ */
+export function conformancePackageDir(): string | undefined {
+  const dir = Deno.env.get("MCP_CONFORMANCE_DIR");
+  if (!dir) return undefined;
+  try {
+    Deno.statSync(
+      `${dir}/node_modules/@modelcontextprotocol/conformance/dist/index.js`,
+    );
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
