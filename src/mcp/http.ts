@@ -21,6 +21,7 @@ import {
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "../kernel/mod.ts";
 import { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
 import { createIpythonMcpServer } from "./server.ts";
@@ -173,10 +174,8 @@ function jsonError(
   );
 }
 
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
-  );
+function sha256(text: string): Uint8Array {
+  return createHash("sha256").update(text).digest();
 }
 
 /** Reads a body up to `cap` bytes; null when it is larger. */
@@ -238,7 +237,7 @@ async function readCapped(
  */
 export class McpHttpService implements AsyncDisposable {
   readonly #options: McpHttpServiceOptions;
-  readonly #tokenDigest: Promise<Uint8Array>;
+  readonly #tokenDigest: Uint8Array;
   readonly #sessions = new Map<string, Session>();
   readonly #opening = new Set<Session>();
   readonly #ttlMs: number;
@@ -295,17 +294,12 @@ export class McpHttpService implements AsyncDisposable {
       isIpLiteral(value.slice(0, at));
   }
 
-  async #authorized(header: string | null): Promise<boolean> {
+  #authorized(header: string | null): boolean {
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
-    // Compare digests byte by byte without an early exit: the time taken
-    // tells nothing about how much of the token was right.
-    const given = await sha256(match?.[1] ?? "");
-    const expected = await this.#tokenDigest;
-    let difference = match ? 0 : 1;
-    for (let i = 0; i < expected.length; i++) {
-      difference |= expected[i]! ^ given[i]!;
-    }
-    return difference === 0;
+    // Equal-length digests compared in constant time: the time taken tells
+    // nothing about how much of the token was right, nor its length.
+    return timingSafeEqual(sha256(match?.[1] ?? ""), this.#tokenDigest) &&
+      match !== null;
   }
 
   /**
@@ -334,7 +328,7 @@ export class McpHttpService implements AsyncDisposable {
     if (origin !== null && !this.#originAllowed(origin)) {
       return jsonError(403, -32000, "Forbidden: the Origin is not allowed");
     }
-    if (!await this.#authorized(request.headers.get("authorization"))) {
+    if (!this.#authorized(request.headers.get("authorization"))) {
       return jsonError(
         401,
         -32000,
