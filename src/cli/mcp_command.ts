@@ -462,7 +462,9 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
   } catch (error) {
     const hint = error instanceof Deno.errors.NotCapable ||
         error instanceof Deno.errors.PermissionDenied
-      ? ` (run with --allow-net=${urlHost(address.hostname)}:${address.port})`
+      ? ` (grant it: --allow-net=127.0.0.1,${
+        urlHost(address.hostname)
+      }:${address.port})`
       : "";
     await writeText(
       io.stderr,

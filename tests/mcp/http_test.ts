@@ -6,7 +6,12 @@ import {
 } from "../../src/mcp/mod.ts";
 import type { Progress } from "@modelcontextprotocol/sdk/types.js";
 import { INITIALIZE, rawPost, startHttpServer } from "../_helpers/mcp_http.ts";
-import { serverCommand, serverEnv } from "../_helpers/mcp_client.ts";
+import {
+  SERVER_ENTRY,
+  serverCommand,
+  serverEnv,
+} from "../_helpers/mcp_client.ts";
+import { httpRunFlags, runFlags } from "../../scripts/permissions.ts";
 import { killAll, waitGone } from "../_helpers/processes.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 
@@ -516,6 +521,57 @@ Deno.test("ipython_mcp --http: a non-loopback bind needs CODER_MCP_TOKEN", async
       /refusing to serve on non-loopback host "0\.0\.0\.0" without CODER_MCP_TOKEN/,
     );
     assert.equal(refused.stdout.length, 0);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("ipython_mcp --http needs the listen permission for its host and port only", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.2", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const cwd = await Deno.makeTempDir({ prefix: "mcp_http_" });
+  const start = (flags: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        ...flags,
+        SERVER_ENTRY,
+        "--http",
+        `127.0.0.2:${port}`,
+      ],
+      cwd,
+      env: serverEnv({ CODER_MCP_TOKEN: TOKEN }),
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+  try {
+    // The program's own flags cover 127.0.0.1 only: refused, with the fix.
+    const refused = await start(runFlags("ipython_mcp")).output();
+    assert.equal(refused.code, 1);
+    assert.match(
+      new TextDecoder().decode(refused.stderr),
+      new RegExp(
+        `grant it: --allow-net=127\\.0\\.0\\.1,127\\.0\\.0\\.2:${port}`,
+      ),
+    );
+    // With the listen permission for that host and port it serves.
+    const child = start(httpRunFlags("127.0.0.2", port));
+    const reader = child.stderr.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let text = "";
+    while (!text.includes("/mcp")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    assert.match(text, new RegExp(`at http://127\\.0\\.0\\.2:${port}/mcp`));
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    await reader.cancel();
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }
