@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import {
   BoundedEventStore,
   isLoopbackHost,
+  McpHttpService,
   parseListenAddress,
 } from "../../src/mcp/mod.ts";
+import { KernelRegistry, SILENT_LOGGER } from "../../src/kernel/mod.ts";
+import { testLaunch } from "../_helpers/kernel_env.ts";
 import type { Progress } from "@modelcontextprotocol/sdk/types.js";
 import { INITIALIZE, rawPost, startHttpServer } from "../_helpers/mcp_http.ts";
 import {
@@ -726,4 +729,48 @@ Deno.test("BoundedEventStore", async (t) => {
     await assert.rejects(replay(store, "a_99"), /unknown event id/);
     assert.equal(await store.getStreamIdForEventId("garbage"), undefined);
   });
+});
+
+Deno.test("McpHttpService answers with JSON bodies when jsonResponse is set", async () => {
+  const cwd = await Deno.makeTempDir({ prefix: "mcp_http_json_" });
+  const registries: KernelRegistry[] = [];
+  const service = new McpHttpService({
+    token: TOKEN,
+    logger: SILENT_LOGGER,
+    jsonResponse: true,
+    createRegistry: () => {
+      const registry = new KernelRegistry({ cwd, launch: testLaunch() });
+      registries.push(registry);
+      return registry;
+    },
+  });
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+  }, service.handle);
+  service.listening(server.addr);
+  const url = new URL(`http://127.0.0.1:${server.addr.port}/mcp`);
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  try {
+    const init = await rawPost(url, INITIALIZE, auth);
+    assert.equal(init.headers.get("content-type"), "application/json");
+    assert.equal((await init.json()).result.serverInfo.name, "ipython_mcp");
+    const session = init.headers.get("mcp-session-id")!;
+    assert.equal(service.sessionCount, 1);
+    const list = await rawPost(url, {
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/list",
+    }, { ...auth, "mcp-session-id": session });
+    assert.equal(list.headers.get("content-type"), "application/json");
+    assert.equal((await list.json()).result.tools.length, 5);
+    assert.equal(await service.closeSession(session), true);
+    assert.equal(service.sessionCount, 0);
+    assert.equal(registries.length, 1);
+  } finally {
+    await service.close();
+    await server.shutdown();
+    await Deno.remove(cwd, { recursive: true });
+  }
 });
