@@ -32,7 +32,8 @@ import { createLevelLogger } from "./logger.ts";
 
 /** Help text of `ipython_mcp` / `coder mcp`. */
 export const MCP_HELP_TEXT =
-  `ipython_mcp: MCP server on stdio giving MCP clients persistent Python (IPython) kernels.
+  `ipython_mcp: MCP server on stdio (or Streamable HTTP with --http) giving MCP
+clients persistent Python (IPython) kernels.
 
 Usage:
   ipython_mcp [--dir DIR] [--sandbox | --gateway URL] [--http [HOST:]PORT]
@@ -374,6 +375,8 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/** Longest wait for every session's kernels to shut down on exit. */
+const HTTP_SHUTDOWN_MS = 5_000;
 /** How long open HTTP requests may take to end after every session closed. */
 const HTTP_DRAIN_MS = 1_000;
 
@@ -497,7 +500,9 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
     const reason = await stop.promise;
     logger.info(`Shutting down (${reason})`);
   } finally {
-    await service.close();
+    // Every session's registry kills its own kernels; a hung one does not
+    // hold the exit (its kernels then exit by themselves: JPY_PARENT_PID).
+    await settleWithin(service.close(), HTTP_SHUTDOWN_MS);
     await settleWithin(server.shutdown(), HTTP_DRAIN_MS);
     removeSignalListeners();
     await logger.flush();
