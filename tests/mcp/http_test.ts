@@ -774,3 +774,105 @@ Deno.test("McpHttpService answers with JSON bodies when jsonResponse is set", as
     await Deno.remove(cwd, { recursive: true });
   }
 });
+
+Deno.test("McpHttpService Host, Origin and session-cap rules", async (t) => {
+  const cwd = await Deno.makeTempDir({ prefix: "mcp_http_rules_" });
+  const make = (maxSessions?: number) =>
+    new McpHttpService({
+      token: TOKEN,
+      logger: SILENT_LOGGER,
+      extraHostnames: ["myhost"],
+      ...(maxSessions ? { maxSessions } : {}),
+      createRegistry: () => new KernelRegistry({ cwd, launch: testLaunch() }),
+    });
+  /** Status of an initialize POST with these headers, handled in-process. */
+  const status = async (
+    service: McpHttpService,
+    headers: Record<string, string>,
+  ) => {
+    const response = await service.handle(
+      new Request("http://ignored/mcp", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          authorization: `Bearer ${TOKEN}`,
+          ...headers,
+        },
+        body: JSON.stringify(INITIALIZE),
+      }),
+    );
+    await response.body?.cancel();
+    return response.status;
+  };
+  try {
+    await t.step(
+      "loopback bind: loopback names with the port only",
+      async () => {
+        await using service = make();
+        service.listening({ hostname: "127.0.0.1", port: 8123 });
+        for (
+          const host of [
+            "127.0.0.1:8123",
+            "localhost:8123",
+            "[::1]:8123",
+            "myhost:8123",
+          ]
+        ) {
+          assert.equal(await status(service, { host }), 200, host);
+        }
+        for (
+          const host of [
+            "evil.example:8123",
+            "127.0.0.1:8124",
+            "127.0.0.1",
+            "10.0.0.1:8123",
+          ]
+        ) {
+          assert.equal(await status(service, { host }), 403, host);
+        }
+        const host = "127.0.0.1:8123";
+        for (
+          const origin of ["http://localhost:8123", "http://127.0.0.1:8123"]
+        ) {
+          assert.equal(await status(service, { host, origin }), 200, origin);
+        }
+        for (
+          const origin of [
+            "null",
+            "http://evil.example",
+            "http://localhost:9999",
+            "file://x",
+          ]
+        ) {
+          assert.equal(await status(service, { host, origin }), 403, origin);
+        }
+      },
+    );
+    await t.step(
+      "wildcard bind: IP literals and the machine's names",
+      async () => {
+        await using service = make();
+        service.listening({ hostname: "0.0.0.0", port: 8123 });
+        for (
+          const host of ["192.168.1.7:8123", "[fe80::1]:8123", "myhost:8123"]
+        ) {
+          assert.equal(await status(service, { host }), 200, host);
+        }
+        for (const host of ["evil.example:8123", "192.168.1.7:80"]) {
+          assert.equal(await status(service, { host }), 403, host);
+        }
+      },
+    );
+    await t.step("503 beyond maxSessions", async () => {
+      await using service = make(1);
+      service.listening({ hostname: "127.0.0.1", port: 8123 });
+      const host = "127.0.0.1:8123";
+      assert.equal(await status(service, { host }), 200);
+      assert.equal(await status(service, { host }), 503);
+      assert.equal(service.sessionCount, 1);
+    });
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
