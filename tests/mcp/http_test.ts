@@ -580,47 +580,49 @@ Deno.test("ipython_mcp --http needs the listen permission for its host and port 
   }
 });
 
-Deno.test("ipython_mcp --http: SIGTERM with two sessions' busy kernels leaves no process", async () => {
-  const server = await startHttpServer({
-    env: { CODER_MCP_TOKEN: TOKEN, CODER_LOG_LEVEL: "info" },
-  });
-  let pids: number[] = [];
-  try {
-    const clients = [await server.connect(), await server.connect()];
-    const started = clients.map(() => Promise.withResolvers<void>());
-    const running = clients.map(({ call }, i) =>
-      call("python_exec", {
-        code: "import subprocess, time\n" +
-          "child = subprocess.Popen(['sleep', '300'])\n" +
-          "print('started', flush=True)\ntime.sleep(300)",
-        timeout: 300,
-      }, {
-        onprogress: (progress: Progress) => {
-          if (progress.message?.includes("started")) started[i]!.resolve();
-        },
-      }).catch((error) => error)
-    );
-    await Promise.all(started.map((s) => s.promise));
-    const kernels = server.kernels();
-    assert.equal(kernels.length, 2);
-    // Every process below the server: kernels and their `sleep` children.
-    pids = allDescendants(server.pid);
-    assert.ok(pids.length >= 4, `descendants: ${pids}`);
-    Deno.kill(server.pid, "SIGTERM");
-    const status = await server.child.status;
-    assert.equal(status.code, 0);
-    assert.deepEqual(await waitGone(pids, BOUND_MS), []);
-    assert.match(server.stderr(), /Shutting down \(SIGTERM\)/);
-    // The clients' calls end with an error, not a hang.
-    for (const { client } of clients) await client.close();
-    for (const outcome of await Promise.all(running)) {
-      assert.ok(outcome instanceof Error, JSON.stringify(outcome));
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`ipython_mcp --http: ${signal} with two sessions' busy kernels leaves no process`, async () => {
+    const server = await startHttpServer({
+      env: { CODER_MCP_TOKEN: TOKEN, CODER_LOG_LEVEL: "info" },
+    });
+    let pids: number[] = [];
+    try {
+      const clients = [await server.connect(), await server.connect()];
+      const started = clients.map(() => Promise.withResolvers<void>());
+      const running = clients.map(({ call }, i) =>
+        call("python_exec", {
+          code: "import subprocess, time\n" +
+            "child = subprocess.Popen(['sleep', '300'])\n" +
+            "print('started', flush=True)\ntime.sleep(300)",
+          timeout: 300,
+        }, {
+          onprogress: (progress: Progress) => {
+            if (progress.message?.includes("started")) started[i]!.resolve();
+          },
+        }).catch((error) => error)
+      );
+      await Promise.all(started.map((s) => s.promise));
+      const kernels = server.kernels();
+      assert.equal(kernels.length, 2);
+      // Every process below the server: kernels and their `sleep` children.
+      pids = allDescendants(server.pid);
+      assert.ok(pids.length >= 4, `descendants: ${pids}`);
+      Deno.kill(server.pid, signal);
+      const status = await server.child.status;
+      assert.equal(status.code, 0);
+      assert.deepEqual(await waitGone(pids, BOUND_MS), []);
+      assert.ok(server.stderr().includes(`Shutting down (${signal})`));
+      // The clients' calls end with an error, not a hang.
+      for (const { client } of clients) await client.close();
+      for (const outcome of await Promise.all(running)) {
+        assert.ok(outcome instanceof Error, JSON.stringify(outcome));
+      }
+    } finally {
+      killAll(pids);
+      await server[Symbol.asyncDispose]();
     }
-  } finally {
-    killAll(pids);
-    await server[Symbol.asyncDispose]();
-  }
-});
+  });
+}
 
 /** Every live process below a pid. */
 function allDescendants(root: number): number[] {
