@@ -15,8 +15,14 @@
  * ```
  *
  * Prints the suite's output and one line per scenario; exits 1 when a
- * scenario in {@linkcode GENERIC_SCENARIOS} fails. The other scenarios need
- * fixture tools, prompts or resources a real server does not have.
+ * scenario in {@linkcode GENERIC_SCENARIOS} fails. The other scenarios of
+ * 0.1.16 need what only the suite's reference server has, so they are not
+ * run by default: fixture tools (`tools-call-*` except simple-text/error,
+ * which pass only because an unknown tool answers an error,
+ * `json-schema-2020-12`, `server-sse-polling`, `elicitation-*`), the logging
+ * and completions capabilities (`logging-set-level`, `completion-complete`),
+ * fixture resources (`resources-*`) and prompts (`prompts-*`). Pass them with
+ * `--scenario NAME` to see for yourself.
  *
  * @module
  */
