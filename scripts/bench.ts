@@ -38,6 +38,7 @@ import {
   openBareShell,
 } from "./_bench_layers.ts";
 import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
+import { benchHttp, type HttpBenchResult } from "./_bench_http.ts";
 import {
   findKernels,
   killPids,
@@ -67,6 +68,7 @@ export const SECTIONS = [
   "reset",
   "concurrent",
   "output",
+  "http",
 ] as const;
 
 /** One section name. */
@@ -264,6 +266,8 @@ export interface BenchResults {
       reply: Summary;
       replyAndIdle: Summary;
     };
+  /** Section http: 1+1 over Streamable HTTP vs stdio. */
+  http?: HttpBenchResult;
   /** Derived ratios. */
   ratios: Record<string, number>;
   /** Targets with PASS/MISS. */
@@ -1071,6 +1075,10 @@ export function buildRows(results: BenchResults): Row[] {
       compare: reason.split("\n")[0]!,
     });
   }
+  if (results.http) Object.assign(r, results.http.ratios);
+  for (const row of results.http?.rows ?? []) {
+    rows.push({ section: "http", what: row.measurement, ...row });
+  }
   return rows;
 }
 
@@ -1170,6 +1178,9 @@ export async function main(
     ["reset", has("reset"), () => benchReset(ctx)],
     ["concurrent", has("concurrent"), () => benchConcurrent(ctx)],
     ["output", has("output"), () => benchOutput(ctx)],
+    ["http", has("http"), async () => {
+      results.http = await benchHttp({ env, tmp, n: plan.n, log: io.err });
+    }],
   ];
   try {
     for (const [name, wanted, run] of steps) {

@@ -78,3 +78,27 @@ export const RUNTIME_FLAGS: Readonly<Record<ProgramName, readonly string[]>> =
 export function runFlags(program: ProgramName): string[] {
   return [...PERMISSIONS[program], ...RUNTIME_FLAGS[program]];
 }
+
+/**
+ * The flags of `ipython_mcp --http HOST:PORT` for a host its default
+ * `--allow-net=127.0.0.1` does not cover (another address, a wildcard
+ * bind): the listen permission for that host and port only is added.
+ * Loopback on 127.0.0.1 (any port) needs nothing more.
+ *
+ * @param hostname The `--http` host (IPv6 without brackets).
+ * @param port The `--http` port.
+ * @returns `runFlags("ipython_mcp")` with the widened `--allow-net`.
+ * @example A server on all interfaces, port 8000
+ * ```ts
+ * import { httpRunFlags } from "./permissions.ts";
+ * httpRunFlags("0.0.0.0", 8000); // [..., "--allow-net=127.0.0.1,0.0.0.0:8000", ...]
+ * ```
+ */
+export function httpRunFlags(hostname: string, port: number): string[] {
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return runFlags("ipython_mcp").map((flag) =>
+    flag === "--allow-net=127.0.0.1" && hostname !== "127.0.0.1"
+      ? `${flag},${host}:${port}`
+      : flag
+  );
+}

@@ -10,9 +10,19 @@
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import denoJson from "../../deno.json" with { type: "json" };
-import { KernelRegistry, type Logger } from "../kernel/mod.ts";
+import {
+  type KernelBackend,
+  KernelRegistry,
+  KernelSlots,
+  type LaunchOptions,
+  type Logger,
+} from "../kernel/mod.ts";
 import {
   createIpythonMcpServer,
+  isLoopbackHost,
+  isWildcardHost,
+  McpHttpService,
+  parseListenAddress,
   WebStreamServerTransport,
 } from "../mcp/mod.ts";
 import { BackendChoiceError, createBackend } from "./backend.ts";
@@ -22,7 +32,8 @@ import { createLevelLogger } from "./logger.ts";
 
 /** Help text of `ipython_mcp` / `coder mcp`. */
 export const MCP_HELP_TEXT =
-  `ipython_mcp: MCP server on stdio giving MCP clients persistent Python (IPython) kernels.
+  `ipython_mcp: MCP server on stdio (or Streamable HTTP with --http) giving MCP
+clients persistent Python (IPython) kernels.
 
 Usage:
   ipython_mcp [--dir DIR] [--sandbox | --gateway URL] [--http [HOST:]PORT]
@@ -50,6 +61,11 @@ Environment:
   CODER_MAX_KERNELS  Most live kernels (default 10)
   CODER_POOL_SIZE    Warm spare kernels (default 1)
   CODER_LOG_LEVEL    stderr log level: debug, info, warning (default), error
+  CODER_MCP_TOKEN    Bearer token of --http (generated and printed when unset;
+                     required for a non-loopback host)
+  CODER_MCP_SESSION_TTL
+                     Idle seconds before an --http session and its kernels
+                     end (default 1800)
 
 Tools: python_exec, python_reset, python_status, python_interrupt, submit_code.
 Stdout carries only MCP messages; logs go to stderr.
@@ -306,11 +322,14 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     return error instanceof BackendChoiceError ? 2 : 1;
   }
   if (values.http !== undefined) {
-    await writeText(
-      io.stderr,
-      "ipython_mcp: --http is not available yet\n",
-    );
-    return 2;
+    return await serveHttp(values.http, {
+      io,
+      settings,
+      logger,
+      cwd,
+      launch,
+      backend,
+    });
   }
   const registry = new KernelRegistry({
     cwd,
@@ -350,6 +369,141 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     // Calls that the shutdown cut short still get their (error) answer.
     await settleWithin(transport.drained(), FINAL_DRAIN_MS);
     await server.close().catch(() => {});
+    removeSignalListeners();
+    await logger.flush();
+  }
+  return 0;
+}
+
+/** Longest wait for every session's kernels to shut down on exit. */
+const HTTP_SHUTDOWN_MS = 5_000;
+/** How long open HTTP requests may take to end after every session closed. */
+const HTTP_DRAIN_MS = 1_000;
+
+/** What {@linkcode serveHttp} needs from `runMcpServer`. */
+interface HttpContext {
+  io: CliIo;
+  settings: ReturnType<typeof readSettings>;
+  logger: FlushableLogger;
+  cwd: string;
+  launch: LaunchOptions;
+  backend: KernelBackend;
+}
+
+/** A random bearer token: 32 bytes, base64url. */
+function generateToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(
+    /\//g,
+    "_",
+  ).replace(/=+$/, "");
+}
+
+function urlHost(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/**
+ * Serves MCP over Streamable HTTP (`--http [HOST:]PORT`) until SIGTERM or
+ * SIGINT, then ends every session and kills its kernels.
+ */
+async function serveHttp(value: string, context: HttpContext): Promise<number> {
+  const { io, settings, logger, cwd, launch, backend } = context;
+  let address;
+  try {
+    address = parseListenAddress(value);
+  } catch (error) {
+    await writeText(io.stderr, `ipython_mcp: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const loopback = isLoopbackHost(address.hostname);
+  if (!loopback && settings.mcpToken === undefined) {
+    await writeText(
+      io.stderr,
+      `ipython_mcp: refusing to serve on non-loopback host "${address.hostname}" without CODER_MCP_TOKEN: ` +
+        `set it to a long random secret (and put TLS in front), or bind 127.0.0.1\n`,
+    );
+    return 2;
+  }
+  const token = settings.mcpToken ?? generateToken();
+  if (settings.mcpToken === undefined) {
+    await writeText(
+      io.stderr,
+      `ipython_mcp: CODER_MCP_TOKEN is not set; the token of this run is ${token}\n`,
+    );
+  }
+  const slots = new KernelSlots(settings.maxKernels);
+  const service = new McpHttpService({
+    token,
+    logger,
+    version: denoJson.version,
+    sessionTtlMs: settings.mcpSessionTtl * 1000,
+    // No warm spares per session: each would hold one of the server's
+    // kernel slots while its session is idle.
+    createRegistry: () =>
+      new KernelRegistry({
+        cwd,
+        launch,
+        backend,
+        maxKernels: settings.maxKernels,
+        poolSize: 0,
+        slots,
+      }),
+    extraHostnames: isWildcardHost(address.hostname) ? [Deno.hostname()] : [],
+  });
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: address.hostname,
+      port: address.port,
+      onListen: () => {},
+      onError: (error) => {
+        logger.error(`HTTP request failed: ${error}`);
+        return new Response("Internal Server Error", { status: 500 });
+      },
+    }, service.handle);
+  } catch (error) {
+    const hint = error instanceof Deno.errors.NotCapable ||
+        error instanceof Deno.errors.PermissionDenied
+      ? ` (grant it: --allow-net=127.0.0.1,${
+        urlHost(address.hostname)
+      }:${address.port})`
+      : "";
+    await writeText(
+      io.stderr,
+      `ipython_mcp: cannot listen on ${
+        urlHost(address.hostname)
+      }:${address.port}: ${(error as Error).message}${hint}\n`,
+    );
+    return 1;
+  }
+  const bound = server.addr;
+  service.listening(bound);
+  const stop = Promise.withResolvers<string>();
+  const removeSignalListeners = addSignalListeners((signal) =>
+    stop.resolve(signal)
+  );
+  const where = `${urlHost(bound.hostname)}:${bound.port}`;
+  await writeText(
+    io.stderr,
+    `ipython_mcp: serving MCP over Streamable HTTP at http://${where}/mcp (working directory ${cwd})\n`,
+  );
+  if (!loopback) {
+    await writeText(
+      io.stderr,
+      `ipython_mcp: warning: listening on non-loopback host ${address.hostname}: plain HTTP; ` +
+        `whoever can reach ${where} with the token runs code as this user: keep it behind TLS\n`,
+    );
+  }
+  backend.preflight?.().catch(() => {}); // reported when a kernel starts
+  try {
+    const reason = await stop.promise;
+    logger.info(`Shutting down (${reason})`);
+  } finally {
+    // Every session's registry kills its own kernels; a hung one does not
+    // hold the exit (its kernels then exit by themselves: JPY_PARENT_PID).
+    await settleWithin(service.close(), HTTP_SHUTDOWN_MS);
+    await settleWithin(server.shutdown(), HTTP_DRAIN_MS);
     removeSignalListeners();
     await logger.flush();
   }

@@ -32,6 +32,20 @@ export {
   WebStreamServerTransport,
 } from "./server.ts";
 export {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_TTL_MS,
+  isLoopbackHost,
+  isWildcardHost,
+  type ListenAddress,
+  MCP_HTTP_PATH,
+  McpHttpService,
+  type McpHttpServiceOptions,
+  parseListenAddress,
+  type SessionRegistry,
+} from "./http.ts";
+export { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
+export {
   callTool,
   DEFAULT_TIMEOUT_SECONDS,
   MAX_TIMEOUT_SECONDS,

@@ -369,6 +369,7 @@ export class WebStreamServerTransport implements Transport {
             message = deserializeMessage(line);
           } catch (error) {
             this.onerror?.(toError(error));
+            await this.#answerMalformed(line);
             continue;
           }
           this.#receive(message);
@@ -380,6 +381,21 @@ export class WebStreamServerTransport implements Transport {
     if (this.#closed) return;
     if (this.oninputend) this.oninputend();
     else await this.close();
+  }
+
+  /**
+   * Answers a line that is not a JSON-RPC message (JSON-RPC 2.0 §5.1): -32700
+   * when it is not JSON, -32600 when it is JSON but no valid message (with
+   * the request's id when it has a usable one). Reading goes on.
+   */
+  async #answerMalformed(line: string): Promise<void> {
+    if (this.#closed || !this.#writer) return;
+    const reply = malformedLineReply(line);
+    try {
+      await this.#writer.write(this.#encoder.encode(serializeMessage(reply)));
+    } catch (error) {
+      this.onerror?.(toError(error));
+    }
   }
 
   /**
@@ -411,6 +427,34 @@ export class WebStreamServerTransport implements Transport {
     for (const wake of waiters) wake();
     this.onclose?.();
   }
+}
+
+/**
+ * The JSON-RPC error reply to a line that is not a valid message.
+ *
+ * @param line The line as received.
+ * @returns A -32700 (not JSON) or -32600 (not a message) error response.
+ */
+function malformedLineReply(line: string): JSONRPCMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return {
+      jsonrpc: "2.0",
+      id: null,
+      error: { code: -32700, message: "Parse error: the line is not JSON" },
+    } as unknown as JSONRPCMessage;
+  }
+  const id = (parsed as { id?: unknown } | null)?.id;
+  return {
+    jsonrpc: "2.0",
+    id: typeof id === "string" || typeof id === "number" ? id : null,
+    error: {
+      code: -32600,
+      message: "Invalid Request: the line is not a JSON-RPC 2.0 message",
+    },
+  } as unknown as JSONRPCMessage;
 }
 
 function toError(error: unknown): Error {

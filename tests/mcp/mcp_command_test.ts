@@ -73,9 +73,13 @@ Deno.test("runMcpServer()", async (t) => {
         rpc(3, "tools/call", { name: "submit_code", arguments: { code: "" } }),
       ]);
       assert.equal(await runMcpServer([], run.io), 0);
-      const messages = run.stdout().trim().split("\n").map((line) =>
+      const replies = run.stdout().trim().split("\n").map((line) =>
         JSON.parse(line)
       );
+      // The line that is not JSON gets a -32700 reply (id null).
+      const parseError = replies.filter((m) => m.id === null);
+      assert.deepEqual(parseError.map((m) => m.error.code), [-32700]);
+      const messages = [1, 2, 3].map((id) => replies.find((m) => m.id === id));
       assert.equal(messages[0].result.serverInfo.name, "ipython_mcp");
       assert.deepEqual(
         messages[1].result.tools.map((tool: { name: string }) => tool.name),

@@ -69,6 +69,10 @@ class RawSession {
     }
   }
 
+  sendRaw(text: string): Promise<void> {
+    return this.#writer.write(new TextEncoder().encode(text));
+  }
+
   send(message: Record<string, unknown>): Promise<void> {
     const line = JSON.stringify({ jsonrpc: "2.0", ...message }) + "\n";
     return this.#writer.write(new TextEncoder().encode(line));
@@ -155,6 +159,56 @@ Deno.test("ipython_mcp process lifecycle", async (t) => {
         }
       } finally {
         killAll(kernels);
+        try {
+          session.child.kill("SIGKILL");
+        } catch {
+          // Already exited.
+        }
+        await session.child.status;
+        await Deno.remove(cwd, { recursive: true });
+      }
+    },
+  );
+
+  await t.step(
+    "malformed lines get -32700 / -32600 replies and the server keeps serving",
+    async () => {
+      const cwd = await Deno.makeTempDir({ prefix: "mcp_raw_" });
+      const session = new RawSession(cwd, serverEnv());
+      try {
+        await session.initialize();
+        await session.sendRaw(
+          "this is not json\n" +
+            '{"jsonrpc":"2.0","id":7,"method":42}\n' +
+            '{"unrelated":true}\n' +
+            "[1,2]\n" +
+            '{"jsonrpc":"2.0","id":8,"method":"ping"\n',
+        );
+        const pong = await session.request(9, "ping", {}) as {
+          result?: unknown;
+        };
+        assert.deepEqual(pong.result, {});
+        const errors = session.lines.map((line) => JSON.parse(line)).filter(
+          (m) => m.error !== undefined,
+        );
+        assert.deepEqual(
+          errors.map((m) => [m.id, m.error.code]),
+          [[null, -32700], [7, -32600], [null, -32600], [null, -32600], [
+            null,
+            -32700,
+          ]],
+        );
+        for (const m of errors) assert.equal(m.jsonrpc, "2.0");
+        // Still a working server: a tool call after the bad lines.
+        const answer = await session.request(10, "tools/call", {
+          name: "submit_code",
+          arguments: { code: "x = 1" },
+        }) as { result: { content: { text: string }[] } };
+        assert.deepEqual(JSON.parse(answer.result.content[0]!.text), {
+          ok: true,
+        });
+        assert.equal((await session.endInput()).code, 0);
+      } finally {
         try {
           session.child.kill("SIGKILL");
         } catch {

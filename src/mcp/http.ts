@@ -1,0 +1,559 @@
+/**
+ * ipython_mcp over Streamable HTTP: a request handler for `Deno.serve` that
+ * checks the bearer token, the Host and Origin headers (DNS rebinding) and
+ * the body size, then routes each request to its MCP session. Every session
+ * has its own server object (the SDK needs one per session), its own
+ * kernel registry and a bounded event store for `Last-Event-ID` resumption.
+ * Only an `initialize` request opens a session; a session ends when the
+ * client deletes it, when it was idle for the TTL, or when the service
+ * closes, and its kernels are shut down then.
+ *
+ * @module
+ */
+
+import { WebStandardStreamableHTTPServerTransport as TransportValue } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+// The package's "./*" export maps `X.js` to the types of `X.js.d.ts`, which
+// do not exist: take the types from the extension-less path (type-only).
+import type { WebStandardStreamableHTTPServerTransport as TransportClass } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp";
+import {
+  isInitializeRequest,
+  type JSONRPCMessage,
+  type RequestId,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Logger } from "../kernel/mod.ts";
+import { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
+import { createIpythonMcpServer } from "./server.ts";
+import type { McpKernelRegistry } from "./tools.ts";
+
+/** Path the MCP endpoint is served at. */
+export const MCP_HTTP_PATH = "/mcp";
+
+/** Default cap on a request body (bytes): 4 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Default idle time before a session ends: 1800 s. */
+export const DEFAULT_SESSION_TTL_MS = 1_800_000;
+
+/** Default most sessions open at once. */
+export const DEFAULT_MAX_SESSIONS = 100;
+
+/** The kernels of one session, as the service uses them. */
+export type SessionRegistry = McpKernelRegistry & {
+  /** Working directory of the kernels. */
+  readonly cwd: string;
+  /** Shuts every kernel of the registry down. */
+  shutdownAll(): Promise<void>;
+};
+
+/** Options of {@linkcode McpHttpService}. */
+export interface McpHttpServiceOptions {
+  /** The bearer token every request must carry. */
+  token: string;
+  /** Creates the kernel registry of a new session (nothing is spawned yet). */
+  createRegistry: () => SessionRegistry;
+  /**
+   * Shuts a session's kernels down when it ends; default
+   * `registry.shutdownAll()`.
+   */
+  shutdownRegistry?: (registry: SessionRegistry) => Promise<void>;
+  /** Diagnostics; must not write to stdout. */
+  logger: Logger;
+  /** Version reported in `initialize`. */
+  version?: string;
+  /** Idle milliseconds before a session ends (default 1800 s). */
+  sessionTtlMs?: number;
+  /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
+  maxBodyBytes?: number;
+  /** Most sessions at once (default 100); more get 503. */
+  maxSessions?: number;
+  /** Limits of each session's event store. */
+  eventStore?: EventStoreLimits;
+  /** Answer POSTs with one JSON body instead of an SSE stream (default false). */
+  jsonResponse?: boolean;
+  /**
+   * Host names accepted in `Host` and `Origin` besides the bound address
+   * (e.g. the machine's name for a wildcard bind). The port must match.
+   */
+  extraHostnames?: readonly string[];
+}
+
+/** The address the server listens on. */
+export interface ListenAddress {
+  /** Host name or IP the socket is bound to. */
+  hostname: string;
+  /** TCP port (the real one when 0 was asked for). */
+  port: number;
+}
+
+/** One open MCP session. */
+interface Session {
+  id: string | undefined;
+  server: Server;
+  transport: TransportClass;
+  registry: SessionRegistry;
+  lastSeen: number;
+  inflight: Set<RequestId>;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  ended: Promise<void> | undefined;
+}
+
+/**
+ * Whether a host name is a loopback address (`127.0.0.0/8`, `::1`,
+ * `localhost`).
+ *
+ * @param hostname Host name or IP literal (IPv6 with or without brackets).
+ * @returns True for loopback.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return host === "localhost" || host === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Whether a host is a wildcard bind (`0.0.0.0`, `::`).
+ *
+ * @param hostname Host name or IP literal.
+ * @returns True for a wildcard address.
+ */
+export function isWildcardHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[(.*)\]$/, "$1");
+  return host === "0.0.0.0" || host === "::";
+}
+
+/**
+ * Parses the `--http [HOST:]PORT` value.
+ *
+ * @param value `PORT`, `HOST:PORT` or `[IPV6]:PORT`.
+ * @returns Host (default 127.0.0.1, IPv6 without brackets) and port.
+ * @throws {TypeError} When the value is not of that form or the port is
+ *   not 0-65535.
+ * @example Parsing
+ * ```ts
+ * import { parseListenAddress } from "./http.ts";
+ * parseListenAddress("8000"); // { hostname: "127.0.0.1", port: 8000 }
+ * parseListenAddress("[::1]:0"); // { hostname: "::1", port: 0 }
+ * ```
+ */
+export function parseListenAddress(value: string): ListenAddress {
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(
+    value.trim(),
+  );
+  const port = Number(match?.[2]);
+  if (!match || !Number.isInteger(port) || port > 65_535) {
+    throw new TypeError(
+      `Cannot use --http "${value}": expected [HOST:]PORT with a port from 0 to 65535`,
+    );
+  }
+  const hostname = (match[1] ?? "127.0.0.1").replace(/^\[(.*)\]$/, "$1");
+  return { hostname, port };
+}
+
+/** `host:port` as in a Host header (IPv6 in brackets). */
+function hostHeader(hostname: string, port: number): string {
+  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+}
+
+function isIpLiteral(hostname: string): boolean {
+  const host = hostname.replace(/^\[(.*)\]$/, "$1");
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) ||
+    /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$/.test(host);
+}
+
+function jsonError(
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(
+    JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }),
+    { status, headers: { "content-type": "application/json", ...headers } },
+  );
+}
+
+function sha256(text: string): Uint8Array {
+  return createHash("sha256").update(text).digest();
+}
+
+/** Reads a body up to `cap` bytes; null when it is larger. */
+async function readCapped(
+  request: Request,
+  cap: number,
+): Promise<string | null> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > cap) {
+    await request.body?.cancel().catch(() => {});
+    return null;
+  }
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > cap) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * The HTTP side of ipython_mcp: authentication, DNS-rebinding checks, body
+ * cap and sessions. Pass {@linkcode handle} to `Deno.serve` and call
+ * {@linkcode listening} with the bound address before the first request.
+ *
+ * @example Serving on loopback
+ * ```ts ignore
+ * import { KernelRegistry } from "../kernel/mod.ts";
+ * import { McpHttpService } from "./http.ts";
+ * const service = new McpHttpService({
+ *   token: "secret",
+ *   logger,
+ *   createRegistry: () => new KernelRegistry({ cwd, launch: { env: {} } }),
+ * });
+ * const server = Deno.serve({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   onListen: (addr) => service.listening(addr),
+ * }, service.handle);
+ * // ...
+ * await service.close();
+ * await server.shutdown();
+ * ```
+ */
+export class McpHttpService implements AsyncDisposable {
+  readonly #options: McpHttpServiceOptions;
+  readonly #tokenDigest: Uint8Array;
+  readonly #sessions = new Map<string, Session>();
+  readonly #opening = new Set<Session>();
+  readonly #ttlMs: number;
+  readonly #maxBody: number;
+  readonly #maxSessions: number;
+  #address: ListenAddress | undefined;
+  #allowedHosts = new Set<string>();
+  #closed = false;
+
+  /** @param options Token, registry factory, logger and limits. */
+  constructor(options: McpHttpServiceOptions) {
+    if (options.token === "") {
+      throw new TypeError("Cannot serve MCP over HTTP: the token is empty");
+    }
+    this.#options = options;
+    this.#tokenDigest = sha256(options.token);
+    this.#ttlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+    this.#maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  }
+
+  /** Number of open sessions. */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * Sets the bound address; `Host` and `Origin` are checked against it.
+   *
+   * @param address The address `Deno.serve` reported (`onListen`).
+   */
+  listening(address: ListenAddress): void {
+    this.#address = { hostname: address.hostname, port: address.port };
+    const { hostname, port } = address;
+    const names = isLoopbackHost(hostname)
+      ? ["127.0.0.1", "localhost", "::1", hostname]
+      : [hostname];
+    for (const name of [...names, ...(this.#options.extraHostnames ?? [])]) {
+      this.#allowedHosts.add(hostHeader(name, port).toLowerCase());
+    }
+  }
+
+  /** Whether a Host header value (`name:port`) names this server. */
+  #hostAllowed(host: string | null): boolean {
+    const address = this.#address;
+    if (!host || !address) return false;
+    const value = host.toLowerCase();
+    if (this.#allowedHosts.has(value)) return true;
+    if (!isWildcardHost(address.hostname)) return false;
+    // A wildcard bind answers on every interface: accept any IP literal
+    // (a DNS-rebinding page can only use a name) with the bound port.
+    const at = value.lastIndexOf(":");
+    return at > 0 && value.slice(at + 1) === String(address.port) &&
+      isIpLiteral(value.slice(0, at));
+  }
+
+  #authorized(header: string | null): boolean {
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
+    // Equal-length digests compared in constant time: the time taken tells
+    // nothing about how much of the token was right, nor its length.
+    return timingSafeEqual(sha256(match?.[1] ?? ""), this.#tokenDigest) &&
+      match !== null;
+  }
+
+  /**
+   * Answers one HTTP request.
+   *
+   * @param request The request.
+   * @returns The response (JSON, SSE stream or an error status).
+   */
+  handle = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    if (url.pathname !== MCP_HTTP_PATH) {
+      return jsonError(
+        404,
+        -32000,
+        `Not found: MCP is served at ${MCP_HTTP_PATH}`,
+      );
+    }
+    if (!this.#hostAllowed(request.headers.get("host"))) {
+      return jsonError(
+        403,
+        -32000,
+        "Forbidden: the Host header does not name this server",
+      );
+    }
+    const origin = request.headers.get("origin");
+    if (origin !== null && !this.#originAllowed(origin)) {
+      return jsonError(403, -32000, "Forbidden: the Origin is not allowed");
+    }
+    if (!this.#authorized(request.headers.get("authorization"))) {
+      return jsonError(
+        401,
+        -32000,
+        "Unauthorized: send Authorization: Bearer <CODER_MCP_TOKEN>",
+        { "www-authenticate": 'Bearer realm="ipython_mcp"' },
+      );
+    }
+    if (this.#closed) {
+      return jsonError(503, -32000, "Service Unavailable: shutting down");
+    }
+    const sessionId = request.headers.get("mcp-session-id");
+    if (sessionId !== null) {
+      const session = this.#sessions.get(sessionId);
+      if (!session || session.ended) {
+        return jsonError(404, -32001, "Session not found");
+      }
+      session.lastSeen = Date.now();
+      return await session.transport.handleRequest(request);
+    }
+    if (request.method !== "POST") {
+      if (!["GET", "DELETE"].includes(request.method)) {
+        return jsonError(405, -32000, "Method not allowed", {
+          allow: "GET, POST, DELETE",
+        });
+      }
+      return jsonError(
+        400,
+        -32000,
+        "Bad Request: Mcp-Session-Id header is required",
+      );
+    }
+    const text = await readCapped(request, this.#maxBody);
+    if (text === null) {
+      return jsonError(
+        413,
+        -32000,
+        `Payload Too Large: the request body exceeds ${this.#maxBody} bytes`,
+      );
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return jsonError(400, -32700, "Parse error: Invalid JSON");
+    }
+    if (!isInitializeRequest(body)) {
+      return jsonError(
+        400,
+        -32000,
+        "Bad Request: Mcp-Session-Id header is required (only an initialize request starts a session)",
+      );
+    }
+    if (this.#sessions.size + this.#opening.size >= this.#maxSessions) {
+      return jsonError(
+        503,
+        -32000,
+        `Service Unavailable: ${this.#maxSessions} sessions are open`,
+      );
+    }
+    return await this.#open(request, body);
+  };
+
+  #originAllowed(origin: string): boolean {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      return false;
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") return false;
+    const port = url.port === ""
+      ? (url.protocol === "https:" ? "443" : "80")
+      : url.port;
+    return this.#hostAllowed(`${url.hostname}:${port}`);
+  }
+
+  async #open(request: Request, body: unknown): Promise<Response> {
+    const { logger } = this.#options;
+    const registry = this.#options.createRegistry();
+    const server = createIpythonMcpServer({
+      registry,
+      logger,
+      cwd: registry.cwd,
+      ...(this.#options.version ? { version: this.#options.version } : {}),
+    });
+    const transport: TransportClass =
+      new (TransportValue as typeof TransportClass)({
+        sessionIdGenerator: () => crypto.randomUUID(),
+        eventStore: new BoundedEventStore(this.#options.eventStore),
+        enableJsonResponse: this.#options.jsonResponse ?? false,
+        maxRequestBodySize: this.#maxBody,
+        onsessioninitialized: (id) => {
+          session.id = id;
+          this.#sessions.set(id, session);
+          this.#arm(session, this.#ttlMs);
+          logger.info(`Session ${id} opened`);
+        },
+        onsessionclosed: () => this.#end(session, "deleted by the client"),
+      });
+    const session: Session = {
+      id: undefined,
+      server,
+      transport,
+      registry,
+      lastSeen: Date.now(),
+      inflight: new Set(),
+      timer: undefined,
+      ended: undefined,
+    };
+    transport.onerror = (error) =>
+      logger.debug(`HTTP transport: ${error.message}`);
+    this.#opening.add(session);
+    try {
+      await server.connect(transport);
+      this.#track(session);
+      server.onclose = () => void this.#end(session, "closed");
+      const response = await transport.handleRequest(request, {
+        parsedBody: body,
+      });
+      if (session.id === undefined) await this.#end(session, "not initialized");
+      return response;
+    } catch (error) {
+      await this.#end(session, "failed to open");
+      throw error;
+    } finally {
+      this.#opening.delete(session);
+    }
+  }
+
+  /** Counts requests in flight and notes activity, both ways. */
+  #track(session: Session): void {
+    const { transport } = session;
+    const deliver = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      session.lastSeen = Date.now();
+      const m = message as {
+        id?: RequestId;
+        method?: string;
+        params?: { requestId?: RequestId };
+      };
+      if (m.method !== undefined && m.id !== undefined) {
+        session.inflight.add(m.id);
+      } else if (m.method === "notifications/cancelled") {
+        const id = m.params?.requestId;
+        if (id !== undefined) session.inflight.delete(id);
+      }
+      deliver?.(message, extra);
+    };
+    const send = transport.send.bind(transport);
+    transport.send = (message: JSONRPCMessage, options) => {
+      session.lastSeen = Date.now();
+      const m = message as { id?: RequestId; method?: string };
+      if (m.method === undefined && m.id !== undefined) {
+        session.inflight.delete(m.id);
+      }
+      return send(message, options);
+    };
+  }
+
+  #arm(session: Session, ms: number): void {
+    clearTimeout(session.timer);
+    session.timer = setTimeout(() => {
+      const idle = Date.now() - session.lastSeen;
+      if (session.inflight.size > 0) return this.#arm(session, this.#ttlMs);
+      if (idle < this.#ttlMs) return this.#arm(session, this.#ttlMs - idle);
+      void this.#end(session, `idle for ${Math.round(idle / 1000)} s`);
+    }, ms);
+  }
+
+  /** Ends a session once: closes its streams, shuts its kernels down. */
+  #end(session: Session, reason: string): Promise<void> {
+    if (session.ended) return session.ended;
+    const done = Promise.withResolvers<void>();
+    session.ended = done.promise;
+    // Closing the transport calls back here (server.onclose): the promise
+    // above is already set, so that call just waits.
+    (async () => {
+      clearTimeout(session.timer);
+      if (session.id !== undefined) this.#sessions.delete(session.id);
+      await session.transport.close().catch(() => {});
+      await session.server.close().catch(() => {});
+      const shutdown = this.#options.shutdownRegistry ??
+        ((registry: SessionRegistry) => registry.shutdownAll());
+      await shutdown(session.registry).catch((error) =>
+        this.#options.logger.error(
+          `Shutting down the kernels of session ${session.id} failed: ${error}`,
+        )
+      );
+      if (session.id !== undefined) {
+        this.#options.logger.info(`Session ${session.id} ended (${reason})`);
+      }
+    })().then(done.resolve, done.resolve);
+    return session.ended;
+  }
+
+  /**
+   * Ends one session (as a DELETE would).
+   *
+   * @param id The session id.
+   * @returns When its kernels are shut down; false for an unknown id.
+   */
+  async closeSession(id: string): Promise<boolean> {
+    const session = this.#sessions.get(id);
+    if (!session) return false;
+    await this.#end(session, "closed by the server");
+    return true;
+  }
+
+  /**
+   * Refuses new requests and ends every session, shutting all their
+   * kernels down.
+   *
+   * @returns When every session ended.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(
+      [...this.#sessions.values(), ...this.#opening].map((session) =>
+        this.#end(session, "server shutting down")
+      ),
+    );
+  }
+
+  /** Same as {@linkcode close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * Test harness for `ipython_mcp --http`: spawns the real server from source
+ * with the program's permissions, reads the URL it prints on stderr, and
+ * connects SDK clients through `StreamableHTTPClientTransport` with the
+ * bearer token.
+ *
+ * @module
+ */
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { serverCommand, serverEnv } from "./mcp_client.ts";
+import { kernelDescendants, killAll, waitForExit } from "./processes.ts";
+
+/** Options of {@linkcode startHttpServer}. */
+export interface StartHttpServerOptions {
+  /** Variables added to (or, with `undefined`, removed from) the test env. */
+  env?: Record<string, string | undefined>;
+  /** The `--http` value; default `127.0.0.1:0`. */
+  listen?: string;
+  /** Further server arguments. */
+  args?: string[];
+}
+
+/** A connected SDK client over HTTP. */
+export interface HttpClient {
+  /** The SDK client. */
+  client: Client;
+  /** Its transport (session id, terminateSession). */
+  transport: StreamableHTTPClientTransport;
+  /**
+   * Calls a tool and parses its JSON text item.
+   *
+   * @param name Tool name.
+   * @param args Arguments.
+   * @param options Request options.
+   * @returns The raw result and the parsed JSON of its first item.
+   */
+  call(
+    name: string,
+    args?: Record<string, unknown>,
+    options?: RequestOptions,
+  ): Promise<{ result: CallToolResult; json: Record<string, unknown> }>;
+}
+
+/** A running HTTP server. */
+export interface HttpServerHarness extends AsyncDisposable {
+  /** The server process. */
+  child: Deno.ChildProcess;
+  /** Its pid. */
+  pid: number;
+  /** The endpoint, e.g. `http://127.0.0.1:40909/mcp`. */
+  url: URL;
+  /** The bearer token (printed by the server when not given). */
+  token: string;
+  /** The working directory. */
+  cwd: string;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /**
+   * Connects a new client (a new MCP session).
+   *
+   * @param token Token to send; default the server's.
+   * @returns The client.
+   */
+  connect(token?: string): Promise<HttpClient>;
+  /** Kernel processes below the server. */
+  kernels(): number[];
+}
+
+/**
+ * Spawns `ipython_mcp --http` and waits for the URL line on stderr.
+ *
+ * @param options Environment, listen address, arguments.
+ * @returns The harness; dispose it to kill the server and its kernels.
+ */
+export async function startHttpServer(
+  options: StartHttpServerOptions = {},
+): Promise<HttpServerHarness> {
+  const cwd = await Deno.makeTempDir({ prefix: "mcp_http_" });
+  const { command, args } = serverCommand([
+    "--http",
+    options.listen ?? "127.0.0.1:0",
+    ...(options.args ?? []),
+  ]);
+  const child = new Deno.Command(command, {
+    args,
+    cwd,
+    env: serverEnv(options.env),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const found = Promise.withResolvers<URL>();
+  const reading = (async () => {
+    for await (
+      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
+    ) {
+      text += chunk;
+      const url = /at (http:\/\/\S+\/mcp)/.exec(text)?.[1];
+      if (url) found.resolve(new URL(url));
+    }
+    found.reject(new Error(`Server exited before listening. Stderr:\n${text}`));
+  })();
+  const timer = setTimeout(
+    () => found.reject(new Error(`No URL after 60 s. Stderr:\n${text}`)),
+    60_000,
+  );
+  let url: URL;
+  try {
+    url = await found.promise;
+  } catch (error) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await child.status;
+    await reading;
+    await Deno.remove(cwd, { recursive: true }).catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  const token = options.env?.CODER_MCP_TOKEN ??
+    /the token of this run is (\S+)/.exec(text)?.[1] ?? "";
+  const clients: HttpClient[] = [];
+  const seen = new Set<number>();
+  return {
+    child,
+    pid: child.pid,
+    url,
+    token,
+    cwd,
+    stderr: () => text,
+    kernels() {
+      const pids = kernelDescendants(child.pid);
+      for (const pid of pids) seen.add(pid);
+      return pids;
+    },
+    async connect(withToken = token) {
+      const transport = new StreamableHTTPClientTransport(url, {
+        requestInit: { headers: { Authorization: `Bearer ${withToken}` } },
+      });
+      const client = new Client({ name: "mcp-http-test", version: "0.0.0" });
+      await client.connect(transport);
+      const handle: HttpClient = {
+        client,
+        transport,
+        async call(name, callArgs = {}, requestOptions) {
+          const result = await client.callTool(
+            { name, arguments: callArgs },
+            undefined,
+            requestOptions,
+          ) as CallToolResult;
+          const first = result.content[0];
+          if (!first || first.type !== "text") {
+            throw new Error(`No text item in ${JSON.stringify(result)}`);
+          }
+          return { result, json: JSON.parse(first.text) };
+        },
+      };
+      clients.push(handle);
+      return handle;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const pid of kernelDescendants(child.pid)) seen.add(pid);
+      for (const { client } of clients) await client.close().catch(() => {});
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already exited.
+      }
+      if (!await waitForExit(child.pid, 10_000)) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Already exited.
+        }
+      }
+      await child.status;
+      await reading;
+      killAll([...seen]);
+      await Deno.remove(cwd, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/**
+ * A raw JSON-RPC POST to the endpoint, with the headers the transport wants.
+ *
+ * @param url The endpoint.
+ * @param body The request body (string or JSON value).
+ * @param headers Extra or replacing headers.
+ * @returns The response.
+ */
+export function rawPost(
+  url: URL,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      ...headers,
+    },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** The `initialize` request a raw client sends. */
+export const INITIALIZE = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "raw", version: "0" },
+  },
+};
+
+/**
+ * Where the npm package `@modelcontextprotocol/conformance` is installed
+ * (`MCP_CONFORMANCE_DIR`), for the optional conformance test.
+ *
+ * @returns The directory, or undefined when unset or not installed.
+ */
+export function conformancePackageDir(): string | undefined {
+  const dir = Deno.env.get("MCP_CONFORMANCE_DIR");
+  if (!dir) return undefined;
+  try {
+    Deno.statSync(
+      `${dir}/node_modules/@modelcontextprotocol/conformance/dist/index.js`,
+    );
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
