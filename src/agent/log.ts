@@ -4,6 +4,12 @@
  * @module
  */
 
+import {
+  buildNotebook,
+  type ExecuteResult,
+  type NotebookCell,
+} from "../kernel/mod.ts";
+
 /** A todo item as logged (content and status only). */
 export interface LoggedTodo {
   /** Task text. */
@@ -43,6 +49,7 @@ export type LogEvent =
  */
 export class AgentLog {
   readonly #events: LogEvent[] = [];
+  readonly #cells: NotebookCell[] = [];
   readonly #secrets: string[];
 
   /**
@@ -72,13 +79,39 @@ export class AgentLog {
    * @returns One JSON object per line, newline-terminated.
    */
   toJsonLines(): string {
-    let text = this.#events.map((event) => JSON.stringify(event) + "\n").join(
-      "",
+    return this.#mask(
+      this.#events.map((event) => JSON.stringify(event) + "\n").join(""),
     );
+  }
+
+  #mask(text: string): string {
     for (const secret of this.#secrets) {
       text = text.replaceAll(secret, "[REDACTED]");
     }
     return text;
+  }
+
+  /**
+   * Records an executed cell for the session notebook.
+   *
+   * @param code The code.
+   * @param result What it produced (null: nothing came back).
+   */
+  recordCell(code: string, result: ExecuteResult | null): void {
+    this.#cells.push({ code, result });
+  }
+
+  /**
+   * Writes (replaces) the session notebook (nbformat 4.5), secrets masked.
+   *
+   * @param path File to write.
+   * @returns Resolves when written.
+   */
+  async writeNotebook(path: string): Promise<void> {
+    const notebook = buildNotebook(this.#cells, {
+      mask: (text) => this.#mask(text),
+    });
+    await Deno.writeTextFile(path, JSON.stringify(notebook, null, 1) + "\n");
   }
 
   /**
