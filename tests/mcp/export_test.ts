@@ -8,6 +8,12 @@ import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 
 type Json = Record<string, unknown>;
 
+async function namesIn(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  return names;
+}
+
 Deno.test("ipython_mcp python_export", async (t) => {
   await using server = await startMcpServer();
   const { call } = server;
@@ -102,7 +108,7 @@ Deno.test("ipython_mcp python_export", async (t) => {
         assert.equal(result.isError, true);
         assert.match(json.error as string, /symlink/);
         assert.deepEqual(
-          [...Deno.readDirSync(outside)].map((e) => e.name),
+          await namesIn(outside),
           ["probe"],
         );
         const { json: named } = await call("python_export", {
@@ -115,7 +121,7 @@ Deno.test("ipython_mcp python_export", async (t) => {
         });
         assert.match(big.save_error as string, /symlink/);
         assert.deepEqual(
-          [...Deno.readDirSync(outside)].map((e) => e.name),
+          await namesIn(outside),
           ["probe"],
         );
         await Deno.remove(dir);

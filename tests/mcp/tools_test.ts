@@ -287,10 +287,13 @@ Deno.test("ipython_mcp tools over stdio", async (t) => {
           "display(Image(data=b'\\x89PNG\\r\\n\\x1a\\n' + os.urandom(1_100_000), format='png'))",
       });
       assert.equal(json.success, true);
-      assert.deepEqual(result.content.map((item) => item.type), [
-        "text",
-        "resource_link",
-      ]);
+      assert.deepEqual(
+        result.content.map((item: { type: string }) => item.type),
+        [
+          "text",
+          "resource_link",
+        ],
+      );
       const saved = json.images_saved as string[];
       assert.equal(saved.length, 1);
       assert.ok(saved[0]!.startsWith(join(server.cwd, ".ipython_mcp") + "/"));
