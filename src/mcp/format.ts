@@ -251,6 +251,18 @@ export function kernelDiedMessage(kernelId: string, exit: KernelExit): string {
 }
 
 /**
+ * Error for a call whose kernel python_reset restarted while it ran.
+ *
+ * @param kernelId The kernel.
+ * @returns The message: stopped by the restart, state cleared, no reset needed.
+ */
+export function restartedDuringCallMessage(kernelId: string): string {
+  return `Kernel ${kernelId} was restarted by python_reset() while this call ran, ` +
+    `so the code was stopped and its variables cleared. The fresh kernel is ready: ` +
+    `run the code again if you still need it (no python_reset() needed).`;
+}
+
+/**
  * python_reset error when the kernel limit is reached.
  *
  * @param limit The maximum number of live kernels.

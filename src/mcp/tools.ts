@@ -36,6 +36,7 @@ import {
   OUTPUT_DIR_NAME,
   packageNameOf,
   resetNotFoundMessage,
+  restartedDuringCallMessage,
   resourceLink,
   sessionStartedMessage,
   type ShapedExec,
@@ -87,6 +88,8 @@ export interface ToolContext {
   jobs: JobManager;
   /** Executed cells per kernel, for python_export. */
   history: NotebookHistory;
+  /** Kernels python_reset replaced (their in-flight calls are told so). */
+  replaced: WeakSet<KernelHandle>;
 }
 
 /**
@@ -105,6 +108,7 @@ export function createToolContext(
       kernelDied: kernelDiedMessage,
     }),
     history: new NotebookHistory(),
+    replaced: new WeakSet(),
   };
 }
 
@@ -447,7 +451,9 @@ Files are read and written relative to the working directory (python_status show
         shaped = shapeExecResult(error.partial, {
           kernelId: id,
           pathFor,
-          failure: kernelDiedMessage(id, error.exit),
+          failure: context.replaced.has(kernel)
+            ? restartedDuringCallMessage(id)
+            : kernelDiedMessage(id, error.exit),
         });
       } else {
         return errorAnswer(describeError(error), { kernel_id: id });
@@ -592,6 +598,7 @@ packages: pip requirement specs to make available, e.g. ["numpy", "pandas>=2", "
       ({ id, kernel } = await registry.create(options));
     } else if (registry.has(kernel_id)) {
       id = kernel_id;
+      context.replaced.add(registry.get(kernel_id));
       kernel = await registry.restart(kernel_id, options);
     } else if (kernel_id === DEFAULT_KERNEL_ID) {
       id = kernel_id;

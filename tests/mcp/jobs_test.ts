@@ -170,6 +170,30 @@ Deno.test("ipython_mcp background jobs", async (t) => {
     );
   });
 
+  await t.step(
+    "a call in flight while python_reset restarts its kernel is told so",
+    async () => {
+      const kernel = await newKernel(server);
+      const running = call("python_exec", {
+        kernel_id: kernel,
+        code: "import time\nprint('started', flush=True)\ntime.sleep(60)",
+      });
+      for (let i = 0; i < 100; i++) {
+        const { json } = await call("python_status", { kernel_id: kernel });
+        if (json.busy === true) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const reset = await call("python_reset", { kernel_id: kernel });
+      assert.equal(reset.json.success, true);
+      const { json } = await running;
+      assert.equal(json.success, false);
+      assert.match(json.error as string, /restarted by python_reset\(\)/);
+      assert.doesNotMatch(json.error as string, /died/);
+      const after = await call("python_exec", { kernel_id: kernel, code: "5" });
+      assert.equal(after.json.result, "5");
+    },
+  );
+
   await t.step("bad job ids and waits get clear errors", async () => {
     const unknown = await call("python_job", { job_id: "job-deadbeef" });
     assert.equal(unknown.result.isError, true);
