@@ -49,11 +49,11 @@ Deno.test("ipython_mcp MCP tasks and progress", async (t) => {
   await t.step(
     "a task-augmented call is polled to completion, outliving a short TTL",
     async () => {
-      // The TTL (500 ms) is shorter than the run (3 s): the task must stay.
+      // The TTL (1.5 s) is shorter than the run (4 s): the task must stay.
       const taskId = await startTask(
         server,
-        "import time\ntime.sleep(3)\nprint('task done')\n6*7",
-        500,
+        "import time\ntime.sleep(4)\nprint('task done')\n6*7",
+        1500,
       );
       assert.equal(await waitForTask(server, taskId), "completed");
       const result = await server.client.experimental.tasks.getTaskResult(
