@@ -24,7 +24,7 @@ Deno.test("ipython_mcp results stay acceptable to MCP clients", async (t) => {
       code: "from IPython.display import SVG, display\n" +
         'display(SVG(\'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>\'))',
     });
-    assert.equal(json.success, true);
+    assert.equal(json.success, true, JSON.stringify(json));
     assert.deepEqual(itemTypes(result), ["text", "resource_link"]);
     const saved = json.images_saved as string[];
     assert.equal(saved.length, 1);
