@@ -398,6 +398,12 @@ export class CodingAgent implements AsyncDisposable {
     if (this.logPath !== null) {
       await this.log.write(this.logPath);
       this.#filesWritten.add(this.logPath);
+      // The session notebook beside the log: solution.ipynb or NAME.ipynb.
+      const notebook = this.logPath.endsWith("/log.jsonl")
+        ? this.logPath.replace(/log\.jsonl$/, "solution.ipynb")
+        : this.logPath.replace(/\.jsonl$/, ".ipynb");
+      await this.log.writeNotebook(notebook);
+      this.#filesWritten.add(notebook);
     }
   }
 
@@ -544,6 +550,7 @@ export class CodingAgent implements AsyncDisposable {
       python: this.#kernel.python,
       kernel: () => this.#liveKernel(),
       recordFile: (path) => this.#filesWritten.add(path),
+      recordCell: (code, result) => this.log.recordCell(code, result),
       replaceTodos: (todos) => {
         this.#todos = todos;
       },

@@ -4,6 +4,11 @@
  * @module
  */
 
+import {
+  buildNotebook,
+  type ExecuteResult,
+  type NotebookCell,
+} from "../kernel/mod.ts";
 import { SecretMasker } from "./secrets.ts";
 
 /** A todo item as logged (content and status only). */
@@ -46,6 +51,7 @@ export type LogEvent =
 export class AgentLog {
   readonly #events: LogEvent[] = [];
   readonly #masker: SecretMasker;
+  readonly #cells: NotebookCell[] = [];
 
   /**
    * Creates an empty log.
@@ -82,6 +88,29 @@ export class AgentLog {
     return this.#masker.mask(
       this.#events.map((event) => JSON.stringify(event) + "\n").join(""),
     );
+  }
+
+  /**
+   * Records an executed cell for the session notebook.
+   *
+   * @param code The code.
+   * @param result What it produced (null: nothing came back).
+   */
+  recordCell(code: string, result: ExecuteResult | null): void {
+    this.#cells.push({ code, result });
+  }
+
+  /**
+   * Writes (replaces) the session notebook (nbformat 4.5), secrets masked.
+   *
+   * @param path File to write.
+   * @returns Resolves when written.
+   */
+  async writeNotebook(path: string): Promise<void> {
+    const notebook = buildNotebook(this.#cells, {
+      mask: (text) => this.#masker.mask(text),
+    });
+    await Deno.writeTextFile(path, JSON.stringify(notebook, null, 1) + "\n");
   }
 
   /**

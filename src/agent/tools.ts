@@ -62,6 +62,8 @@ export interface ToolHost {
   recordFile(path: string): void;
   /** Replaces the todo list. */
   replaceTodos(todos: TodoItem[]): void;
+  /** Records an executed cell for the session notebook. */
+  recordCell?(code: string, result: ExecuteResult | null): void;
 }
 
 /** A tool: its definition for the model and its handler. */
@@ -233,12 +235,14 @@ const PYTHON_EXEC = defineTool({
         timeoutMs: host.execTimeoutMs,
         ...(signal ? { signal } : {}),
       });
+      host.recordCell?.(code, result);
       if (result.status === "error") {
         return fail(describeError(result), outputFields(result));
       }
       return ok(outputFields(result));
     } catch (error) {
       if (error instanceof ExecutionTimeoutError) {
+        host.recordCell?.(code, error.partial);
         const seconds = Math.round(error.timeoutMs / 1000);
         const message = error.kernelAlive
           ? `Execution timed out after ${seconds}s. The code was interrupted; the kernel state is preserved.`
@@ -246,6 +250,7 @@ const PYTHON_EXEC = defineTool({
         return fail(message, outputFields(error.partial));
       }
       if (error instanceof KernelDiedError) {
+        host.recordCell?.(code, error.partial);
         return fail(
           `The Python kernel died (${error.message}). A fresh kernel will be started on the next call; all state (variables, imports) is lost.`,
           error.partial ? outputFields(error.partial) : {},

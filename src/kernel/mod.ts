@@ -61,6 +61,12 @@ export {
   SILENT_LOGGER,
 } from "./messages.ts";
 export {
+  buildNotebook,
+  type BuildNotebookOptions,
+  type NotebookCell,
+  type NotebookJson,
+} from "./notebook.ts";
+export {
   packageName,
   validatePackageSpec,
   validatePackageSpecs,

@@ -10,6 +10,8 @@
  */
 
 import { Buffer } from "node:buffer";
+import { basename } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { ExecuteResult, KernelExit, KernelImage } from "../kernel/mod.ts";
 
 /** Largest text field (UTF-8 bytes) returned inline: 100 KB. */
@@ -18,6 +20,11 @@ export const TEXT_LIMIT_BYTES = 100 * 1024;
 export const IMAGE_INLINE_LIMIT_BYTES = 1024 * 1024;
 /** Most image content items per python_exec answer. */
 export const MAX_INLINE_IMAGES = 8;
+/**
+ * Largest serialized tool result in characters (Claude Desktop rejects
+ * larger results); images that do not fit are saved instead.
+ */
+export const RESULT_LIMIT_CHARS = 1_048_576;
 /** Folder, under the working directory, for full texts and large images. */
 export const OUTPUT_DIR_NAME = ".ipython_mcp";
 /** Most packages python_status lists. */
@@ -56,10 +63,27 @@ export interface ImageItem {
   mimeType: string;
 }
 
+/** A link to a file saved under `.ipython_mcp/` (readable as a resource). */
+export interface ResourceLinkItem {
+  /** Always "resource_link". */
+  type: "resource_link";
+  /** `file://` URL of the saved file. */
+  uri: string;
+  /** File name. */
+  name: string;
+  /** MIME type of the file. */
+  mimeType: string;
+}
+
+/** A content item of a tool answer. */
+export type ContentItem = TextItem | ImageItem | ResourceLinkItem;
+
 /** The result of one tool call, as the MCP `tools/call` result. */
 export interface ToolAnswer {
-  /** One JSON text item, then (python_exec only) image items. */
-  content: (TextItem | ImageItem)[];
+  /** One JSON text item, then image items and resource links. */
+  content: ContentItem[];
+  /** The same object as the JSON text item (SPEC §9). */
+  structuredContent: Record<string, unknown>;
   /** True when the call failed (`success: false` / `ok: false`). */
   isError?: boolean;
   /** Lets the answer be returned as an SDK result object. */
@@ -78,8 +102,8 @@ export interface FileToSave {
 export interface ShapedExec {
   /** The JSON object of the text item. */
   payload: Record<string, unknown>;
-  /** Image items to append after the text item. */
-  images: ImageItem[];
+  /** Image items, then resource links of the saved files, after the text item. */
+  images: (ImageItem | ResourceLinkItem)[];
   /** Files to write before answering (paths are already in `payload`). */
   files: FileToSave[];
   /** Whether the call succeeded. */
@@ -107,14 +131,18 @@ export interface ShapeExecOptions {
   imageLimitBytes?: number;
   /** Most inline images; default {@linkcode MAX_INLINE_IMAGES}. */
   maxImages?: number;
+  /** Largest serialized answer; default {@linkcode RESULT_LIMIT_CHARS}. */
+  resultLimitChars?: number;
 }
 
 /**
  * Builds a tool answer holding one JSON text item.
  *
+ * `structuredContent` holds the same object (SPEC §9).
+ *
  * @param payload The JSON object.
  * @param isError Whether the call failed.
- * @param images Image items to append after the text item.
+ * @param images Image and resource-link items to append after the text item.
  * @returns The tool answer.
  * @example Success answer
  * ```ts
@@ -125,10 +153,11 @@ export interface ShapeExecOptions {
 export function jsonAnswer(
   payload: Record<string, unknown>,
   isError = false,
-  images: readonly ImageItem[] = [],
+  images: readonly ContentItem[] = [],
 ): ToolAnswer {
   const answer: ToolAnswer = {
     content: [{ type: "text", text: JSON.stringify(payload) }, ...images],
+    structuredContent: payload,
   };
   if (isError) answer.isError = true;
   return answer;
@@ -219,6 +248,18 @@ export function kernelDiedMessage(kernelId: string, exit: KernelExit): string {
     describeKernelExit(exit)
   }) and was removed; its variables are lost. ` +
     `Call python_reset() to start a new session.`;
+}
+
+/**
+ * Error for a call whose kernel python_reset restarted while it ran.
+ *
+ * @param kernelId The kernel.
+ * @returns The message: stopped by the restart, state cleared, no reset needed.
+ */
+export function restartedDuringCallMessage(kernelId: string): string {
+  return `Kernel ${kernelId} was restarted by python_reset() while this call ran, ` +
+    `so the code was stopped and its variables cleared. The fresh kernel is ready: ` +
+    `run the code again if you still need it (no python_reset() needed).`;
 }
 
 /**
@@ -372,6 +413,48 @@ export interface NormalizedImage {
 }
 
 /**
+ * Whether text is strict base64 (alphabet, padding, length a multiple of 4),
+ * as MCP clients check image data.
+ *
+ * @param text Base64 without whitespace.
+ * @returns True when every client will accept it.
+ */
+export function isValidBase64(text: string): boolean {
+  return text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
+}
+
+/** MIME type of a file saved under `.ipython_mcp/`, from its extension. */
+export function mimeTypeOfPath(path: string): string {
+  const ext = path.slice(path.lastIndexOf(".") + 1).toLowerCase();
+  return ({
+    png: "image/png",
+    jpg: "image/jpeg",
+    jpeg: "image/jpeg",
+    gif: "image/gif",
+    webp: "image/webp",
+    svg: "image/svg+xml",
+    txt: "text/plain",
+    ipynb: "application/x-ipynb+json",
+    json: "application/json",
+  } as Record<string, string>)[ext] ?? "application/octet-stream";
+}
+
+/**
+ * The `resource_link` item for a saved file.
+ *
+ * @param path Absolute path of the file.
+ * @returns The link (a `file://` URL readable through `resources/read`).
+ */
+export function resourceLink(path: string): ResourceLinkItem {
+  return {
+    type: "resource_link",
+    uri: pathToFileURL(path).href,
+    name: basename(path),
+    mimeType: mimeTypeOfPath(path),
+  };
+}
+
+/**
  * Normalises a kernel image: PNG/JPEG base64 loses whitespace, SVG text is
  * base64-encoded.
  *
@@ -402,11 +485,13 @@ export function normalizeImage(image: KernelImage): NormalizedImage {
  * Shapes a python_exec result: the JSON payload `{success, kernel_id,
  * stdout, result, stderr, error}` (empty fields left out), text fields over
  * the limit cut with a marker and saved in full, images inline up to the
- * count and size limits and saved otherwise (`images_saved`).
+ * count, size and whole-answer limits and saved otherwise (`images_saved`,
+ * with resource links). SVG is always saved, never an image item; image
+ * data that is not valid base64 is dropped with a note (`images_dropped`).
  *
  * @param result The execution result, or null when nothing ran.
  * @param options Kernel id, path factory, failure message and limits.
- * @returns Payload, image items and files to write.
+ * @returns Payload, image and link items, and files to write.
  * @example Shaping a result
  * ```ts
  * import { shapeExecResult } from "./format.ts";
@@ -421,17 +506,62 @@ export function shapeExecResult(
   result: ExecuteResult | null,
   options: ShapeExecOptions,
 ): ShapedExec {
-  const limit = options.limitBytes ?? TEXT_LIMIT_BYTES;
-  const imageLimit = options.imageLimitBytes ?? IMAGE_INLINE_LIMIT_BYTES;
-  const maxImages = options.maxImages ?? MAX_INLINE_IMAGES;
-  const files: FileToSave[] = [];
+  const resultLimit = options.resultLimitChars ?? RESULT_LIMIT_CHARS;
   const success = options.failure === undefined &&
     (result === null || (result.status === "ok" && result.error === null));
+  // Room kept for saved-image paths, links and the answer's envelope.
+  const reserve = 4096 + (result?.images.length ?? 0) * 2048;
+  let limit = options.limitBytes ?? TEXT_LIMIT_BYTES;
+  let text = shapeTextFields(result, options, success, limit);
+  // Escaping can blow text up (a NUL is 6 characters in JSON, twice over):
+  // cut harder until text alone fits.
+  while (answerSize(text.payload, []) + reserve > resultLimit && limit > 256) {
+    limit = Math.floor(limit / 4);
+    text = shapeTextFields(result, options, success, limit);
+  }
+  const { payload, files } = text;
+  const images = shapeImages(result?.images ?? [], options);
+  for (const file of images.files) files.push(file);
+  if (images.saved.length > 0) payload.images_saved = images.saved;
+  if (images.dropped.length > 0) payload.images_dropped = images.dropped;
+  // Inline images in order while the whole answer stays under the limit.
+  const inline: ImageItem[] = [];
+  let size = answerSize(payload, files.map((f) => resourceLink(f.path))) +
+    images.candidates.length * 1024;
+  for (const candidate of images.candidates) {
+    const cost = JSON.stringify(candidate.item).length + 1;
+    if (size + cost <= resultLimit - 1024) {
+      inline.push(candidate.item);
+      size += cost;
+      continue;
+    }
+    const path = options.pathFor("image", candidate.ext);
+    files.push({ path, data: candidate.bytes() });
+    images.saved.push(path);
+    payload.images_saved = images.saved;
+  }
+  const links = files.map((file) => resourceLink(file.path));
+  return { payload, images: [...inline, ...links], files, success };
+}
+
+function answerSize(
+  payload: Record<string, unknown>,
+  items: readonly ContentItem[],
+): number {
+  return JSON.stringify(jsonAnswer(payload, true, items)).length;
+}
+
+function shapeTextFields(
+  result: ExecuteResult | null,
+  options: ShapeExecOptions,
+  success: boolean,
+  limit: number,
+): { payload: Record<string, unknown>; files: FileToSave[] } {
+  const files: FileToSave[] = [];
   const payload: Record<string, unknown> = {
     success,
     kernel_id: options.kernelId,
   };
-
   const put = (field: string, text: string | null | undefined): void => {
     if (!text) return;
     const cut = truncateText(text, limit);
@@ -444,7 +574,6 @@ export function shapeExecResult(
     const sep = cut.head.endsWith("\n") ? "" : "\n";
     payload[field] = cut.head + sep + truncationMarker(field, limit, path);
   };
-
   put("stdout", result?.stdout);
   put("result", result?.result);
   put("stderr", result?.stderr);
@@ -454,36 +583,64 @@ export function shapeExecResult(
     const { ename, evalue, traceback } = result.error;
     put("error", `${ename}: ${evalue}\n${traceback}`);
   }
-
   if (result) {
     const dropped = result.droppedBytes;
     if (dropped.stdout > 0 || dropped.stderr > 0) {
       payload.dropped_bytes = { ...dropped };
     }
   }
+  return { payload, files };
+}
 
-  const images: ImageItem[] = [];
+interface InlineCandidate {
+  item: ImageItem;
+  ext: string;
+  bytes(): Uint8Array;
+}
+
+function shapeImages(
+  raws: readonly KernelImage[],
+  options: ShapeExecOptions,
+): {
+  candidates: InlineCandidate[];
+  files: FileToSave[];
+  saved: string[];
+  dropped: string[];
+} {
+  const imageLimit = options.imageLimitBytes ?? IMAGE_INLINE_LIMIT_BYTES;
+  const maxImages = options.maxImages ?? MAX_INLINE_IMAGES;
+  const candidates: InlineCandidate[] = [];
+  const files: FileToSave[] = [];
   const saved: string[] = [];
-  for (const raw of result?.images ?? []) {
+  const dropped: string[] = [];
+  raws.forEach((raw, index) => {
+    if (raw.mimeType === "image/svg+xml") {
+      const path = options.pathFor("image", "svg");
+      files.push({ path, data: raw.data });
+      saved.push(path);
+      return;
+    }
     const image = normalizeImage(raw);
-    if (images.length < maxImages && image.byteLength <= imageLimit) {
-      images.push({
-        type: "image",
-        data: image.base64,
-        mimeType: image.mimeType,
+    if (!isValidBase64(image.base64)) {
+      dropped.push(
+        `image ${
+          index + 1
+        } (${image.mimeType}): the kernel sent data that is not valid base64; left out`,
+      );
+      return;
+    }
+    const bytes = () => new Uint8Array(Buffer.from(image.base64, "base64"));
+    if (candidates.length < maxImages && image.byteLength <= imageLimit) {
+      candidates.push({
+        item: { type: "image", data: image.base64, mimeType: image.mimeType },
+        ext: image.ext,
+        bytes,
       });
-      continue;
+      return;
     }
     const path = options.pathFor("image", image.ext);
-    files.push({
-      path,
-      data: raw.mimeType === "image/svg+xml"
-        ? raw.data
-        : new Uint8Array(Buffer.from(image.base64, "base64")),
-    });
+    files.push({ path, data: bytes() });
     saved.push(path);
-  }
-  if (saved.length > 0) payload.images_saved = saved;
-
-  return { payload, images, files, success };
+  });
+  return { candidates, files, saved, dropped };
 }

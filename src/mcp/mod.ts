@@ -1,7 +1,8 @@
 /**
  * ipython_mcp: an MCP server giving any MCP client persistent Python
- * kernels through five tools (`python_exec`, `python_reset`,
- * `python_status`, `python_interrupt`, `submit_code`).
+ * kernels through seven tools (`python_exec`, `python_job`, `python_reset`,
+ * `python_status`, `python_interrupt`, `python_export`, `submit_code`),
+ * background jobs, MCP tasks and saved outputs as resources.
  *
  * The server reads no environment: its owner creates the
  * {@linkcode KernelRegistry}, a stderr logger and a transport, and shuts the
@@ -24,6 +25,7 @@
 
 export {
   createIpythonMcpServer,
+  type IpythonMcpServer,
   type IpythonMcpServerOptions,
   ProgressReporter,
   type SendProgress,
@@ -47,7 +49,12 @@ export {
 export { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
 export {
   callTool,
+  createToolContext,
+  DEFAULT_JOB_TIMEOUT_SECONDS,
+  DEFAULT_JOB_WAIT_SECONDS,
   DEFAULT_TIMEOUT_SECONDS,
+  MAX_JOB_TIMEOUT_SECONDS,
+  MAX_JOB_WAIT_SECONDS,
   MAX_TIMEOUT_SECONDS,
   type McpKernelRegistry,
   type McpTool,
@@ -56,11 +63,27 @@ export {
   TOOLS,
 } from "./tools.ts";
 export {
+  type ContentItem,
   IMAGE_INLINE_LIMIT_BYTES,
   type ImageItem,
   MAX_INLINE_IMAGES,
   OUTPUT_DIR_NAME,
+  type ResourceLinkItem,
+  RESULT_LIMIT_CHARS,
   TEXT_LIMIT_BYTES,
   type TextItem,
   type ToolAnswer,
 } from "./format.ts";
+export {
+  type Job,
+  JOB_RETENTION_MS,
+  JobManager,
+  type JobStatus,
+} from "./jobs.ts";
+export { KernelTaskStore } from "./tasks.ts";
+export {
+  listSavedOutputs,
+  readResource,
+  ResourcePathError,
+  safePathIn,
+} from "./resources.ts";

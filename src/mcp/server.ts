@@ -1,6 +1,7 @@
 /**
- * The ipython_mcp server object: tool listing, tool calls and progress
- * notifications over any MCP transport. Reads no environment; the CLI
+ * The ipython_mcp server object: tool listing, tool calls (plain or as MCP
+ * tasks), progress notifications and saved outputs as resources, over any
+ * MCP transport. Reads no environment; the CLI
  * passes the registry, logger and working directory in.
  *
  * @module
@@ -11,8 +12,13 @@ import {
   type CallToolRequest,
   CallToolRequestSchema,
   type CallToolResult,
+  ErrorCode,
+  ListResourcesRequestSchema,
   ListToolsRequestSchema,
+  McpError,
   type ProgressToken,
+  type ReadResourceRequest,
+  ReadResourceRequestSchema,
   type ServerNotification,
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -24,7 +30,19 @@ import {
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../kernel/mod.ts";
-import { callTool, type McpKernelRegistry, TOOLS } from "./tools.ts";
+import {
+  callTool,
+  createToolContext,
+  type McpKernelRegistry,
+  type ToolContext,
+  TOOLS,
+} from "./tools.ts";
+import {
+  listSavedOutputs,
+  readResource,
+  ResourcePathError,
+} from "./resources.ts";
+import { KernelTaskStore } from "./tasks.ts";
 
 /** Name the server reports in `initialize`. */
 export const SERVER_NAME = "ipython_mcp";
@@ -34,7 +52,9 @@ export const SERVER_INSTRUCTIONS =
   `Persistent Python (IPython) kernels. Run code with python_exec; variables persist between calls. ` +
   `The default session starts on first use. Parallel agents: call python_reset() once for your own kernel_id ` +
   `and pass it to every call. Use python_status to see variables and the working directory, ` +
-  `python_interrupt to stop runaway code, submit_code to syntax-check final code without running it.`;
+  `python_interrupt to stop runaway code, submit_code to syntax-check final code without running it. ` +
+  `Work that may take more than a minute: python_exec(background=true) returns a job_id at once; poll it with python_job. ` +
+  `python_export writes the session as a Jupyter notebook.`;
 
 /** Options of {@linkcode createIpythonMcpServer}. */
 export interface IpythonMcpServerOptions {
@@ -48,9 +68,17 @@ export interface IpythonMcpServerOptions {
   version?: string;
   /** Milliseconds between progress notifications; default 100. */
   progressIntervalMs?: number;
-  /** Milliseconds of silence before a keep-alive progress; default 5000. */
+  /** Longest gap between progress notifications in ms; default 5000. */
   heartbeatMs?: number;
 }
+
+/** An ipython_mcp server and what it owns besides the kernels. */
+export type IpythonMcpServer = Server & {
+  /** Tool state (jobs, cell history). */
+  readonly toolContext: ToolContext;
+  /** MCP task store. */
+  readonly taskStore: KernelTaskStore;
+};
 
 /** Sends one `notifications/progress`. */
 export type SendProgress = (params: {
@@ -103,10 +131,12 @@ export class ProgressReporter {
     this.#token = token;
     this.#intervalMs = options.intervalMs;
     this.#logger = options.logger;
-    const heartbeatMs = options.heartbeatMs;
+    // Tick five times per heartbeat, so no gap exceeds heartbeatMs.
+    const tick = Math.max(10, Math.floor(options.heartbeatMs / 5));
+    const silence = Math.max(0, options.heartbeatMs - tick);
     this.#heartbeat = setInterval(() => {
-      if (Date.now() - this.#lastSent >= heartbeatMs) this.#emit(undefined);
-    }, heartbeatMs);
+      if (Date.now() - this.#lastSent >= silence) this.#emit(undefined);
+    }, tick);
   }
 
   /**
@@ -166,9 +196,10 @@ export class ProgressReporter {
 }
 
 /**
- * Creates the ipython_mcp server with its five tools. Connect it to a
- * transport with `server.connect(transport)`; the caller shuts the
- * registry down when the transport closes.
+ * Creates the ipython_mcp server with its tools, MCP task support for
+ * python_exec and saved outputs as resources. Connect it to a transport with
+ * `server.connect(transport)`; the caller shuts the registry down when the
+ * transport closes (which also ends running jobs).
  *
  * @param options Registry, logger, working directory, version.
  * @returns The SDK server (not yet connected).
@@ -183,15 +214,29 @@ export class ProgressReporter {
  */
 export function createIpythonMcpServer(
   options: IpythonMcpServerOptions,
-): Server {
+): IpythonMcpServer {
   const { registry, logger } = options;
-  const context = { registry, logger, cwd: options.cwd ?? registry.cwd };
+  const context = createToolContext({
+    registry,
+    logger,
+    cwd: options.cwd ?? registry.cwd,
+  });
   const intervalMs = options.progressIntervalMs ?? 100;
   const heartbeatMs = options.heartbeatMs ?? 5_000;
+  const taskStore = new KernelTaskStore();
   const server = new Server(
     { name: SERVER_NAME, version: options.version ?? "0.0.0" },
-    { capabilities: { tools: {} }, instructions: SERVER_INSTRUCTIONS },
+    {
+      capabilities: {
+        tools: {},
+        resources: {},
+        tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
+      },
+      instructions: SERVER_INSTRUCTIONS,
+      taskStore,
+    },
   );
+  server.onclose = () => taskStore.close();
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({
     tools: TOOLS.map((tool) => ({
@@ -202,7 +247,14 @@ export function createIpythonMcpServer(
         type: "object";
         [key: string]: unknown;
       },
+      outputSchema: tool.outputSchema as {
+        type: "object";
+        [key: string]: unknown;
+      },
       annotations: tool.annotations,
+      ...(tool.name === "python_exec"
+        ? { execution: { taskSupport: "optional" as const } }
+        : {}),
     })),
   }));
 
@@ -212,28 +264,82 @@ export function createIpythonMcpServer(
     async (
       request: CallToolRequest,
       extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
-    ): Promise<CallToolResult> => {
+    ) => {
       const { name, arguments: args } = request.params;
       const token = request.params._meta?.progressToken;
       logger.debug(`tools/call ${name}`);
+      const taskParams = request.params.task;
+      if (taskParams && !extra.taskStore) {
+        throw new McpError(ErrorCode.InternalError, "Tasks are not available");
+      }
+      if (taskParams && name !== "python_exec") {
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Tool "${name}" cannot run as a task; only python_exec supports tasks. Call it without "task".`,
+        );
+      }
+      const task = taskParams && extra.taskStore
+        ? await extra.taskStore.createTask({
+          ...(taskParams.ttl === undefined ? {} : { ttl: taskParams.ttl }),
+          pollInterval: 1000,
+        })
+        : undefined;
+      const signal = task ? taskStore.signalOf(task.taskId) : extra.signal;
       const progress = token === undefined ? undefined : new ProgressReporter(
         (params) =>
           extra.sendNotification({ method: "notifications/progress", params }),
         token,
-        { intervalMs, heartbeatMs, logger, signal: extra.signal },
+        { intervalMs, heartbeatMs, logger, ...(task ? {} : { signal }) },
       );
+      const run = async (): Promise<CallToolResult> => {
+        try {
+          return await callTool(name, args ?? {}, context, {
+            signal,
+            ...(progress ? { onStdout: progress.push } : {}),
+          }) as CallToolResult;
+        } finally {
+          await progress?.close();
+        }
+      };
+      if (!task || !extra.taskStore) return await run();
+      const store = extra.taskStore;
+      run().then(
+        (result) =>
+          store.storeTaskResult(
+            task.taskId,
+            result.isError ? "failed" : "completed",
+            result,
+          ),
+        (error) => store.updateTaskStatus(task.taskId, "failed", String(error)),
+      ).catch((error) => {
+        // The task was cancelled (terminal) before the result came.
+        logger.debug(`Task ${task.taskId} result not stored: ${error}`);
+      });
+      return { task };
+    },
+  );
+
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+    resources: await listSavedOutputs(context.cwd),
+  }));
+
+  server.setRequestHandler(
+    ReadResourceRequestSchema,
+    async (request: ReadResourceRequest) => {
       try {
-        return await callTool(name, args ?? {}, context, {
-          signal: extra.signal,
-          ...(progress ? { onStdout: progress.push } : {}),
-        }) as CallToolResult;
-      } finally {
-        await progress?.close();
+        return {
+          contents: [await readResource(context.cwd, request.params.uri)],
+        };
+      } catch (error) {
+        if (error instanceof ResourcePathError) {
+          throw new McpError(ErrorCode.InvalidParams, error.message);
+        }
+        throw error;
       }
     },
   );
 
-  return server;
+  return Object.assign(server, { toolContext: context, taskStore });
 }
 
 /**

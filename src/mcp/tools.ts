@@ -1,6 +1,6 @@
 /**
- * The five ipython_mcp tools: each tool's zod schema, its description for
- * the model and its handler, side by side.
+ * The ipython_mcp tools: each tool's zod schema (arguments and output), its
+ * description for the model and its handler, side by side.
  *
  * Handlers never throw to the protocol layer: bad arguments, kernel errors
  * and our own failures become `isError` answers holding SPEC's JSON text.
@@ -8,9 +8,10 @@
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import {
+  buildNotebook,
   DEFAULT_KERNEL_ID,
   ExecutionTimeoutError,
   InvalidPackageSpecError,
@@ -35,6 +36,8 @@ import {
   OUTPUT_DIR_NAME,
   packageNameOf,
   resetNotFoundMessage,
+  resourceLink,
+  restartedDuringCallMessage,
   sessionStartedMessage,
   type ShapedExec,
   shapeExecResult,
@@ -43,11 +46,22 @@ import {
   timeoutMessage,
   type ToolAnswer,
 } from "./format.ts";
+import { type Job, JobManager } from "./jobs.ts";
+import { NotebookHistory } from "./notebook.ts";
+import { ResourcePathError, safePathIn } from "./resources.ts";
 
 /** Default python_exec timeout in seconds. */
 export const DEFAULT_TIMEOUT_SECONDS = 30;
 /** Largest python_exec timeout in seconds; larger values are capped. */
 export const MAX_TIMEOUT_SECONDS = 300;
+/** Default timeout of a background job in seconds. */
+export const DEFAULT_JOB_TIMEOUT_SECONDS = 3600;
+/** Largest background job timeout in seconds; larger values are capped. */
+export const MAX_JOB_TIMEOUT_SECONDS = 86_400;
+/** Default python_job wait in seconds. */
+export const DEFAULT_JOB_WAIT_SECONDS = 10;
+/** Largest python_job wait in seconds; larger values are capped. */
+export const MAX_JOB_WAIT_SECONDS = 60;
 
 /** The part of {@linkcode KernelRegistry} the tools use. */
 export type McpKernelRegistry = Pick<
@@ -70,6 +84,32 @@ export interface ToolContext {
   logger: Logger;
   /** Working directory: kernel cwd, parent of `.ipython_mcp/`. */
   cwd: string;
+  /** Background jobs of this server. */
+  jobs: JobManager;
+  /** Executed cells per kernel, for python_export. */
+  history: NotebookHistory;
+  /** Kernels python_reset replaced (their in-flight calls are told so). */
+  replaced: WeakSet<KernelHandle>;
+}
+
+/**
+ * Creates the per-server state the tools share (jobs, cell history).
+ *
+ * @param base Registry, logger, cwd.
+ * @returns The full tool context.
+ */
+export function createToolContext(
+  base: Pick<ToolContext, "registry" | "logger" | "cwd">,
+): ToolContext {
+  return {
+    ...base,
+    jobs: new JobManager({
+      timeout: timeoutMessage,
+      kernelDied: kernelDiedMessage,
+    }),
+    history: new NotebookHistory(),
+    replaced: new WeakSet(),
+  };
 }
 
 /** Per-call extras from the protocol layer. */
@@ -90,6 +130,8 @@ export interface McpTool {
   readonly description: string;
   /** JSON Schema of the arguments. */
   readonly inputSchema: Record<string, unknown>;
+  /** JSON Schema of the answer's JSON object (`structuredContent`). */
+  readonly outputSchema: Record<string, unknown>;
   /** MCP behaviour hints. */
   readonly annotations: Record<string, unknown>;
   /**
@@ -112,6 +154,7 @@ interface ToolDefinition<S extends z.ZodType> {
   title: string;
   description: string;
   schema: S;
+  output: z.ZodType;
   annotations: Record<string, unknown>;
   /** Builds the failure answer (submit_code answers `{ok: false}`). */
   failure?: (message: string) => ToolAnswer;
@@ -139,8 +182,11 @@ function formatIssues(error: z.ZodError): string {
   }).join("; ");
 }
 
-function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
-  const json = z.toJSONSchema(schema, { io: "input" }) as Record<
+function jsonSchemaOf(
+  schema: z.ZodType,
+  io: "input" | "output" = "input",
+): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { io }) as Record<
     string,
     unknown
   >;
@@ -157,6 +203,7 @@ function defineTool<S extends z.ZodType>(
     title: definition.title,
     description: definition.description,
     inputSchema: jsonSchemaOf(definition.schema),
+    outputSchema: jsonSchemaOf(definition.output, "output"),
     annotations: { title: definition.title, ...definition.annotations },
     async call(args, context, extra = {}) {
       const parsed = definition.schema.safeParse(args ?? {});
@@ -201,6 +248,8 @@ async function saveFiles(
 ): Promise<string | null> {
   if (files.length === 0) return null;
   try {
+    // A .ipython_mcp symlink would send our writes outside the cwd.
+    await safePathIn(context.cwd, OUTPUT_DIR_NAME);
     await Deno.mkdir(join(context.cwd, OUTPUT_DIR_NAME), { recursive: true });
     for (const file of files) {
       if (typeof file.data === "string") {
@@ -228,29 +277,90 @@ async function answerExec(
   return jsonAnswer(shaped.payload, !shaped.success, shaped.images);
 }
 
+/** Fields every answer may carry when it fails. */
+const failureFields = {
+  success: z.boolean().optional(),
+  error: z.string().optional(),
+};
+
+/** Output fields of an execution (python_exec and python_job). */
+const executionFields = {
+  kernel_id: z.string().optional(),
+  stdout: z.string().optional(),
+  result: z.string().optional(),
+  stderr: z.string().optional(),
+  images_saved: z.array(z.string()).optional(),
+  images_dropped: z.array(z.string()).optional(),
+  dropped_bytes: z.object({ stdout: z.number(), stderr: z.number() })
+    .optional(),
+  save_error: z.string().optional(),
+};
+
+const jobStatusSchema = z.enum([
+  "running",
+  "completed",
+  "failed",
+  "timed_out",
+  "interrupted",
+  "kernel_died",
+]);
+
+/**
+ * The error for a call that would wait behind, or disturb, a running job.
+ *
+ * @param job The running job.
+ * @param elapsed Seconds it has run.
+ * @returns What runs and what to do.
+ */
+function busyWithJobMessage(job: Job, elapsed: number): string {
+  return `Kernel ${job.kernelId} is running background job ${job.id} (started ${elapsed}s ago). ` +
+    `Poll it with python_job(job_id="${job.id}"), stop it with python_interrupt(kernel_id="${job.kernelId}") ` +
+    `(variables are kept), or use another kernel: python_reset() creates one.`;
+}
+
+function busyAnswer(context: ToolContext, kernelId: string): ToolAnswer | null {
+  const job = context.jobs.runningOn(kernelId);
+  if (!job) return null;
+  return errorAnswer(
+    busyWithJobMessage(job, context.jobs.elapsedSeconds(job)),
+    { kernel_id: kernelId, job_id: job.id, status: "running" },
+  );
+}
+
 const pythonExec = defineTool({
   name: "python_exec",
   title: "Run Python code",
   description:
     `Run Python code in a persistent IPython kernel and get its output.
 
-State persists between calls: variables, imports, functions and classes defined in one call are available in the next, so build work up in small steps instead of re-running everything. Returns JSON {success, kernel_id, stdout, result, stderr, error}: print() output is in stdout, the value of the last expression in result, an exception as error ("Name: message" plus traceback). Empty fields are left out. Plots and images (matplotlib, IPython.display) come back as image content after the JSON; an image over 1 MB, or beyond the 8th, is saved to a file listed in images_saved.
+State persists between calls: variables, imports, functions and classes defined in one call are available in the next, so build work up in small steps instead of re-running everything. Returns JSON {success, kernel_id, stdout, result, stderr, error}: print() output is in stdout, the value of the last expression in result, an exception as error ("Name: message" plus traceback). Empty fields are left out. Plots and images (matplotlib, IPython.display) come back as image content after the JSON while the whole answer stays under 1 MiB; SVG images, images over 1 MB and images beyond the 8th are saved to files listed in images_saved (also given as resource links).
 
 Sessions: without kernel_id the default session is used and starts automatically on first use. For parallel agents or separate experiments, call python_reset() once to get your own kernel_id and pass it to every python_exec, python_status and python_interrupt call.
 
 Timeout: default 30 s, maximum 300 s. Raise it for heavy imports (torch, tensorflow, large pandas/scipy stacks can take 10-60 s on first import), big downloads or long computations. On timeout the code is interrupted but variables are kept; partial output is returned.
+
+Long work: for anything that may take more than about a minute (training, big downloads, long simulations), pass background=true. The call then returns at once with {success, kernel_id, job_id, status: "running"} and the code runs on (timeout default 3600 s, maximum 86400 s). Poll it with python_job(job_id), which waits up to 60 s and returns the output printed since the previous poll; repeat until status is no longer "running". While a job runs, its kernel accepts no other python_exec or python_reset (use another kernel for other work); python_interrupt stops the job and keeps variables.
 
 Files are read and written relative to the working directory (python_status shows it as cwd). A text field over 100 KB is cut and ends with "[stdout truncated at 100KB; full text: PATH]"; read the file at PATH if you need the rest, or print less. input() is not supported.`,
   schema: z.object({
     code: z.string().describe(
       "Python source to run (may span many lines; IPython magics allowed).",
     ),
-    timeout: z.number().positive().default(DEFAULT_TIMEOUT_SECONDS).describe(
-      "Seconds before the code is interrupted (default 30, capped at 300). Raise for heavy imports or long computations.",
+    timeout: z.number().positive().optional().describe(
+      "Seconds before the code is interrupted (default 30, capped at 300; with background=true default 3600, capped at 86400). Raise for heavy imports or long computations.",
     ),
     kernel_id: kernelIdSchema.describe(
       'Kernel to run in, as returned by python_reset(). Omit for the default session ("_default").',
     ),
+    background: z.boolean().default(false).describe(
+      "Run as a background job and return a job_id at once; poll with python_job. Use for work that may take more than a minute.",
+    ),
+  }),
+  output: z.looseObject({
+    ...failureFields,
+    ...executionFields,
+    job_id: z.string().optional(),
+    status: jobStatusSchema.optional(),
   }),
   annotations: {
     readOnlyHint: false,
@@ -258,13 +368,20 @@ Files are read and written relative to the working directory (python_status show
     idempotentHint: false,
     openWorldHint: true,
   },
-  async handler({ code, timeout, kernel_id }, context, extra) {
+  async handler({ code, timeout, kernel_id, background }, context, extra) {
     const id = kernel_id ?? DEFAULT_KERNEL_ID;
-    const seconds = Math.min(timeout, MAX_TIMEOUT_SECONDS);
+    const seconds = background
+      ? Math.min(
+        timeout ?? DEFAULT_JOB_TIMEOUT_SECONDS,
+        MAX_JOB_TIMEOUT_SECONDS,
+      )
+      : Math.min(timeout ?? DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS);
     const { registry } = context;
     if (id !== DEFAULT_KERNEL_ID && !registry.has(id)) {
       return errorAnswer(execNotFoundMessage(id), { kernel_id: id });
     }
+    const busy = busyAnswer(context, id);
+    if (busy) return busy;
     if (code.trim() === "") {
       return jsonAnswer({ success: true, kernel_id: id });
     }
@@ -279,6 +396,31 @@ Files are read and written relative to the working directory (python_status show
       }
       context.logger.warn(`Cannot start kernel ${id}: ${error}`);
       return errorAnswer(describeError(error), { kernel_id: id });
+    }
+    if (background) {
+      // A job started now would wait behind a running call: say so instead.
+      const again = busyAnswer(context, id);
+      if (again) return again;
+      if (kernel.busy) {
+        return errorAnswer(
+          `Kernel ${id} is busy running another python_exec call, so a background job would have to wait. ` +
+            `Wait for that call, stop it with python_interrupt(kernel_id="${id}"), or use another kernel: python_reset() creates one.`,
+          { kernel_id: id },
+        );
+      }
+      const job = context.jobs.start({
+        kernelId: id,
+        kernel,
+        code,
+        timeoutSeconds: seconds,
+        onEnd: (result) => context.history.record(kernel, code, result),
+      });
+      return jsonAnswer({
+        success: true,
+        kernel_id: id,
+        job_id: job.id,
+        status: "running",
+      });
     }
     const pathFor = outputPathFactory(context.cwd);
     const onStdout = extra.onStdout;
@@ -295,9 +437,11 @@ Files are read and written relative to the working directory (python_status show
           }
           : {}),
       });
+      context.history.record(kernel, code, result);
       shaped = shapeExecResult(result, { kernelId: id, pathFor });
     } catch (error) {
       if (error instanceof ExecutionTimeoutError) {
+        context.history.record(kernel, code, error.partial);
         shaped = shapeExecResult(error.partial, {
           kernelId: id,
           pathFor,
@@ -307,12 +451,95 @@ Files are read and written relative to the working directory (python_status show
         shaped = shapeExecResult(error.partial, {
           kernelId: id,
           pathFor,
-          failure: kernelDiedMessage(id, error.exit),
+          failure: context.replaced.has(kernel)
+            ? restartedDuringCallMessage(id)
+            : kernelDiedMessage(id, error.exit),
         });
       } else {
         return errorAnswer(describeError(error), { kernel_id: id });
       }
     }
+    return await answerExec(shaped, context);
+  },
+});
+
+const pythonJob = defineTool({
+  name: "python_job",
+  title: "Poll a background job",
+  description:
+    `Check on a background job started with python_exec(background=true) and get its new output.
+
+Waits until the job ends or \`wait\` seconds pass (default 10, maximum 60), then returns JSON {job_id, kernel_id, status, elapsed_seconds, stdout, stderr, result, error}. status is one of running, completed, failed, timed_out, interrupted, kernel_died. stdout and stderr hold only what was printed since your previous python_job call, so keep what you need; result, error and images come when the job has ended. While status is "running", call python_job again (print progress in your code to see how far it got). To stop a job, call python_interrupt with its kernel_id; variables are kept. Jobs are kept for 1 hour after they end.`,
+  schema: z.object({
+    job_id: z.string().describe(
+      'Job id returned by python_exec(background=true), e.g. "job-1a2b3c4d".',
+    ),
+    wait: z.number().optional().describe(
+      "Seconds to wait for the job to end before answering (default 10, maximum 60; 0 answers at once).",
+    ),
+  }),
+  output: z.looseObject({
+    ...failureFields,
+    ...executionFields,
+    job_id: z.string().optional(),
+    status: jobStatusSchema.optional(),
+    elapsed_seconds: z.number().optional(),
+  }),
+  annotations: {
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
+  async handler({ job_id, wait }, context, extra) {
+    const seconds = wait ?? DEFAULT_JOB_WAIT_SECONDS;
+    if (!Number.isFinite(seconds) || seconds < 0) {
+      return errorAnswer(
+        `Invalid wait ${seconds}: give a number of seconds from 0 to ${MAX_JOB_WAIT_SECONDS}.`,
+        { job_id },
+      );
+    }
+    if (!context.jobs.get(job_id)) {
+      const known = context.jobs.list().map((job) => job.id);
+      return errorAnswer(
+        `Job "${job_id}" not found: no background job has this id (jobs are kept for 1 hour after they end). ` +
+          (known.length > 0
+            ? `Known jobs: ${known.join(", ")}.`
+            : "There are no jobs; start one with python_exec(background=true)."),
+        { job_id },
+      );
+    }
+    const poll = await context.jobs.poll(
+      job_id,
+      Math.min(seconds, MAX_JOB_WAIT_SECONDS) * 1000,
+      extra.signal,
+    );
+    if (!poll) return errorAnswer(`Job "${job_id}" not found.`, { job_id });
+    const { job } = poll;
+    const ended = job.status !== "running";
+    const shaped = shapeExecResult({
+      status: "ok",
+      stdout: poll.stdout,
+      stderr: poll.stderr,
+      result: ended ? job.result?.result ?? null : null,
+      images: ended ? job.result?.images ?? [] : [],
+      error: ended ? job.result?.error ?? null : null,
+      executionCount: null,
+      droppedBytes: poll.dropped,
+    }, {
+      kernelId: job.kernelId,
+      pathFor: outputPathFactory(context.cwd),
+      ...(ended && job.failure !== null ? { failure: job.failure } : {}),
+    });
+    const { success: _success, kernel_id: _kernel, ...fields } = shaped.payload;
+    shaped.payload = {
+      job_id: job.id,
+      kernel_id: job.kernelId,
+      status: job.status,
+      elapsed_seconds: context.jobs.elapsedSeconds(job),
+      ...fields,
+    };
+    shaped.success = true;
     return await answerExec(shaped, context);
   },
 });
@@ -335,6 +562,11 @@ packages: pip requirement specs to make available, e.g. ["numpy", "pandas>=2", "
       "Kernel to restart. Omit to create a new kernel and get its id.",
     ),
   }),
+  output: z.looseObject({
+    ...failureFields,
+    kernel_id: z.string().optional(),
+    message: z.string().optional(),
+  }),
   annotations: {
     readOnlyHint: false,
     destructiveHint: true,
@@ -343,6 +575,10 @@ packages: pip requirement specs to make available, e.g. ["numpy", "pandas>=2", "
   },
   async handler({ packages, kernel_id }, context) {
     const { registry } = context;
+    if (kernel_id !== undefined) {
+      const busy = busyAnswer(context, kernel_id);
+      if (busy) return busy;
+    }
     let specs: string[];
     try {
       specs = packages.map(validatePackageSpec);
@@ -362,6 +598,7 @@ packages: pip requirement specs to make available, e.g. ["numpy", "pandas>=2", "
       ({ id, kernel } = await registry.create(options));
     } else if (registry.has(kernel_id)) {
       id = kernel_id;
+      context.replaced.add(registry.get(kernel_id));
       kernel = await registry.restart(kernel_id, options);
     } else if (kernel_id === DEFAULT_KERNEL_ID) {
       id = kernel_id;
@@ -390,11 +627,29 @@ const pythonStatus = defineTool({
   description:
     `Show a kernel's state without changing anything (never starts a kernel).
 
-Returns JSON {kernel_id, active, all_kernels, python_version, packages, variables, cwd}: whether the kernel is running, the ids of all live kernels, its Python version, up to 20 installed packages ("name version"), the names of user-defined variables, and the working directory that relative file paths use. Call it to recall what is already defined before writing more code, or to find where files go. While the kernel is busy running code, variables and packages are not read (busy: true).`,
+Returns JSON {kernel_id, active, all_kernels, python_version, packages, variables, cwd, jobs}: whether the kernel is running, the ids of all live kernels, its Python version, up to 20 installed packages ("name version"), the names of user-defined variables, the working directory that relative file paths use, and every background job (job_id, kernel_id, status, elapsed_seconds). Call it to recall what is already defined before writing more code, or to find where files go. While the kernel is busy running code, variables and packages are not read (busy: true).`,
   schema: z.object({
     kernel_id: kernelIdSchema.describe(
       "Kernel to inspect. Omit for the default session.",
     ),
+  }),
+  output: z.looseObject({
+    ...failureFields,
+    kernel_id: z.string().optional(),
+    active: z.boolean().optional(),
+    busy: z.boolean().optional(),
+    all_kernels: z.array(z.string()).optional(),
+    python_version: z.string().nullable().optional(),
+    packages: z.array(z.string()).nullable().optional(),
+    variables: z.array(z.string()).nullable().optional(),
+    cwd: z.string().optional(),
+    note: z.string().optional(),
+    jobs: z.array(z.looseObject({
+      job_id: z.string(),
+      kernel_id: z.string(),
+      status: jobStatusSchema,
+      elapsed_seconds: z.number(),
+    })).optional(),
   }),
   annotations: {
     readOnlyHint: true,
@@ -406,6 +661,12 @@ Returns JSON {kernel_id, active, all_kernels, python_version, packages, variable
     const { registry, cwd } = context;
     const id = kernel_id ?? DEFAULT_KERNEL_ID;
     const allKernels = registry.list().map((info) => info.id);
+    const jobs = context.jobs.list().map((job) => ({
+      job_id: job.id,
+      kernel_id: job.kernelId,
+      status: job.status,
+      elapsed_seconds: context.jobs.elapsedSeconds(job),
+    }));
     const inactive = {
       success: true,
       kernel_id: id,
@@ -415,6 +676,7 @@ Returns JSON {kernel_id, active, all_kernels, python_version, packages, variable
       packages: [],
       variables: [],
       cwd,
+      jobs,
     };
     if (!registry.has(id)) return jsonAnswer(inactive);
     let kernel: KernelHandle;
@@ -448,6 +710,7 @@ Returns JSON {kernel_id, active, all_kernels, python_version, packages, variable
       ),
       variables: state.variables,
       cwd,
+      jobs,
     });
   },
 });
@@ -458,11 +721,17 @@ const pythonInterrupt = defineTool({
   description:
     `Interrupt code that is running in a kernel, like pressing Ctrl+C (sends SIGINT).
 
-The running python_exec call then returns with a KeyboardInterrupt error; variables and imports are kept. Use it when a call hangs or takes far longer than expected. For work that is expected to take long, give python_exec a larger timeout instead.`,
+The running python_exec call then returns with a KeyboardInterrupt error; variables and imports are kept. A background job running on the kernel ends with status "interrupted" (see python_job). Use it when a call hangs or takes far longer than expected. For work that is expected to take long, give python_exec a larger timeout or run it with background=true instead.`,
   schema: z.object({
     kernel_id: kernelIdSchema.describe(
       "Kernel to interrupt. Omit for the default session.",
     ),
+  }),
+  output: z.looseObject({
+    ...failureFields,
+    kernel_id: z.string().optional(),
+    message: z.string().optional(),
+    job_id: z.string().optional(),
   }),
   annotations: {
     readOnlyHint: false,
@@ -475,6 +744,7 @@ The running python_exec call then returns with a KeyboardInterrupt error; variab
     if (!context.registry.has(id)) {
       return errorAnswer(NO_SESSION_TO_INTERRUPT, { kernel_id: id });
     }
+    const job = context.jobs.markInterrupted(id);
     try {
       await context.registry.interrupt(id);
     } catch (error) {
@@ -487,6 +757,7 @@ The running python_exec call then returns with a KeyboardInterrupt error; variab
       success: true,
       kernel_id: id,
       message: INTERRUPT_SENT,
+      ...(job ? { job_id: job.id } : {}),
     });
   },
 });
@@ -505,6 +776,7 @@ Returns {"ok": true} when it parses, or {"ok": false, "error": "Syntax error at 
   schema: z.object({
     code: z.string().describe("The complete Python source to check."),
   }),
+  output: z.looseObject({ ok: z.boolean(), error: z.string().optional() }),
   annotations: {
     readOnlyHint: true,
     destructiveHint: false,
@@ -520,12 +792,100 @@ Returns {"ok": true} when it parses, or {"ok": false, "error": "Syntax error at 
   },
 });
 
+function exportPathError(path: string, reason: string): string {
+  return `Cannot export to "${path}": ${reason}. Give a path relative to the working directory, e.g. "analysis.ipynb", or omit path for .ipython_mcp/<kernel_id>.ipynb.`;
+}
+
+const pythonExport = defineTool({
+  name: "python_export",
+  title: "Export a kernel's session as a notebook",
+  description:
+    `Write a Jupyter notebook (.ipynb, nbformat 4.5) of every cell a kernel ran since its last start or reset, with outputs (printed text, results, errors, images).
+
+Returns JSON {path, cells} and a resource link to the file. Use it to hand the work to a person, or to keep a record of an analysis. path is relative to the working directory (default .ipython_mcp/<kernel_id>.ipynb); paths outside the working directory are refused. Background jobs appear once they have ended.`,
+  schema: z.object({
+    kernel_id: kernelIdSchema.describe(
+      "Kernel whose cells to export. Omit for the default session.",
+    ),
+    path: z.preprocess(
+      (value) => (value === null || value === "" ? undefined : value),
+      z.string().optional(),
+    ).describe(
+      "Where to write, relative to the working directory (default .ipython_mcp/<kernel_id>.ipynb).",
+    ),
+  }),
+  output: z.looseObject({
+    ...failureFields,
+    kernel_id: z.string().optional(),
+    path: z.string().optional(),
+    cells: z.number().optional(),
+  }),
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
+  async handler({ kernel_id, path }, context) {
+    const id = kernel_id ?? DEFAULT_KERNEL_ID;
+    if (!context.registry.has(id)) {
+      return errorAnswer(
+        `Kernel ${id} not found, so there is nothing to export. Run code with python_exec first, or pass the kernel_id python_reset() returned.`,
+        { kernel_id: id },
+      );
+    }
+    const kernel = context.registry.get(id);
+    const wanted = path ?? join(OUTPUT_DIR_NAME, `${id}.ipynb`);
+    if (!wanted.endsWith(".ipynb")) {
+      return errorAnswer(
+        exportPathError(wanted, 'the file name must end with ".ipynb"'),
+        { kernel_id: id },
+      );
+    }
+    let target: string;
+    try {
+      target = await safePathIn(context.cwd, wanted);
+    } catch (error) {
+      if (error instanceof ResourcePathError) {
+        return errorAnswer(exportPathError(wanted, error.message), {
+          kernel_id: id,
+        });
+      }
+      throw error;
+    }
+    const cells = context.history.cells(kernel);
+    const notebook = buildNotebook(cells);
+    try {
+      await Deno.mkdir(dirname(target), { recursive: true });
+      await Deno.writeTextFile(
+        target,
+        JSON.stringify(notebook, null, 1) + "\n",
+      );
+    } catch (error) {
+      return errorAnswer(
+        exportPathError(
+          wanted,
+          error instanceof Error ? error.message : String(error),
+        ),
+        { kernel_id: id },
+      );
+    }
+    return jsonAnswer(
+      { success: true, kernel_id: id, path: target, cells: cells.length },
+      false,
+      [resourceLink(target)],
+    );
+  },
+});
+
 /** The tools, in the order they are listed. */
 export const TOOLS: readonly McpTool[] = [
   pythonExec,
+  pythonJob,
   pythonReset,
   pythonStatus,
   pythonInterrupt,
+  pythonExport,
   submitCode,
 ];
 

@@ -177,7 +177,7 @@ Deno.test("runAgent() with a shared kernel", async (t) => {
         assert.equal(await Deno.readTextFile(file), "print('ok')\n");
         assert.deepEqual(
           agent.filesWritten.sort(),
-          [join(dir, "log.jsonl"), file].sort(),
+          [join(dir, "log.jsonl"), join(dir, "solution.ipynb"), file].sort(),
         );
         assert.equal(result.stats.tool_usage.save_code, 2);
       },

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { assertValidNotebook } from "../_helpers/notebook.ts";
 import { main } from "../../src/cli/coder.ts";
 import { testEnv } from "../_helpers/agent_env.ts";
 import {
@@ -130,6 +131,15 @@ Deno.test("coder with an inline task", async (t) => {
             "complete",
           ]);
           assert.match(stdout, /Done: `fib\(10\)` is \*\*55\*\*\./);
+          // The session notebook beside the log, valid for nbformat.
+          const notebookPath = join(dir, "solution.ipynb");
+          await assertValidNotebook(notebookPath);
+          const notebook = JSON.parse(await Deno.readTextFile(notebookPath));
+          assert.equal(notebook.cells.length, 1);
+          assert.match(notebook.cells[0].source.join(""), /def fib/);
+          assert.deepEqual(notebook.cells[0].outputs, [
+            { output_type: "stream", name: "stdout", text: ["55\n"] },
+          ]);
           assert.match(
             stderr,
             /python_exec: defining function fib\(\), printing fib\(10\)/,
@@ -393,6 +403,10 @@ Deno.test("coder API key handling", async (t) => {
             await Deno.readTextFile(join(dir, "log.jsonl")),
             /\[REDACTED\]/,
           );
+          // The session notebook masks it as the log does.
+          const notebook = await Deno.readTextFile(join(dir, "solution.ipynb"));
+          assert.match(notebook, /\[REDACTED\]/);
+          assert.ok(!notebook.includes(SECRET));
         },
       });
     },
@@ -426,6 +440,7 @@ Deno.test("coder --json prints one parsable summary", async () => {
       assert.equal(summary.final_response, "# Result\n\nThree.");
       assert.deepEqual(summary.files_written.sort(), [
         join(dir, "log.jsonl"),
+        join(dir, "solution.ipynb"),
         join(dir, "solution.py"),
       ]);
       assert.equal(summary.log_path, join(dir, "log.jsonl"));

@@ -139,6 +139,7 @@ Deno.test("format answers", async (t) => {
       const ok = jsonAnswer({ ok: true });
       assert.deepEqual(ok, {
         content: [{ type: "text", text: '{"ok":true}' }],
+        structuredContent: { ok: true },
       });
       const failed = errorAnswer("boom", { kernel_id: "k" });
       assert.equal(failed.isError, true);
@@ -304,7 +305,12 @@ Deno.test("shapeExecResult()", async (t) => {
       maxImages: 2,
       imageLimitBytes: 1000,
     });
-    assert.equal(shaped.images.length, 2);
+    assert.deepEqual(shaped.images.map((item) => item.type), [
+      "image",
+      "image",
+      "resource_link",
+      "resource_link",
+    ]);
     assert.deepEqual(shaped.images[0], {
       type: "image",
       data: PNG_1PX,
@@ -330,4 +336,73 @@ Deno.test("shapeExecResult()", async (t) => {
       assert.equal(png.byteLength, atob(PNG_1PX).length);
     },
   );
+});
+
+Deno.test("shapeExecResult() keeps every answer fit for MCP clients", async (t) => {
+  await t.step("saves SVG and never makes it an image item", () => {
+    const shaped = shapeExecResult(
+      result({ images: [{ mimeType: "image/svg+xml", data: "<svg/>" }] }),
+      { kernelId: "k", pathFor: paths() },
+    );
+    assert.deepEqual(shaped.images.map((item) => item.type), [
+      "resource_link",
+    ]);
+    assert.deepEqual(shaped.payload.images_saved, [
+      "/w/.ipython_mcp/image-1.svg",
+    ]);
+    assert.deepEqual(shaped.files, [{
+      path: "/w/.ipython_mcp/image-1.svg",
+      data: "<svg/>",
+    }]);
+  });
+
+  await t.step("keeps the serialized answer under the result limit", () => {
+    const big = btoa("x".repeat(300_000)); // 400 000 base64 characters
+    const images = Array.from({ length: 4 }, () => ({
+      mimeType: "image/png" as const,
+      data: big,
+    }));
+    const shaped = shapeExecResult(
+      result({ stdout: "s".repeat(50_000), images }),
+      {
+        kernelId: "k",
+        pathFor: paths(),
+      },
+    );
+    const answer = jsonAnswer(shaped.payload, false, shaped.images);
+    assert.ok(JSON.stringify(answer).length <= 1_048_576);
+    const inline = shaped.images.filter((item) => item.type === "image");
+    assert.equal(inline.length, 2);
+    assert.equal((shaped.payload.images_saved as string[]).length, 2);
+  });
+
+  await t.step("cuts text harder when JSON escaping inflates it", () => {
+    const nul = "\u0001".repeat(100 * 1024);
+    const shaped = shapeExecResult(
+      result({ stdout: nul, stderr: nul, result: nul }),
+      { kernelId: "k", pathFor: paths() },
+    );
+    const answer = jsonAnswer(shaped.payload, false, shaped.images);
+    assert.ok(JSON.stringify(answer).length <= 1_048_576);
+    assert.equal(shaped.files.length, 3);
+  });
+
+  await t.step("drops image data that is not valid base64, with a note", () => {
+    const shaped = shapeExecResult(
+      result({
+        stdout: "kept",
+        images: [
+          { mimeType: "image/png", data: "not base64!" },
+          { mimeType: "image/png", data: PNG_1PX },
+        ],
+      }),
+      { kernelId: "k", pathFor: paths() },
+    );
+    assert.equal(shaped.payload.stdout, "kept");
+    assert.deepEqual(shaped.images.map((item) => item.type), ["image"]);
+    assert.match(
+      (shaped.payload.images_dropped as string[])[0]!,
+      /^image 1 \(image\/png\): .*not valid base64/,
+    );
+  });
 });

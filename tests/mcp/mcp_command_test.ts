@@ -85,9 +85,11 @@ Deno.test("runMcpServer()", async (t) => {
         messages[1].result.tools.map((tool: { name: string }) => tool.name),
         [
           "python_exec",
+          "python_job",
           "python_reset",
           "python_status",
           "python_interrupt",
+          "python_export",
           "submit_code",
         ],
       );

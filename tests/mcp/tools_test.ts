@@ -11,45 +11,54 @@ Deno.test("ipython_mcp tools over stdio", async (t) => {
   await using server = await startMcpServer();
   const { call } = server;
 
-  await t.step("tools/list has the five tools with their schemas", async () => {
-    const { tools } = await server.client.listTools();
-    assert.deepEqual(tools.map((tool: Tool) => tool.name), [
-      "python_exec",
-      "python_reset",
-      "python_status",
-      "python_interrupt",
-      "submit_code",
-    ]);
-    const byName: Record<string, Tool> = Object.fromEntries(
-      tools.map((tool: Tool) => [tool.name, tool]),
-    );
-    const exec = byName.python_exec!;
-    assert.deepEqual(exec.inputSchema.required, ["code"]);
-    const execProps = exec.inputSchema.properties as Record<
-      string,
-      Record<string, unknown>
-    >;
-    assert.equal(execProps.code?.type, "string");
-    assert.equal(execProps.timeout?.type, "number");
-    assert.equal(execProps.timeout?.default, 30);
-    assert.equal(execProps.kernel_id?.type, "string");
-    const resetProps = byName.python_reset!.inputSchema.properties as Record<
-      string,
-      Record<string, unknown>
-    >;
-    assert.equal(resetProps.packages?.type, "array");
-    assert.deepEqual(resetProps.packages?.default, []);
-    assert.equal(byName.python_reset!.inputSchema.required, undefined);
-    assert.deepEqual(byName.submit_code!.inputSchema.required, ["code"]);
-    for (const tool of tools) {
-      assert.ok(
-        (tool.description ?? "").length > 150,
-        `${tool.name} needs a description written for a model`,
+  await t.step(
+    "tools/list has the seven tools with their schemas",
+    async () => {
+      const { tools } = await server.client.listTools();
+      assert.deepEqual(tools.map((tool: Tool) => tool.name), [
+        "python_exec",
+        "python_job",
+        "python_reset",
+        "python_status",
+        "python_interrupt",
+        "python_export",
+        "submit_code",
+      ]);
+      const byName: Record<string, Tool> = Object.fromEntries(
+        tools.map((tool: Tool) => [tool.name, tool]),
       );
-    }
-    assert.match(exec.description!, /python_reset\(\)/);
-    assert.match(exec.description!, /timeout/i);
-  });
+      const exec = byName.python_exec!;
+      assert.deepEqual(exec.inputSchema.required, ["code"]);
+      const execProps = exec.inputSchema.properties as Record<
+        string,
+        Record<string, unknown>
+      >;
+      assert.equal(execProps.code?.type, "string");
+      assert.equal(execProps.timeout?.type, "number");
+      assert.match(String(execProps.timeout?.description), /default 30/);
+      assert.equal(execProps.background?.type, "boolean");
+      for (const tool of tools) {
+        assert.equal(tool.outputSchema?.type, "object", tool.name);
+      }
+      assert.equal(execProps.kernel_id?.type, "string");
+      const resetProps = byName.python_reset!.inputSchema.properties as Record<
+        string,
+        Record<string, unknown>
+      >;
+      assert.equal(resetProps.packages?.type, "array");
+      assert.deepEqual(resetProps.packages?.default, []);
+      assert.equal(byName.python_reset!.inputSchema.required, undefined);
+      assert.deepEqual(byName.submit_code!.inputSchema.required, ["code"]);
+      for (const tool of tools) {
+        assert.ok(
+          (tool.description ?? "").length > 150,
+          `${tool.name} needs a description written for a model`,
+        );
+      }
+      assert.match(exec.description!, /python_reset\(\)/);
+      assert.match(exec.description!, /timeout/i);
+    },
+  );
 
   await t.step(
     "python_status starts no kernel and reports inactive",
@@ -64,6 +73,7 @@ Deno.test("ipython_mcp tools over stdio", async (t) => {
         packages: [],
         variables: [],
         cwd: server.cwd,
+        jobs: [],
       });
       assert.deepEqual(kernelDescendants(server.pid), []);
     },
@@ -277,7 +287,13 @@ Deno.test("ipython_mcp tools over stdio", async (t) => {
           "display(Image(data=b'\\x89PNG\\r\\n\\x1a\\n' + os.urandom(1_100_000), format='png'))",
       });
       assert.equal(json.success, true);
-      assert.equal(result.content.length, 1);
+      assert.deepEqual(
+        result.content.map((item: { type: string }) => item.type),
+        [
+          "text",
+          "resource_link",
+        ],
+      );
       const saved = json.images_saved as string[];
       assert.equal(saved.length, 1);
       assert.ok(saved[0]!.startsWith(join(server.cwd, ".ipython_mcp") + "/"));
