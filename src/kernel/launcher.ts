@@ -381,7 +381,11 @@ async function freePorts(n: number): Promise<number[]> {
 export async function writeConnectionFile(): Promise<
   { runtimeDir: string; info: ConnectionInfo; file: string }
 > {
-  const runtimeDir = await Deno.makeTempDir({ prefix: "coder-kernel-" });
+  // The owner's pid in the name lets a later run sweep dirs whose owner
+  // was killed before it could remove them (sweepStaleRuntimeDirs).
+  const runtimeDir = await Deno.makeTempDir({
+    prefix: `${RUNTIME_PREFIX}${Deno.pid}-`,
+  });
   await Deno.chmod(runtimeDir, 0o700).catch(() => {});
   const [shell, iopub, stdin, control, hb] = await freePorts(5) as [
     number,
@@ -481,6 +485,46 @@ async function drain(
   } catch {
     // process gone
   }
+}
+
+const RUNTIME_PREFIX = "coder-kernel-";
+
+function processExists(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes connection-file dirs (`coder-kernel-<pid>-*`, holding HMAC keys)
+ * in `dir` whose owner process is gone, e.g. after a SIGKILL of a server.
+ * Linux only (owners are looked up in /proc); elsewhere it does nothing.
+ *
+ * @param dir The temp dir the connection files are made in.
+ * @returns How many dirs were removed.
+ */
+export async function sweepStaleRuntimeDirs(dir: string): Promise<number> {
+  if (Deno.build.os !== "linux" || !processExists(Deno.pid)) return 0;
+  const pattern = new RegExp(`^${RUNTIME_PREFIX}(\\d+)-`);
+  let removed = 0;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const owner = entry.isDirectory ? entry.name.match(pattern)?.[1] : null;
+      if (!owner || processExists(Number(owner))) continue;
+      try {
+        await Deno.remove(join(dir, entry.name), { recursive: true });
+        removed++;
+      } catch {
+        // not ours to remove, or gone already
+      }
+    }
+  } catch {
+    // no such dir
+  }
+  return removed;
 }
 
 /** Kills a process group, ignoring groups that are already gone. */

@@ -10,7 +10,12 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { ExecuteResult, KernelExit, KernelImage } from "../kernel/mod.ts";
+import {
+  describeExit,
+  type ExecuteResult,
+  type KernelExit,
+  type KernelImage,
+} from "../kernel/mod.ts";
 
 /** Largest text field (UTF-8 bytes) returned inline: 100 KB. */
 export const TEXT_LIMIT_BYTES = 100 * 1024;
@@ -165,9 +170,7 @@ export function formatSeconds(seconds: number): string {
  * @returns The description.
  */
 export function describeKernelExit(exit: KernelExit): string {
-  if (exit.signal) return `signal ${exit.signal}`;
-  if (exit.code !== null) return `exit code ${exit.code}`;
-  return "unknown exit status";
+  return describeExit(exit);
 }
 
 /**
@@ -215,6 +218,11 @@ export function timeoutMessage(seconds: number, kernelAlive: boolean): string {
  * @returns The message naming exit code or signal and how to recover.
  */
 export function kernelDiedMessage(kernelId: string, exit: KernelExit): string {
+  if (exit.reason === "restarted") {
+    return `Kernel ${kernelId} was restarted (python_reset) while this code ran; ` +
+      `the code was stopped and the old kernel's variables are lost. ` +
+      `The restarted kernel is ready under the same kernel_id.`;
+  }
   return `Kernel ${kernelId} died (${
     describeKernelExit(exit)
   }) and was removed; its variables are lost. ` +
