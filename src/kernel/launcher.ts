@@ -489,25 +489,31 @@ async function drain(
 
 const RUNTIME_PREFIX = "coder-kernel-";
 
+/**
+ * Whether a process exists. Deno has no signal 0 and reading /proc needs
+ * --allow-all, so this sends SIGCHLD, which every process ignores unless it
+ * waits for children (then it finds none): harmless even to a stranger that
+ * reused the pid.
+ */
 function processExists(pid: number): boolean {
   try {
-    Deno.statSync(`/proc/${pid}`);
+    Deno.kill(pid, "SIGCHLD");
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return !(error instanceof Deno.errors.NotFound);
   }
 }
 
 /**
  * Removes connection-file dirs (`coder-kernel-<pid>-*`, holding HMAC keys)
  * in `dir` whose owner process is gone, e.g. after a SIGKILL of a server.
- * Linux only (owners are looked up in /proc); elsewhere it does nothing.
+ * Not on Windows.
  *
  * @param dir The temp dir the connection files are made in.
  * @returns How many dirs were removed.
  */
 export async function sweepStaleRuntimeDirs(dir: string): Promise<number> {
-  if (Deno.build.os !== "linux" || !processExists(Deno.pid)) return 0;
+  if (IS_WINDOWS) return 0;
   const pattern = new RegExp(`^${RUNTIME_PREFIX}(\\d+)-`);
   let removed = 0;
   try {
