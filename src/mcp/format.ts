@@ -15,6 +15,7 @@ import {
   type ExecuteResult,
   type KernelExit,
   type KernelImage,
+  packageName,
 } from "../kernel/mod.ts";
 
 /** Largest text field (UTF-8 bytes) returned inline: 100 KB. */
@@ -279,16 +280,14 @@ export function sessionStartedMessage(
 }
 
 /**
- * The distribution name of a package spec (`numpy[extra]>=2` -> `numpy`).
+ * The distribution name of a package spec (`numpy[extra]>=2` -> `numpy`);
+ * the kernel layer's {@linkcode packageName}.
  *
  * @param spec A validated package spec.
  * @returns The bare name.
  */
 export function packageNameOf(spec: string): string {
-  return spec.trim().match(/^[A-Za-z0-9][A-Za-z0-9._-]*/)?.[0]?.replace(
-    /[._-]+$/,
-    "",
-  ) ?? spec.trim();
+  return packageName(spec);
 }
 
 function normalizePackageName(name: string): string {

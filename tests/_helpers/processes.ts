@@ -63,6 +63,17 @@ export function kernelDescendants(root: number): number[] {
 }
 
 /**
+ * Kernel processes that are direct children of a process: the kernels it
+ * started, not their own subprocesses.
+ *
+ * @param root The parent's pid.
+ * @returns Their pids.
+ */
+export function kernelChildren(root: number): number[] {
+  return kernelDescendants(root).filter((pid) => readStat(pid)?.ppid === root);
+}
+
+/**
  * Running processes below a process whose command line matches.
  *
  * @param root The ancestor's pid.

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { startMcpServer } from "../_helpers/mcp_client.ts";
 import {
   descendantsMatching,
+  kernelChildren,
   kernelDescendants,
   kernelPidsOf,
   killAll,
@@ -220,7 +221,7 @@ Deno.test("ipython_mcp kernel defects (issue 9)", async (t) => {
       });
       let most = 0;
       const sample = () => {
-        most = Math.max(most, kernelPidsOf(server.pid).length);
+        most = Math.max(most, kernelChildren(server.pid).length);
       };
       const sampler = setInterval(sample, 20);
       try {
