@@ -75,6 +75,7 @@ async function run(
   args: string[],
   env: Record<string, string>,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   try {
     const out = await new Deno.Command(command, {
@@ -84,7 +85,9 @@ async function run(
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal
+        ? AbortSignal.any([AbortSignal.timeout(timeoutMs), signal])
+        : AbortSignal.timeout(timeoutMs),
     }).output();
     const decoder = new TextDecoder();
     return {
@@ -214,7 +217,7 @@ export function defaultCacheDir(env: Record<string, string>): string {
 async function managedVenv(
   python: string,
   packages: readonly string[],
-  options: LaunchOptions,
+  options: LaunchOptions & { signal?: AbortSignal },
 ): Promise<string> {
   const logger = options.logger ?? SILENT_LOGGER;
   const real = await Deno.realPath(python).catch(() => python);
@@ -240,7 +243,9 @@ async function managedVenv(
       ["-m", "venv", "--system-site-packages", building],
       options.env,
       120_000,
+      options.signal,
     );
+    options.signal?.throwIfAborted();
     if (!venv.ok) {
       throw new KernelStartError(
         `Cannot create a virtual environment with ${python}: ${
@@ -261,7 +266,9 @@ async function managedVenv(
       ],
       { ...options.env, PIP_NO_INPUT: "1" },
       INSTALL_TIMEOUT_MS,
+      options.signal,
     );
+    options.signal?.throwIfAborted();
     if (!pip.ok) {
       throw new KernelStartError(
         `Cannot install ${packages.join(", ")} with pip: ${
@@ -292,13 +299,13 @@ async function managedVenv(
  * interpreter with ipykernel, then uv.
  *
  * @param packages Validated package specs.
- * @param options Launch options.
+ * @param options Launch options; `signal` aborts a managed-venv build.
  * @returns The plan.
  * @throws {KernelStartError} When nothing can start a kernel.
  */
 export async function planLaunch(
   packages: readonly string[],
-  options: LaunchOptions,
+  options: LaunchOptions & { signal?: AbortSignal },
 ): Promise<LaunchPlan> {
   const uv = options.python ? undefined : await which("uv", options.env);
   if (packages.length > 0 && uv) {

@@ -244,21 +244,34 @@ Deno.test("ipython_mcp kernel defects (issue 9)", async (t) => {
   await t.step(
     "stdin EOF while a spare kernel starts leaves no kernel and exits promptly",
     async () => {
-      const server = await startMcpServer({ env: { CODER_POOL_SIZE: "1" } });
+      // Kernels of this server take 4 s to start, so the spare is surely
+      // still starting when the client goes away.
+      const slow = await Deno.makeTempDir({ prefix: "mcp_slow_" });
+      await Deno.writeTextFile(
+        join(slow, "sitecustomize.py"),
+        "import sys, time\nif 'ipykernel_launcher' in sys.orig_argv:\n" +
+          "    time.sleep(4)\n",
+      );
+      const server = await startMcpServer({
+        env: { CODER_POOL_SIZE: "1", PYTHONPATH: slow },
+      });
       try {
-        // The spare starts in the background as soon as the server serves.
-        for (let i = 0; i < 400 && kernelPidsOf(server.pid).length === 0; i++) {
+        // Process creation has no event to await: poll /proc briefly.
+        let spares: number[] = [];
+        for (let i = 0; i < 4_000 && spares.length === 0; i++) {
           await new Promise((resolve) => setTimeout(resolve, 5));
+          spares = kernelChildren(server.pid);
         }
-        const spares = kernelPidsOf(server.pid);
         assert.equal(spares.length, 1, "no spare kernel was starting");
         await server.close();
+        // The old code waited 3 s for the start, then left it running.
         assert.ok(await waitForExit(server.pid, 2_500), "server still runs");
-        assert.deepEqual(await waitGone(spares, 500), []);
+        assert.deepEqual(await waitGone(spares, 1_000), []);
         assert.deepEqual(kernelPidsOf(server.pid), []);
       } finally {
         killAll(kernelPidsOf(server.pid));
         await server[Symbol.asyncDispose]();
+        await Deno.remove(slow, { recursive: true });
       }
     },
   );
