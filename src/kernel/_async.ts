@@ -99,3 +99,22 @@ export class Limiter {
     }
   }
 }
+
+/**
+ * A deadline signal whose timer can be cleared once the wait is over
+ * (`AbortSignal.timeout` keeps its timer until it fires).
+ */
+export function deadline(ms: number): {
+  signal: AbortSignal;
+  clear(): void;
+} {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new DOMException("The deadline passed", "TimeoutError"),
+      ),
+    ms,
+  );
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}

@@ -43,7 +43,12 @@ import {
 } from "./messages.ts";
 import { validatePackageSpecs } from "./package_spec.ts";
 import { stripAnsi } from "./wire.ts";
-import { delay, settleWithin, untilAborted } from "./_async.ts";
+import {
+  deadline as startDeadline,
+  delay,
+  settleWithin,
+  untilAborted,
+} from "./_async.ts";
 import { OutputCollector } from "./output.ts";
 import { startupCode } from "./startup.ts";
 
@@ -172,7 +177,8 @@ export class Kernel implements KernelHandle {
     // uv installs the packages while the kernel starts: allow for that.
     const timeoutMs = options.startupTimeoutMs ??
       (plan.installs ? PACKAGE_INSTALL_TIMEOUT_MS : DEFAULT_STARTUP_TIMEOUT_MS);
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const timer = startDeadline(timeoutMs);
+    const deadline = timer.signal;
     const died = new AbortController();
     // Watches for a death during start-up only: once started, the race
     // settles and nothing of this start-up stays attached to the process.
@@ -208,6 +214,7 @@ export class Kernel implements KernelHandle {
       await Promise.all([conn.waitForIopub(signal), conn.heartbeat(signal)]);
       const identity = await Kernel.#bootstrap(conn, signal);
       started.resolve(null);
+      timer.clear();
       const kernel = new Kernel({
         cwd: options.cwd,
         packages,
@@ -222,6 +229,7 @@ export class Kernel implements KernelHandle {
       return kernel;
     } catch (error) {
       started.resolve(null);
+      timer.clear();
       conn?.close();
       killGroup(spawned.child.pid, "SIGKILL");
       await spawned.child.status.catch(() => {});
@@ -437,7 +445,8 @@ export class Kernel implements KernelHandle {
     // callback left on a promise that lives as long as the kernel would keep
     // this execution's output alive until the kernel ends.
     const died = untilAborted([this.#death.signal], "died");
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const timer = startDeadline(timeoutMs);
+    const deadline = timer.signal;
     const stopped = untilAborted(
       options.signal ? [deadline, options.signal] : [deadline],
       "stopped",
@@ -488,6 +497,7 @@ export class Kernel implements KernelHandle {
         kernelAlive,
       );
     } finally {
+      timer.clear();
       died.dispose();
       stopped.dispose();
       pending.release();
@@ -512,7 +522,8 @@ export class Kernel implements KernelHandle {
     signal: AbortSignal | undefined,
   ): Promise<T> {
     if (!this.alive) return Promise.reject(new KernelDiedError(this.#exit!));
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const timer = startDeadline(timeoutMs);
+    const deadline = timer.signal;
     const stop = AbortSignal.any([
       deadline,
       this.#death.signal,
@@ -531,7 +542,7 @@ export class Kernel implements KernelHandle {
         );
       }
       throw error;
-    });
+    }).finally(() => timer.clear());
     // Later executions wait for this one only until it gives up.
     this.#queue = run.catch(() => {});
     return run;
