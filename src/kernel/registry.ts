@@ -361,17 +361,24 @@ export class KernelRegistry implements AsyncDisposable {
     packages: string[],
     stopping?: Promise<unknown>,
   ): Promise<KernelHandle> {
-    const start = this.#start(packages, stopping).then((kernel) => {
-      this.#kernels.set(id, kernel);
-      kernel.exited.then(() => {
-        if (this.#kernels.get(id) === kernel) this.#kernels.delete(id);
-      });
-      return kernel;
-    });
-    this.#starting.set(id, start);
-    start.catch(() => {}).finally(() => {
+    const started = () => {
       if (this.#starting.get(id) === start) this.#starting.delete(id);
-    });
+    };
+    const start: Promise<KernelHandle> = this.#start(packages, stopping).then(
+      (kernel) => {
+        started();
+        this.#kernels.set(id, kernel);
+        kernel.exited.then(() => {
+          if (this.#kernels.get(id) === kernel) this.#kernels.delete(id);
+        });
+        return kernel;
+      },
+      (error) => {
+        started();
+        throw error;
+      },
+    );
+    this.#starting.set(id, start);
     return start;
   }
 

@@ -234,6 +234,43 @@ Deno.test("KernelRegistry slots", async (t) => {
     );
 
     await t.step(
+      "a spare is shut down to make room for a package kernel, never exceeding the limit",
+      async () => {
+        // Starts package kernels as plain ones: no index to install from here.
+        const local = new LocalBackend(testLaunch());
+        const plain: KernelBackend = {
+          kind: "local",
+          location: null,
+          start: (request) => local.start({ ...request, packages: [] }),
+        };
+        const registry = new KernelRegistry({
+          cwd,
+          launch: testLaunch(),
+          backend: plain,
+          maxKernels: 2,
+          poolSize: 1,
+        });
+        let most = 0;
+        const sampler = setInterval(() => {
+          most = Math.max(most, ours().length);
+        }, 10);
+        try {
+          registry.warm();
+          await registry.ensureDefault();
+          assert.equal(registry.processes, 2, "default plus a new spare");
+          const { kernel } = await registry.create({ packages: ["six"] });
+          assert.equal((await kernel.execute("2 * 21")).result, "42");
+          assert.equal(registry.processes, 2, "the spare made room");
+          await assert.rejects(registry.create(), KernelLimitError);
+        } finally {
+          clearInterval(sampler);
+          await registry.shutdownAll();
+        }
+        assert.ok(most <= 2, `saw ${most} kernel processes`);
+      },
+    );
+
+    await t.step(
       "registries sharing KernelSlots share one limit",
       async () => {
         const slots = new KernelSlots(1);
