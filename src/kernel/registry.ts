@@ -72,6 +72,10 @@ function newId(): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+function packageSetKey(packages: readonly string[]): string {
+  return JSON.stringify([...packages].sort());
+}
+
 /** Most syntax-checker processes at once per registry. */
 const MAX_CHECKERS = 3;
 /** How long shutdownAll() lets kernels stop politely before killing groups. */
@@ -197,15 +201,21 @@ export class KernelRegistry implements AsyncDisposable {
     if (this.has(DEFAULT_KERNEL_ID)) {
       return Promise.resolve(this.#kernels.get(DEFAULT_KERNEL_ID)!);
     }
-    const starting = this.#starting.get(DEFAULT_KERNEL_ID);
-    if (starting) return starting;
     let packages: string[];
     try {
       packages = validatePackageSpecs(options.packages ?? []);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#startAs(DEFAULT_KERNEL_ID, packages);
+    const starting = this.#starting.get(DEFAULT_KERNEL_ID);
+    if (!starting) return this.#startAs(DEFAULT_KERNEL_ID, packages);
+    if (options.packages === undefined) return starting;
+    // Another caller is starting it: ours once it runs with our packages.
+    return starting.then((kernel) =>
+      packageSetKey(kernel.packages) === packageSetKey(packages)
+        ? kernel
+        : this.restart(DEFAULT_KERNEL_ID, { packages })
+    );
   }
 
   /**
