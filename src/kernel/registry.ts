@@ -402,6 +402,12 @@ export class KernelRegistry implements AsyncDisposable {
     }
     if (packages.length === 0) {
       const spare = await this.#takeSpare();
+      if (spare && this.#closed) {
+        await spare.shutdown();
+        throw new KernelError(
+          "Cannot start a kernel: the registry is shut down",
+        );
+      }
       if (spare) {
         // Refill once this kernel is ready, so two start-ups never compete
         // for the CPU with the one the caller is waiting for.
