@@ -6,6 +6,7 @@
 
 import systemPrompt from "./prompts/system.md" with { type: "text" };
 import systemTodoPrompt from "./prompts/system_todo.md" with { type: "text" };
+import { packageName } from "../kernel/mod.ts";
 
 /**
  * The built-in system prompt.
@@ -59,7 +60,7 @@ export function parseProjectFile(text: string): ProjectFile {
  * @returns The bare name.
  */
 export function packageNameOf(spec: string): string {
-  return spec.trim().split(/[\[<>=!~;@ ]/, 1)[0] ?? spec.trim();
+  return packageName(spec);
 }
 
 /**

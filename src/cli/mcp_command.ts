@@ -71,8 +71,11 @@ Tools: python_exec, python_reset, python_status, python_interrupt, submit_code.
 Stdout carries only MCP messages; logs go to stderr.
 `;
 
-/** How long kernel shutdown may take before process groups are killed. */
-const SHUTDOWN_GRACE_MS = 3_000;
+/**
+ * Longest wait for the registry's shutdown (it aborts starts and kills
+ * process groups itself, within its own budget).
+ */
+const SHUTDOWN_WAIT_MS = 10_000;
 /** After stdin EOF, how long requests already received may take to finish. */
 const EOF_DRAIN_MS = 1_000;
 /** After kernel shutdown, how long the last answers may take to be written. */
@@ -184,35 +187,6 @@ async function settleWithin(
     }),
   ]);
   clearTimeout(timer);
-}
-
-async function shutdownKernels(
-  registry: KernelRegistry,
-  logger: Logger,
-): Promise<void> {
-  const pids = registry.list().flatMap((info) =>
-    info.pid === null ? [] : [info.pid]
-  );
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const finished = await Promise.race([
-    registry.shutdownAll().then(() => true, (error) => {
-      logger.error(`Kernel shutdown failed: ${error}`);
-      return false;
-    }),
-    new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), SHUTDOWN_GRACE_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (finished) return;
-  // Last resort: each kernel leads its own process group.
-  for (const pid of pids) {
-    try {
-      Deno.kill(-pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }
 }
 
 /**
@@ -365,7 +339,12 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
       await settleWithin(transport.drained(), EOF_DRAIN_MS);
     }
   } finally {
-    await shutdownKernels(registry, logger);
+    await settleWithin(
+      registry.shutdownAll().catch((error) =>
+        logger.error(`Kernel shutdown failed: ${error}`)
+      ),
+      SHUTDOWN_WAIT_MS,
+    );
     // Calls that the shutdown cut short still get their (error) answer.
     await settleWithin(transport.drained(), FINAL_DRAIN_MS);
     await server.close().catch(() => {});

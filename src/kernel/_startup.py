@@ -57,17 +57,44 @@ def _flush_figures(*_args):
 _ip.events.register("post_run_cell", _flush_figures)
 
 
+def _runtime_dir():
+    # The private dir holding our connection file (and its HMAC key).
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+
+        path = IPKernelApp.instance().abs_connection_file
+    except Exception:
+        return None
+    folder = os.path.dirname(path)
+    return folder if os.path.basename(folder).startswith("coder-kernel-") else None
+
+
+def _die_with_group():
+    # Our owner is gone: remove the connection file, then kill the whole
+    # process group (the kernel, its subprocesses and forked children).
+    import shutil
+    import signal
+
+    folder = _runtime_dir()
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+    try:
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    finally:
+        os._exit(1)
+
+
 def _watch_parent(parent_pid, first_ppid):
     # ipykernel only exits when reparented to pid 1; containers and
     # subreapers break that, so also exit when our owner is gone.
     while True:
         time.sleep(0.5)
         if os.getppid() != first_ppid:
-            os._exit(1)
+            _die_with_group()
         try:
             os.kill(parent_pid, 0)
         except ProcessLookupError:
-            os._exit(1)
+            _die_with_group()
         except PermissionError:
             pass
 
@@ -81,8 +108,21 @@ if _parent > 1 and os.name == "posix":
 _HIDDEN = {"In", "Out", "exit", "quit", "get_ipython"}
 
 
+class _Json:
+    # Returned to user_expressions: its text/plain form is the JSON itself,
+    # so tooling data never passes through stdout.
+    def __init__(self, value):
+        self._text = json.dumps(value)
+
+    def __repr__(self):
+        return self._text
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(self._text)
+
+
 def identity():
-    print(json.dumps({"pid": os.getpid(), "python": sys.executable}))
+    return _Json({"pid": os.getpid(), "python": sys.executable})
 
 
 def state():
@@ -99,14 +139,12 @@ def state():
         for k in _ip.user_ns
         if not k.startswith("_") and k not in _HIDDEN and k not in hidden
     )
-    print(
-        json.dumps(
-            {
-                "pythonVersion": ".".join(str(p) for p in sys.version_info[:3]),
-                "packages": sorted(packages.values(), key=lambda p: p["name"].lower()),
-                "variables": variables,
-            }
-        )
+    return _Json(
+        {
+            "pythonVersion": ".".join(str(p) for p in sys.version_info[:3]),
+            "packages": sorted(packages.values(), key=lambda p: p["name"].lower()),
+            "variables": variables,
+        }
     )
 
 
@@ -126,4 +164,4 @@ def versions(names):
             out[name] = str(getattr(module, "__version__", "installed"))
         except Exception:
             out[name] = None
-    print(json.dumps(out))
+    return _Json(out)

@@ -20,6 +20,7 @@ import {
   decodeMessage,
   encodeMessage,
   MessageSigner,
+  type OversizedMessage,
 } from "./wire.ts";
 
 /** The fields of a Jupyter connection file we use. */
@@ -49,6 +50,8 @@ export interface RequestHandlers {
   onReply?: (msg: JupyterMessage) => void;
   /** Called with every iopub message whose parent is this request. */
   onIopub?: (msg: JupyterMessage) => void;
+  /** Called when a message for this request was too large to decode. */
+  onOversize?: (lost: OversizedMessage) => void;
 }
 
 /** An outstanding request; `release()` stops routing late messages to it. */
@@ -153,6 +156,17 @@ export class KernelConnection {
       for await (const frames of socket) {
         const decoded = decodeMessage(frames, this.#signer);
         if (!decoded.ok) {
+          if (decoded.reason === "too-large") {
+            const lost = decoded.oversized;
+            this.#logger.warn(
+              `Dropped a ${channel} ${lost.msgType} message of ${lost.bytes} bytes: too large to decode`,
+            );
+            const handlers = lost.parentId
+              ? this.#pending.get(lost.parentId)
+              : undefined;
+            handlers?.onOversize?.(lost);
+            continue;
+          }
           if (decoded.reason === "bad-signature") this.#badSignatures++;
           this.#logger.warn(
             `Dropped a ${channel} message: ${decoded.reason}`,

@@ -42,10 +42,45 @@ export class KernelStartError extends KernelError {
   }
 }
 
-/** Formats an exit as "exit code 1" or "signal SIGKILL". */
-export function describeExit(exit: KernelExit): string {
+/** Linux signal numbers, for exit codes 128+N that shells and wrappers report. */
+const SIGNAL_NAMES: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  4: "SIGILL",
+  5: "SIGTRAP",
+  6: "SIGABRT",
+  7: "SIGBUS",
+  8: "SIGFPE",
+  9: "SIGKILL",
+  10: "SIGUSR1",
+  11: "SIGSEGV",
+  12: "SIGUSR2",
+  13: "SIGPIPE",
+  14: "SIGALRM",
+  15: "SIGTERM",
+  24: "SIGXCPU",
+  25: "SIGXFSZ",
+};
+
+/**
+ * Formats an exit as "exit code 1" or "signal SIGKILL". An exit code above
+ * 128 (a wrapper such as uv or bwrap reporting its child's signal N as
+ * 128+N) is named as that signal.
+ *
+ * @param exit How the process ended.
+ * @returns The description.
+ */
+export function describeExit(
+  exit: Pick<KernelExit, "code" | "signal">,
+): string {
   if (exit.signal) return `signal ${exit.signal}`;
-  return `exit code ${exit.code ?? "unknown"}`;
+  if (exit.code === null) return "unknown exit status";
+  if (exit.code > 128 && exit.code < 128 + 65) {
+    const n = exit.code - 128;
+    return `signal ${SIGNAL_NAMES[n] ?? `${n}`}`;
+  }
+  return `exit code ${exit.code}`;
 }
 
 /** The kernel process died (os._exit, segfault, OOM kill, killed). */

@@ -43,7 +43,12 @@ import {
 } from "./messages.ts";
 import { validatePackageSpecs } from "./package_spec.ts";
 import { stripAnsi } from "./wire.ts";
-import { delay, untilAborted } from "./_async.ts";
+import {
+  deadline as startDeadline,
+  delay,
+  settleWithin,
+  untilAborted,
+} from "./_async.ts";
 import { OutputCollector } from "./output.ts";
 import { startupCode } from "./startup.ts";
 
@@ -56,6 +61,10 @@ const SHUTDOWN_GRACE_MS = 1_000;
 const PORT_RETRIES = 3;
 const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
 const ABORT_RETRIES = 5;
+/** Deadline of a tooling call (state, versions); it never kills the kernel. */
+const TOOLING_TIMEOUT_MS = 5_000;
+/** Package probes may import modules: a longer deadline. */
+const VERSIONS_TIMEOUT_MS = 20_000;
 
 /** Options for {@linkcode startKernel}. */
 export interface StartKernelOptions extends LaunchOptions {
@@ -144,6 +153,7 @@ export class Kernel implements KernelHandle {
     const plan = await planLaunch(packages, options);
     let lastError: unknown;
     for (let attempt = 0; attempt < PORT_RETRIES; attempt++) {
+      options.signal?.throwIfAborted();
       try {
         return await Kernel.#launch(plan, packages, options, logger);
       } catch (error) {
@@ -167,11 +177,16 @@ export class Kernel implements KernelHandle {
     // uv installs the packages while the kernel starts: allow for that.
     const timeoutMs = options.startupTimeoutMs ??
       (plan.installs ? PACKAGE_INSTALL_TIMEOUT_MS : DEFAULT_STARTUP_TIMEOUT_MS);
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const timer = startDeadline(timeoutMs);
+    const deadline = timer.signal;
     const died = new AbortController();
-    spawned.child.status.then(async (s) => {
+    // Watches for a death during start-up only: once started, the race
+    // settles and nothing of this start-up stays attached to the process.
+    const started = Promise.withResolvers<null>();
+    Promise.race([spawned.child.status, started.promise]).then(async (s) => {
+      if (s === null) return;
       // Let the last stderr lines arrive before quoting them.
-      await Promise.race([spawned.drained, delay(500)]);
+      await settleWithin(spawned.drained, 500);
       died.abort(
         new KernelStartError(
           `Kernel process exited during start-up (${
@@ -198,6 +213,8 @@ export class Kernel implements KernelHandle {
       await conn.request("shell", "kernel_info_request", {}, signal);
       await Promise.all([conn.waitForIopub(signal), conn.heartbeat(signal)]);
       const identity = await Kernel.#bootstrap(conn, signal);
+      started.resolve(null);
+      timer.clear();
       const kernel = new Kernel({
         cwd: options.cwd,
         packages,
@@ -211,6 +228,8 @@ export class Kernel implements KernelHandle {
       logger.info(`Kernel ${kernel.pid} ready (${plan.description})`);
       return kernel;
     } catch (error) {
+      started.resolve(null);
+      timer.clear();
       conn?.close();
       killGroup(spawned.child.pid, "SIGKILL");
       await spawned.child.status.catch(() => {});
@@ -241,45 +260,20 @@ export class Kernel implements KernelHandle {
     }
   }
 
-  /** Runs the start-up code and returns the kernel's pid and interpreter. */
+  /**
+   * Runs the start-up code and reads the kernel's pid and interpreter
+   * through `user_expressions` (never stdout).
+   */
   static async #bootstrap(
     conn: KernelConnection,
     signal: AbortSignal,
   ): Promise<{ pid: number; python: string }> {
-    const code = startupCode() + "\n__import__('_coder_tools').identity()";
-    const { promise, resolve, reject } = Promise.withResolvers<string>();
-    const out: string[] = [];
-    let errorText = "";
-    const pending = await conn.send("shell", "execute_request", {
-      code,
-      silent: false,
-      store_history: false,
-      user_expressions: {},
-      allow_stdin: false,
-      stop_on_error: true,
-    }, {
-      onIopub: (msg) => {
-        if (isStream(msg)) out.push(msg.content.text);
-        else if (isError(msg)) {
-          errorText = `${msg.content.ename}: ${msg.content.evalue}`;
-        } else if (
-          isStatus(msg) && msg.content.execution_state === "idle"
-        ) {
-          if (errorText) reject(new KernelError(errorText));
-          else resolve(out.join(""));
-        }
-      },
-    });
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      const text = await promise;
-      const identity = JSON.parse(text.trim().split("\n").at(-1) ?? "{}");
-      return { pid: identity.pid, python: identity.python };
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      pending.release();
-    }
+    const identity = await evaluate<{ pid: number; python: string }>(
+      conn,
+      "identity()",
+      { code: startupCode(), silent: false, signal },
+    );
+    return { pid: identity.pid, python: identity.python };
   }
 
   /** True until the kernel process ends. */
@@ -325,9 +319,23 @@ export class Kernel implements KernelHandle {
         new TypeError("Cannot execute: code must be a string"),
       );
     }
+    if (code.includes("\0")) {
+      // ipykernel never answers such a request: refuse it here, as Python's
+      // compile() would, and keep the kernel.
+      const refused = new OutputCollector(0);
+      refused.error = {
+        ename: "SyntaxError",
+        evalue: "source code string cannot contain null bytes",
+        traceback: "SyntaxError: source code string cannot contain null bytes",
+      };
+      return Promise.resolve(refused.snapshot());
+    }
+    // A lone surrogate cannot be encoded as UTF-8 (ipykernel never answers):
+    // send well-formed text, with U+FFFD in its place.
+    const text = code.toWellFormed();
     this.#busy++;
     const run = this.#queue.then(() =>
-      this.#executeUnlessAborted(code, options)
+      this.#executeUnlessAborted(text, options)
     );
     const settled = run.finally(() => this.#busy--);
     this.#queue = settled.catch(() => {});
@@ -350,7 +358,10 @@ export class Kernel implements KernelHandle {
       this.#logger.debug(
         `Kernel ${this.pid} aborted an execute request; sending it again`,
       );
-      await delay(20 * attempt);
+      await delay(
+        20 * attempt,
+        options.signal ? { signal: options.signal } : {},
+      );
     }
   }
 
@@ -359,12 +370,22 @@ export class Kernel implements KernelHandle {
     options: ExecuteOptions,
   ): Promise<{ result: ExecuteResult; aborted: boolean }> {
     if (!this.alive) throw new KernelDiedError(this.#exit!);
+    // Cancelled while queued: never sent, never interrupts anything.
+    options.signal?.throwIfAborted();
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const started = Promise.withResolvers<"started">();
     const collector = new OutputCollector(this.#outputLimit);
     const reply = Promise.withResolvers<void>();
     const idle = Promise.withResolvers<void>();
     const onOutput = options.onOutput;
     const onIopub = (msg: JupyterMessage) => {
+      if (
+        msg.header.msg_type === "execute_input" ||
+        (options.silent && isStatus(msg) &&
+          msg.content.execution_state === "busy")
+      ) {
+        started.resolve("started");
+      }
       if (isStream(msg)) {
         collector.stream(msg.content.name, msg.content.text);
         if (onOutput) {
@@ -410,7 +431,13 @@ export class Kernel implements KernelHandle {
       user_expressions: {},
       allow_stdin: false,
       stop_on_error: true,
-    }, { onReply, onIopub });
+    }, {
+      onReply,
+      onIopub,
+      onOversize: (lost) => {
+        collector.lost(lost.streamName, lost.bytes);
+      },
+    });
     const done = Promise.all([reply.promise, idle.promise]).then(() =>
       "done" as const
     );
@@ -418,7 +445,8 @@ export class Kernel implements KernelHandle {
     // callback left on a promise that lives as long as the kernel would keep
     // this execution's output alive until the kernel ends.
     const died = untilAborted([this.#death.signal], "died");
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const timer = startDeadline(timeoutMs);
+    const deadline = timer.signal;
     const stopped = untilAborted(
       options.signal ? [deadline, options.signal] : [deadline],
       "stopped",
@@ -429,10 +457,30 @@ export class Kernel implements KernelHandle {
       if (outcome === "died") {
         throw new KernelDiedError(this.#exit!, collector.snapshot());
       }
-      // Deadline or abort: interrupt, then wait for idle.
-      await this.interrupt();
-      const grace = delay(INTERRUPT_GRACE_MS).then(() => "grace" as const);
-      const after = await Promise.race([done, died.promise, grace]);
+      // Deadline or abort: interrupt once this request runs (a SIGINT
+      // before that would hit the kernel's own machinery or the code before
+      // it), then wait for idle.
+      const graceOver = new AbortController();
+      const grace = delay(INTERRUPT_GRACE_MS, { signal: graceOver.signal })
+        .then(() => "grace" as const, () => "grace" as const);
+      let after: "done" | "died" | "grace" | "started";
+      try {
+        after = await Promise.race([
+          started.promise,
+          done,
+          died.promise,
+          grace,
+        ]);
+        if (after === "started") {
+          await this.interrupt();
+          after = await Promise.race([done, died.promise, grace]) as
+            | "done"
+            | "died"
+            | "grace";
+        }
+      } finally {
+        graceOver.abort();
+      }
       const kernelAlive = after === "done";
       if (!kernelAlive) {
         this.#logger.warn(
@@ -449,6 +497,7 @@ export class Kernel implements KernelHandle {
         kernelAlive,
       );
     } finally {
+      timer.clear();
       died.dispose();
       stopped.dispose();
       pending.release();
@@ -461,17 +510,42 @@ export class Kernel implements KernelHandle {
     return Promise.resolve();
   }
 
-  async #tool<T>(call: string): Promise<T> {
-    const result = await this.execute(
-      `__import__("_coder_tools").${call}`,
-      { silent: true, timeoutMs: 60_000 },
-    );
-    if (result.error) {
-      throw new KernelError(
-        `Kernel tooling call failed: ${result.error.ename}: ${result.error.evalue}`,
-      );
-    }
-    return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "null");
+  /**
+   * Evaluates a `_coder_tools` call through `user_expressions` of a silent,
+   * history-free execute_request. Queued behind user executions; on its
+   * deadline (or abort) it fails with a clear error and leaves the kernel
+   * alone: nothing is interrupted or killed.
+   */
+  #tool<T>(
+    call: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    if (!this.alive) return Promise.reject(new KernelDiedError(this.#exit!));
+    const timer = startDeadline(timeoutMs);
+    const deadline = timer.signal;
+    const stop = AbortSignal.any([
+      deadline,
+      this.#death.signal,
+      ...(signal ? [signal] : []),
+    ]);
+    const run = this.#queue.then(() =>
+      evaluate<T>(this.#conn, call, { code: "", silent: true, signal: stop })
+    ).catch((error) => {
+      if (this.#death.signal.aborted) throw new KernelDiedError(this.#exit!);
+      if (signal?.aborted) throw signal.reason;
+      if (deadline.aborted) {
+        throw new KernelError(
+          `Kernel ${this.pid} did not answer a status request within ${
+            timeoutMs / 1000
+          }s (it may be stopped or stuck outside Python); it was left running`,
+        );
+      }
+      throw error;
+    }).finally(() => timer.clear());
+    // Later executions wait for this one only until it gives up.
+    this.#queue = run.catch(() => {});
+    return run;
   }
 
   /**
@@ -480,8 +554,12 @@ export class Kernel implements KernelHandle {
    *
    * @returns The kernel's state.
    */
-  inspect(_options: { signal?: AbortSignal } = {}): Promise<KernelState> {
-    return this.#tool<KernelState>("state()");
+  inspect(options: { signal?: AbortSignal } = {}): Promise<KernelState> {
+    return this.#tool<KernelState>(
+      "state()",
+      TOOLING_TIMEOUT_MS,
+      options.signal,
+    );
   }
 
   /**
@@ -493,9 +571,13 @@ export class Kernel implements KernelHandle {
    */
   packageVersions(
     names: readonly string[],
-    _options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal } = {},
   ): Promise<Record<string, string | null>> {
-    return this.#tool(`versions(${JSON.stringify([...names])})`);
+    return this.#tool(
+      `versions(${JSON.stringify([...names])})`,
+      VERSIONS_TIMEOUT_MS,
+      options.signal,
+    );
   }
 
   /**
@@ -515,10 +597,12 @@ export class Kernel implements KernelHandle {
         await this.#conn.request("control", "shutdown_request", {
           restart: false,
         }, grace);
-        await Promise.race([
-          this.exited,
-          new Promise((resolve) => grace.addEventListener("abort", resolve)),
-        ]);
+        const graceOver = untilAborted([grace], "grace");
+        try {
+          await Promise.race([this.exited, graceOver.promise]);
+        } finally {
+          graceOver.dispose();
+        }
       } catch {
         // no answer: the kill below settles it
       }
@@ -534,6 +618,75 @@ export class Kernel implements KernelHandle {
   /** Shuts the kernel down. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
+  }
+}
+
+/**
+ * Sends one execute_request carrying `code` and reads
+ * `_coder_tools.<call>` back through `user_expressions`: the value's
+ * text/plain form is JSON (see `_Json` in _startup.py). Nothing is parsed
+ * from stdout, so user code redirecting or flooding it changes nothing.
+ */
+async function evaluate<T>(
+  conn: KernelConnection,
+  call: string,
+  options: { code: string; silent: boolean; signal: AbortSignal },
+): Promise<T> {
+  const { signal } = options;
+  signal.throwIfAborted();
+  const reply = Promise.withResolvers<ExecuteReplyContent>();
+  let errorText = "";
+  const pending = await conn.send("shell", "execute_request", {
+    code: options.code,
+    silent: options.silent,
+    store_history: false,
+    user_expressions: { value: `__import__("_coder_tools").${call}` },
+    allow_stdin: false,
+    stop_on_error: false,
+  }, {
+    onReply: (msg) => reply.resolve(msg.content as ExecuteReplyContent),
+    onIopub: (msg) => {
+      if (isError(msg)) {
+        errorText = `${msg.content.ename}: ${msg.content.evalue}`;
+      }
+    },
+  });
+  const stopped = untilAborted([signal], "stopped");
+  try {
+    const content = await Promise.race([
+      reply.promise,
+      stopped.promise.then(() => Promise.reject(signal.reason)),
+    ]);
+    if (content.status !== "ok") {
+      throw new KernelError(
+        `Kernel tooling code failed: ${
+          errorText || `${content.ename}: ${content.evalue}`
+        }`,
+      );
+    }
+    const value = (content.user_expressions ?? {})["value"] as
+      | {
+        status: string;
+        data?: Record<string, unknown>;
+        ename?: string;
+        evalue?: string;
+      }
+      | undefined;
+    if (!value || value.status !== "ok") {
+      throw new KernelError(
+        `Kernel tooling call ${call} failed: ${
+          value ? `${value.ename}: ${value.evalue}` : "no value returned"
+        }`,
+      );
+    }
+    const text = value.data?.["text/plain"];
+    if (typeof text !== "string") {
+      throw new KernelError(`Kernel tooling call ${call} returned no text`);
+    }
+    return JSON.parse(text) as T;
+  } finally {
+    stopped.dispose();
+    pending.release();
   }
 }
 

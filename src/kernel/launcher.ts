@@ -75,6 +75,7 @@ async function run(
   args: string[],
   env: Record<string, string>,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   try {
     const out = await new Deno.Command(command, {
@@ -84,7 +85,9 @@ async function run(
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal
+        ? AbortSignal.any([AbortSignal.timeout(timeoutMs), signal])
+        : AbortSignal.timeout(timeoutMs),
     }).output();
     const decoder = new TextDecoder();
     return {
@@ -214,7 +217,7 @@ export function defaultCacheDir(env: Record<string, string>): string {
 async function managedVenv(
   python: string,
   packages: readonly string[],
-  options: LaunchOptions,
+  options: LaunchOptions & { signal?: AbortSignal },
 ): Promise<string> {
   const logger = options.logger ?? SILENT_LOGGER;
   const real = await Deno.realPath(python).catch(() => python);
@@ -240,7 +243,9 @@ async function managedVenv(
       ["-m", "venv", "--system-site-packages", building],
       options.env,
       120_000,
+      options.signal,
     );
+    options.signal?.throwIfAborted();
     if (!venv.ok) {
       throw new KernelStartError(
         `Cannot create a virtual environment with ${python}: ${
@@ -261,7 +266,9 @@ async function managedVenv(
       ],
       { ...options.env, PIP_NO_INPUT: "1" },
       INSTALL_TIMEOUT_MS,
+      options.signal,
     );
+    options.signal?.throwIfAborted();
     if (!pip.ok) {
       throw new KernelStartError(
         `Cannot install ${packages.join(", ")} with pip: ${
@@ -292,13 +299,13 @@ async function managedVenv(
  * interpreter with ipykernel, then uv.
  *
  * @param packages Validated package specs.
- * @param options Launch options.
+ * @param options Launch options; `signal` aborts a managed-venv build.
  * @returns The plan.
  * @throws {KernelStartError} When nothing can start a kernel.
  */
 export async function planLaunch(
   packages: readonly string[],
-  options: LaunchOptions,
+  options: LaunchOptions & { signal?: AbortSignal },
 ): Promise<LaunchPlan> {
   const uv = options.python ? undefined : await which("uv", options.env);
   if (packages.length > 0 && uv) {
@@ -381,7 +388,11 @@ async function freePorts(n: number): Promise<number[]> {
 export async function writeConnectionFile(): Promise<
   { runtimeDir: string; info: ConnectionInfo; file: string }
 > {
-  const runtimeDir = await Deno.makeTempDir({ prefix: "coder-kernel-" });
+  // The owner's pid in the name lets a later run sweep dirs whose owner
+  // was killed before it could remove them (sweepStaleRuntimeDirs).
+  const runtimeDir = await Deno.makeTempDir({
+    prefix: `${RUNTIME_PREFIX}${Deno.pid}-`,
+  });
   await Deno.chmod(runtimeDir, 0o700).catch(() => {});
   const [shell, iopub, stdin, control, hb] = await freePorts(5) as [
     number,
@@ -481,6 +492,52 @@ async function drain(
   } catch {
     // process gone
   }
+}
+
+const RUNTIME_PREFIX = "coder-kernel-";
+
+/**
+ * Whether a process exists. Deno has no signal 0 and reading /proc needs
+ * --allow-all, so this sends SIGCHLD, which every process ignores unless it
+ * waits for children (then it finds none): harmless even to a stranger that
+ * reused the pid.
+ */
+function processExists(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCHLD");
+    return true;
+  } catch (error) {
+    return !(error instanceof Deno.errors.NotFound);
+  }
+}
+
+/**
+ * Removes connection-file dirs (`coder-kernel-<pid>-*`, holding HMAC keys)
+ * in `dir` whose owner process is gone, e.g. after a SIGKILL of a server.
+ * Not on Windows.
+ *
+ * @param dir The temp dir the connection files are made in.
+ * @returns How many dirs were removed.
+ */
+export async function sweepStaleRuntimeDirs(dir: string): Promise<number> {
+  if (IS_WINDOWS) return 0;
+  const pattern = new RegExp(`^${RUNTIME_PREFIX}(\\d+)-`);
+  let removed = 0;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const owner = entry.isDirectory ? entry.name.match(pattern)?.[1] : null;
+      if (!owner || processExists(Number(owner))) continue;
+      try {
+        await Deno.remove(join(dir, entry.name), { recursive: true });
+        removed++;
+      } catch {
+        // not ours to remove, or gone already
+      }
+    }
+  } catch {
+    // no such dir
+  }
+  return removed;
 }
 
 /** Kills a process group, ignoring groups that are already gone. */

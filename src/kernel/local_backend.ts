@@ -13,7 +13,16 @@ import type {
 } from "./backend.ts";
 import type { SocketFactory } from "./connection.ts";
 import { startKernel } from "./kernel.ts";
-import { type LaunchOptions, resolvePython } from "./launcher.ts";
+import {
+  type LaunchOptions,
+  resolvePython,
+  sweepStaleRuntimeDirs,
+} from "./launcher.ts";
+
+/** Where Deno.makeTempDir puts connection-file dirs. */
+function tmpDirOf(env: Record<string, string>): string {
+  return env.TMPDIR || "/tmp";
+}
 
 /** Options of {@linkcode createLocalBackend}. */
 export interface LocalBackendOptions extends LaunchOptions {
@@ -31,6 +40,7 @@ export class LocalBackend implements KernelBackend {
   readonly location: null = null;
   readonly #options: LocalBackendOptions;
   #python: Promise<string> | null = null;
+  #swept: Promise<number> | null = null;
 
   /** @param options Launch options shared by every kernel. */
   constructor(options: LocalBackendOptions) {
@@ -69,6 +79,9 @@ export class LocalBackend implements KernelBackend {
    * @returns The ready kernel.
    */
   async start(request: KernelStartRequest): Promise<KernelHandle> {
+    this.#swept ??= sweepStaleRuntimeDirs(tmpDirOf(this.#options.env)).catch(
+      () => 0,
+    );
     let launch: LocalBackendOptions = this.#options;
     if (request.packages.length === 0 && !launch.python) {
       const python = await this.python().catch(() => undefined);

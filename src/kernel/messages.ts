@@ -60,6 +60,8 @@ export interface ExecuteReplyContent {
   ename?: string;
   evalue?: string;
   traceback?: string[];
+  /** Values of the request's `user_expressions`, by name (mime bundles). */
+  user_expressions?: Record<string, unknown>;
 }
 
 /** Narrows a message to `stream`. */

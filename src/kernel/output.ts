@@ -45,6 +45,14 @@ export class OutputCollector {
         .length;
   }
 
+  /**
+   * Counts a message that was lost whole (too large to decode) as dropped
+   * output of its stream (stdout when unknown).
+   */
+  lost(name: "stdout" | "stderr" | null, bytes: number): void {
+    this.dropped[name ?? "stdout"] += bytes;
+  }
+
   display(data: Record<string, unknown>, isResult: boolean): void {
     for (const mimeType of IMAGE_TYPES) {
       const value = data[mimeType];

@@ -78,12 +78,16 @@ export function validatePackageSpecs(specs: readonly string[]): string[] {
   return [...new Set(specs.map(validatePackageSpec))].sort();
 }
 
+const NAME_PREFIX_RE = new RegExp(`^${NAME}`);
+
 /**
- * The distribution name of a validated spec (`numpy[extra]>=2` -> `numpy`).
+ * The distribution name of a spec (`numpy[extra]>=2` -> `numpy`). The one
+ * spec-name parser: the MCP tools and the agent use it too.
  *
- * @param spec A validated spec.
- * @returns The bare name.
+ * @param spec A package spec (surrounding whitespace is ignored).
+ * @returns The bare name, or the trimmed spec when it starts with no name.
  */
 export function packageName(spec: string): string {
-  return spec.match(new RegExp(`^${NAME}`))?.[0] ?? spec;
+  const trimmed = spec.trim();
+  return trimmed.match(NAME_PREFIX_RE)?.[0] ?? trimmed;
 }

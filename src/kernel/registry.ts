@@ -1,6 +1,9 @@
 /**
- * A registry of named kernels with a live-kernel limit, a single-flight
- * default kernel and an optional pool of warm spares.
+ * A registry of named kernels: the single owner of every kernel process it
+ * starts. Live, starting and spare kernels each hold a slot of a
+ * {@linkcode KernelSlots}, so the limit counts processes, not names; warm
+ * spares exist only for the no-package set and are evicted before a start
+ * would be refused; one AbortController cancels every start in flight.
  *
  * @module
  */
@@ -14,7 +17,9 @@ import type { KernelBackend, KernelHandle } from "./backend.ts";
 import type { LaunchOptions } from "./launcher.ts";
 import { LocalBackend } from "./local_backend.ts";
 import { SILENT_LOGGER } from "./messages.ts";
-import type { KernelSlots } from "./slots.ts";
+import { KernelSlots, type ReleaseSlot } from "./slots.ts";
+import { killGroup } from "./launcher.ts";
+import { Limiter, settleWithin } from "./_async.ts";
 import { validatePackageSpecs } from "./package_spec.ts";
 import { checkSyntax, type SyntaxCheck } from "./syntax.ts";
 
@@ -29,9 +34,9 @@ export interface KernelRegistryOptions {
   launch: LaunchOptions;
   /** Starts the kernels (default: a local backend over `launch`). */
   backend?: KernelBackend;
-  /** Maximum live kernels (default 10). */
+  /** Maximum kernels (live, starting and spare; default 10). */
   maxKernels?: number;
-  /** Warm spare kernels kept per package set (default 0: off). */
+  /** Warm spare kernels kept for the no-package set (default 0: off). */
   poolSize?: number;
   /**
    * Slots shared with other registries (HTTP sessions), so one limit holds
@@ -67,8 +72,25 @@ function newId(): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function poolKey(packages: readonly string[]): string {
-  return JSON.stringify(packages);
+function packageSetKey(packages: readonly string[]): string {
+  return JSON.stringify([...packages].sort());
+}
+
+/** Most syntax-checker processes at once per registry. */
+const MAX_CHECKERS = 3;
+/** How long shutdownAll() lets kernels stop politely before killing groups. */
+const SHUTDOWN_BUDGET_MS = 3_000;
+/** After killing process groups, how long shutdownAll() waits for the exits. */
+const KILL_WAIT_MS = 2_000;
+
+/** A warm spare: a no-package kernel starting or ready, holding a slot. */
+interface Spare {
+  /** Aborts its start (eviction). */
+  abort: AbortController;
+  /** Settles with the kernel, or null when the start failed or was aborted. */
+  kernel: Promise<KernelHandle | null>;
+  /** Gives its slot back (idempotent). */
+  release: ReleaseSlot;
 }
 
 /**
@@ -86,17 +108,24 @@ function poolKey(packages: readonly string[]): string {
 export class KernelRegistry implements AsyncDisposable {
   /** Working directory of every kernel. */
   readonly cwd: string;
-  /** Maximum live kernels. */
+  /** Maximum kernels (live, starting and spare) in this registry's slots. */
   readonly maxKernels: number;
-  /** Spare kernels kept warm per package set. */
+  /** Spare no-package kernels kept warm. */
   readonly poolSize: number;
   /** Starts this registry's kernels. */
   readonly backend: KernelBackend;
   readonly #launch: LaunchOptions;
   readonly #local: LocalBackend;
+  readonly #slots: KernelSlots;
+  readonly #abort = new AbortController();
   readonly #kernels = new Map<string, KernelHandle>();
   readonly #starting = new Map<string, Promise<KernelHandle>>();
-  readonly #pool = new Map<string, Promise<KernelHandle>[]>();
+  readonly #spares: Spare[] = [];
+  /** Every kernel started and not yet exited (live and spare). */
+  readonly #handles = new Set<KernelHandle>();
+  /** Every start in flight (live and spare). */
+  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #checkers = new Limiter(MAX_CHECKERS);
   #closed = false;
 
   /** @param options Working directory, launch options, limit and pool size. */
@@ -107,18 +136,25 @@ export class KernelRegistry implements AsyncDisposable {
       ? options.backend
       : new LocalBackend(options.launch);
     this.backend = options.backend ?? this.#local;
-    this.maxKernels = options.maxKernels ?? 10;
     this.poolSize = options.poolSize ?? 0;
-    if (!Number.isInteger(this.maxKernels) || this.maxKernels < 1) {
+    const max = options.slots?.limit ?? options.maxKernels ?? 10;
+    if (!Number.isInteger(max) || max < 1) {
       throw new RangeError(
-        `Cannot create a kernel registry: maxKernels must be a positive integer, got ${this.maxKernels}`,
+        `Cannot create a kernel registry: maxKernels must be a positive integer, got ${max}`,
       );
     }
+    this.maxKernels = max;
+    this.#slots = options.slots ?? new KernelSlots(max);
   }
 
-  /** Number of live and starting kernels. */
+  /** Number of live and starting kernels (spares not counted). */
   get size(): number {
     return this.#kernels.size + this.#starting.size;
+  }
+
+  /** Number of kernel processes this registry holds: live, starting and spare. */
+  get processes(): number {
+    return this.size + this.#spares.length;
   }
 
   /** Whether a live kernel has this id. */
@@ -146,24 +182,40 @@ export class KernelRegistry implements AsyncDisposable {
    */
   warm(): void {
     this.backend.preflight?.().catch(() => {}); // reported when a kernel starts
-    this.#refill([]);
+    this.#refill();
   }
 
   /**
    * Returns the default kernel, starting it on first use. Concurrent calls
    * share one start.
    *
+   * @param options Package specs for the kernel when it has to be started.
    * @returns The `_default` kernel.
+   * @throws {InvalidPackageSpecError} A spec is refused (nothing spawned).
    * @throws {KernelLimitError} The limit is reached.
    * @throws {KernelStartError} The kernel cannot start.
    */
-  ensureDefault(): Promise<KernelHandle> {
+  ensureDefault(
+    options: { packages?: readonly string[] } = {},
+  ): Promise<KernelHandle> {
     if (this.has(DEFAULT_KERNEL_ID)) {
       return Promise.resolve(this.#kernels.get(DEFAULT_KERNEL_ID)!);
     }
+    let packages: string[];
+    try {
+      packages = validatePackageSpecs(options.packages ?? []);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const starting = this.#starting.get(DEFAULT_KERNEL_ID);
-    if (starting) return starting;
-    return this.#startAs(DEFAULT_KERNEL_ID, []);
+    if (!starting) return this.#startAs(DEFAULT_KERNEL_ID, packages);
+    if (options.packages === undefined) return starting;
+    // Another caller is starting it: ours once it runs with our packages.
+    return starting.then((kernel) =>
+      packageSetKey(kernel.packages) === packageSetKey(packages)
+        ? kernel
+        : this.restart(DEFAULT_KERNEL_ID, { packages })
+    );
   }
 
   /**
@@ -186,7 +238,9 @@ export class KernelRegistry implements AsyncDisposable {
   }
 
   /**
-   * Replaces a live kernel with a fresh one under the same id and cwd.
+   * Replaces a live kernel with a fresh one under the same id and cwd. The
+   * old kernel ends with reason `restarted`, so calls still running on it
+   * can say so.
    *
    * @param id Registry id.
    * @param options New package specs; the old ones are kept when omitted.
@@ -200,9 +254,10 @@ export class KernelRegistry implements AsyncDisposable {
     const old = this.get(id);
     const packages = validatePackageSpecs(options.packages ?? old.packages);
     this.#kernels.delete(id);
+    const stopping = old.shutdown({ reason: "restarted" });
     const [, fresh] = await Promise.allSettled([
-      old.shutdown(),
-      this.#startAs(id, packages),
+      stopping,
+      this.#startAs(id, packages, stopping),
     ]);
     if (fresh.status === "rejected") throw fresh.reason;
     return fresh.value;
@@ -260,28 +315,50 @@ export class KernelRegistry implements AsyncDisposable {
   }
 
   /**
-   * Parses code in a separate interpreter process; never touches a kernel.
+   * Compiles code in a separate interpreter process; never touches a
+   * kernel. At most a few checker processes run at once; the rest queue.
    *
    * @param code Python source.
    * @returns `{ ok: true }` or the error's line and message.
    */
-  async checkSyntax(code: string): Promise<SyntaxCheck> {
-    const python = this.#launch.python ?? await this.#local.python();
-    return await checkSyntax(code, { python, env: this.#launch.env });
+  checkSyntax(code: string): Promise<SyntaxCheck> {
+    return this.#checkers.run(async () => {
+      const python = this.#launch.python ?? await this.#local.python();
+      return await checkSyntax(code, { python, env: this.#launch.env });
+    });
   }
 
-  /** Shuts down every kernel, starting ones and pool spares. */
+  /**
+   * Shuts down every kernel: aborts starts in flight, asks live and spare
+   * kernels to stop, and kills the process groups of those that have not
+   * ended within a few seconds. Bounded in time.
+   */
   async shutdownAll(): Promise<void> {
     this.#closed = true;
-    const spares = [...this.#pool.values()].flat();
-    this.#pool.clear();
-    const live = [...this.#kernels.values()];
+    this.#abort.abort(
+      new KernelError("Cannot start a kernel: the registry is shut down"),
+    );
     this.#kernels.clear();
-    const starting = [...this.#starting.values()];
-    await Promise.allSettled([
-      ...live.map((k) => k.shutdown()),
-      ...[...starting, ...spares].map((p) => p.then((k) => k.shutdown())),
-    ]);
+    this.#spares.splice(0).forEach((spare) => spare.abort.abort());
+    const handles = () => [...this.#handles];
+    const stopped = (): Promise<unknown> =>
+      Promise.allSettled([
+        ...handles().map((kernel) => kernel.shutdown()),
+        ...this.#inflight,
+      ]);
+    if (await settleWithin(stopped(), SHUTDOWN_BUDGET_MS)) {
+      // Starts that were aborted may have produced kernels meanwhile.
+      if (this.#handles.size === 0) return;
+      await settleWithin(stopped(), SHUTDOWN_BUDGET_MS);
+    }
+    const left = handles();
+    for (const kernel of left) {
+      if (kernel.pid !== null) killGroup(kernel.pid, "SIGKILL");
+    }
+    await settleWithin(
+      Promise.allSettled(left.map((kernel) => kernel.exited)),
+      KILL_WAIT_MS,
+    );
   }
 
   /** Shuts down every kernel. */
@@ -289,66 +366,157 @@ export class KernelRegistry implements AsyncDisposable {
     return this.shutdownAll();
   }
 
-  #startAs(id: string, packages: string[]): Promise<KernelHandle> {
-    if (this.#closed) {
-      return Promise.reject(
-        new KernelError("Cannot start a kernel: the registry is shut down"),
-      );
-    }
-    if (this.size >= this.maxKernels) {
-      return Promise.reject(new KernelLimitError(this.maxKernels));
-    }
-    const start = this.#take(packages).then((kernel) => {
-      if (this.#closed) {
-        kernel.shutdown();
-        throw new KernelError(
-          "Cannot start a kernel: the registry is shut down",
-        );
-      }
-      this.#kernels.set(id, kernel);
-      kernel.exited.then(() => {
-        if (this.#kernels.get(id) === kernel) this.#kernels.delete(id);
-      });
-      return kernel;
-    }).finally(() => this.#starting.delete(id));
+  #startAs(
+    id: string,
+    packages: string[],
+    stopping?: Promise<unknown>,
+  ): Promise<KernelHandle> {
+    const started = () => {
+      if (this.#starting.get(id) === start) this.#starting.delete(id);
+    };
+    const start: Promise<KernelHandle> = this.#start(packages, stopping).then(
+      (kernel) => {
+        started();
+        this.#kernels.set(id, kernel);
+        kernel.exited.then(() => {
+          if (this.#kernels.get(id) === kernel) this.#kernels.delete(id);
+        });
+        return kernel;
+      },
+      (error) => {
+        started();
+        throw error;
+      },
+    );
     this.#starting.set(id, start);
     return start;
   }
 
-  /** A kernel for the package set: a warm spare when there is one. */
-  async #take(packages: string[]): Promise<KernelHandle> {
-    const spare = this.#pool.get(poolKey(packages))?.shift();
-    let kernel = spare ? await spare.catch(() => null) : null;
-    if (!kernel?.alive) kernel = await this.#spawn(packages);
-    // Refill once this kernel is ready, so two start-ups never compete for
-    // the CPU with the one the caller is waiting for.
-    this.#refill(packages);
+  /** A ready kernel for the package set: a warm spare when there is one. */
+  async #start(
+    packages: string[],
+    stopping?: Promise<unknown>,
+  ): Promise<KernelHandle> {
+    if (this.#closed) {
+      throw new KernelError("Cannot start a kernel: the registry is shut down");
+    }
+    if (packages.length === 0) {
+      const spare = await this.#takeSpare();
+      if (spare && this.#closed) {
+        await spare.shutdown();
+        throw new KernelError(
+          "Cannot start a kernel: the registry is shut down",
+        );
+      }
+      if (spare) {
+        // Refill once this kernel is ready, so two start-ups never compete
+        // for the CPU with the one the caller is waiting for.
+        this.#refill();
+        return spare;
+      }
+    }
+    const release = await this.#acquire(stopping);
+    let kernel: KernelHandle;
+    try {
+      kernel = await this.#spawn(packages, this.#abort.signal, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    if (packages.length === 0) this.#refill();
     return kernel;
   }
 
-  #spawn(packages: readonly string[]): Promise<KernelHandle> {
-    return this.backend.start({ cwd: this.cwd, packages });
+  async #takeSpare(): Promise<KernelHandle | null> {
+    while (this.#spares.length > 0) {
+      const spare = this.#spares.shift()!;
+      const kernel = await spare.kernel;
+      if (kernel?.alive) return kernel;
+    }
+    return null;
   }
 
-  #refill(packages: readonly string[]): void {
-    if (this.poolSize <= 0 || this.#closed) return;
-    const key = poolKey(packages);
-    const spares = this.#pool.get(key) ?? [];
-    this.#pool.set(key, spares);
-    const logger = this.#launch.logger ?? SILENT_LOGGER;
-    while (spares.length < this.poolSize) {
-      const spare = this.#spawn(packages);
-      spares.push(spare);
-      spare.then((kernel) => {
-        kernel.exited.then(() => {
-          const i = spares.indexOf(spare);
-          if (i >= 0) spares.splice(i, 1);
-        });
-      }, (error) => {
-        const i = spares.indexOf(spare);
-        if (i >= 0) spares.splice(i, 1);
-        logger.warn(`Warm kernel failed to start: ${error}`);
-      });
+  /**
+   * Takes a slot: a free one; else, while a restart frees one, that one;
+   * else one a spare gives up.
+   */
+  async #acquire(stopping?: Promise<unknown>): Promise<ReleaseSlot> {
+    while (true) {
+      const release = this.#slots.tryAcquire();
+      if (release) return release;
+      if (stopping) {
+        await stopping.catch(() => {});
+        stopping = undefined;
+        continue;
+      }
+      const spare = this.#spares.pop();
+      if (!spare) throw new KernelLimitError(this.maxKernels);
+      spare.abort.abort();
+      const kernel = await spare.kernel;
+      if (kernel) await kernel.shutdown();
+      spare.release();
     }
+  }
+
+  /**
+   * Starts one kernel holding `release`'s slot, tracked until it exits;
+   * the slot is given back when it exits.
+   */
+  #spawn(
+    packages: readonly string[],
+    signal: AbortSignal,
+    release: ReleaseSlot,
+  ): Promise<KernelHandle> {
+    const start = this.backend.start({ cwd: this.cwd, packages, signal })
+      .then(async (kernel) => {
+        this.#handles.add(kernel);
+        kernel.exited.then(() => {
+          this.#handles.delete(kernel);
+          release();
+        });
+        if (this.#closed || signal.aborted) {
+          await kernel.shutdown();
+          throw new KernelError(
+            "Cannot start a kernel: the registry is shut down",
+          );
+        }
+        return kernel;
+      });
+    this.#inflight.add(start);
+    start.catch(() => {}).finally(() => this.#inflight.delete(start));
+    return start;
+  }
+
+  /** Tops the no-package spares up to the pool size, within free slots. */
+  #refill(): void {
+    if (this.#closed) return;
+    const logger = this.#launch.logger ?? SILENT_LOGGER;
+    while (this.#spares.length < this.poolSize) {
+      const release = this.#slots.tryAcquire();
+      if (!release) return;
+      const abort = new AbortController();
+      const signal = AbortSignal.any([this.#abort.signal, abort.signal]);
+      const spare: Spare = {
+        abort,
+        release,
+        kernel: this.#spawn([], signal, release).then((kernel) => {
+          kernel.exited.then(() => this.#dropSpare(spare));
+          return kernel;
+        }, (error) => {
+          this.#dropSpare(spare);
+          release();
+          if (!signal.aborted) {
+            logger.warn(`Warm kernel failed to start: ${error}`);
+          }
+          return null;
+        }),
+      };
+      this.#spares.push(spare);
+    }
+  }
+
+  #dropSpare(spare: Spare): void {
+    const i = this.#spares.indexOf(spare);
+    if (i >= 0) this.#spares.splice(i, 1);
   }
 }

@@ -1,9 +1,13 @@
 /**
  * Syntax checking in a separate, short-lived interpreter process, so no
- * user kernel's state is touched.
+ * user kernel's state is touched. A full compile(), so errors the compiler
+ * finds after parsing (`return` outside a function, `nonlocal` at module
+ * level) count too; every failure is one line, never a traceback.
  *
  * @module
  */
+
+import { describeExit } from "./errors.ts";
 
 /** Outcome of a syntax check. */
 export type SyntaxCheck =
@@ -11,13 +15,22 @@ export type SyntaxCheck =
   | { ok: false; line: number; message: string };
 
 const CHECKER = [
-  "import ast, json, sys",
+  "import json, sys",
   "src = sys.stdin.buffer.read().decode('utf-8', 'replace')",
+  "def answer(ok, line=0, message=''):",
+  "    out = {'ok': True} if ok else {'ok': False, 'line': line, 'message': message}",
+  "    print(json.dumps(out))",
   "try:",
-  "    ast.parse(src)",
-  "    print(json.dumps({'ok': True}))",
+  "    compile(src, '<submission>', 'exec', dont_inherit=True)",
+  "    answer(True)",
   "except SyntaxError as e:",
-  "    print(json.dumps({'ok': False, 'line': e.lineno or 0, 'message': e.msg}))",
+  "    answer(False, e.lineno or 0, e.msg)",
+  "except ValueError as e:",
+  "    answer(False, 0, str(e).split(chr(10))[0])",
+  "except (RecursionError, MemoryError):",
+  "    answer(False, 0, 'code is too deeply nested to compile')",
+  "except Exception as e:",
+  "    answer(False, 0, (type(e).__name__ + ': ' + str(e)).split(chr(10))[0])",
 ].join("\n");
 
 /** Options for {@linkcode checkSyntax}. */
@@ -31,7 +44,7 @@ export interface CheckSyntaxOptions {
 }
 
 /**
- * Parses Python code without running it.
+ * Compiles Python code without running it.
  *
  * @param code Python source.
  * @param options Interpreter, env and abort signal.
@@ -61,6 +74,15 @@ export async function checkSyntax(
   await writer.close().catch(() => {});
   const out = await child.output();
   const text = new TextDecoder().decode(out.stdout).trim();
+  if (out.signal && !text) {
+    return {
+      ok: false,
+      line: 0,
+      message: `the checker crashed (${
+        describeExit({ code: out.code, signal: out.signal })
+      }): the code is too deeply nested or too large to compile`,
+    };
+  }
   if (!out.success || !text) {
     throw new Error(
       `Cannot check syntax with ${options.python}: ${

@@ -80,12 +80,38 @@ export function encodeMessage(
 }
 
 /** Why an incoming message was dropped. */
-export type DecodeFailure = "no-delimiter" | "bad-signature" | "bad-json";
+export type DecodeFailure =
+  | "no-delimiter"
+  | "bad-signature"
+  | "bad-json"
+  | "too-large";
+
+/**
+ * What is known of a verified message too large to decode (its content
+ * would pass V8's string limit): enough to tell its request about the loss.
+ */
+export interface OversizedMessage {
+  /** msg_type from the header. */
+  msgType: string;
+  /** msg_id of the request it answers, if any. */
+  parentId: string | null;
+  /** Size of the content frame in bytes. */
+  bytes: number;
+  /** The stream name of a `stream` message ("stdout"/"stderr"), if found. */
+  streamName: "stdout" | "stderr" | null;
+}
 
 /** Outcome of decoding frames. */
 export type DecodeResult =
   | { ok: true; message: JupyterMessage }
-  | { ok: false; reason: DecodeFailure };
+  | { ok: false; reason: Exclude<DecodeFailure, "too-large"> }
+  | { ok: false; reason: "too-large"; oversized: OversizedMessage };
+
+/**
+ * Content frames above this size are not decoded (a string that long would
+ * pass V8's limit of about 2^29 characters); their loss is reported instead.
+ */
+export const MAX_CONTENT_BYTES = 256 * 1024 * 1024;
 
 function isDelimiter(frame: Uint8Array): boolean {
   if (frame.length !== DELIMITER.length) return false;
@@ -101,11 +127,13 @@ function isDelimiter(frame: Uint8Array): boolean {
  *
  * @param frames The frames as received.
  * @param signer The connection's signer.
+ * @param maxContentBytes Content frames above this size are reported, not decoded.
  * @returns The message, or why it was dropped.
  */
 export function decodeMessage(
   frames: readonly Uint8Array[],
   signer: MessageSigner,
+  maxContentBytes: number = MAX_CONTENT_BYTES,
 ): DecodeResult {
   const at = frames.findIndex(isDelimiter);
   if (at < 0 || frames.length < at + 6) {
@@ -116,6 +144,7 @@ export function decodeMessage(
   if (!signer.verify(signature, parts)) {
     return { ok: false, reason: "bad-signature" };
   }
+  if (parts[3]!.length > maxContentBytes) return oversized(parts);
   try {
     const [header, parent, metadata, content] = parts.map((p) =>
       JSON.parse(decoder.decode(p))
@@ -133,6 +162,31 @@ export function decodeMessage(
   } catch {
     return { ok: false, reason: "bad-json" };
   }
+}
+
+function oversized(parts: readonly Uint8Array[]): DecodeResult {
+  const content = parts[3]!;
+  let msgType = "";
+  let parentId: string | null = null;
+  try {
+    msgType = String(JSON.parse(decoder.decode(parts[0])).msg_type ?? "");
+    const parent = JSON.parse(decoder.decode(parts[1]));
+    parentId = typeof parent?.msg_id === "string" ? parent.msg_id : null;
+  } catch {
+    return { ok: false, reason: "bad-json" };
+  }
+  const head = decoder.decode(content.subarray(0, 64));
+  const name = head.match(/"name"\s*:\s*"(stdout|stderr)"/)?.[1];
+  return {
+    ok: false,
+    reason: "too-large",
+    oversized: {
+      msgType,
+      parentId,
+      bytes: content.length,
+      streamName: name === "stdout" || name === "stderr" ? name : null,
+    },
+  };
 }
 
 /**

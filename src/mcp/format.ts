@@ -12,7 +12,13 @@
 import { Buffer } from "node:buffer";
 import { basename } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { ExecuteResult, KernelExit, KernelImage } from "../kernel/mod.ts";
+import {
+  describeExit,
+  type ExecuteResult,
+  type KernelExit,
+  type KernelImage,
+  packageName,
+} from "../kernel/mod.ts";
 
 /** Largest text field (UTF-8 bytes) returned inline: 100 KB. */
 export const TEXT_LIMIT_BYTES = 100 * 1024;
@@ -194,9 +200,7 @@ export function formatSeconds(seconds: number): string {
  * @returns The description.
  */
 export function describeKernelExit(exit: KernelExit): string {
-  if (exit.signal) return `signal ${exit.signal}`;
-  if (exit.code !== null) return `exit code ${exit.code}`;
-  return "unknown exit status";
+  return describeExit(exit);
 }
 
 /**
@@ -244,6 +248,11 @@ export function timeoutMessage(seconds: number, kernelAlive: boolean): string {
  * @returns The message naming exit code or signal and how to recover.
  */
 export function kernelDiedMessage(kernelId: string, exit: KernelExit): string {
+  if (exit.reason === "restarted") {
+    return `Kernel ${kernelId} was restarted (python_reset) while this code ran; ` +
+      `the code was stopped and the old kernel's variables are lost. ` +
+      `The restarted kernel is ready under the same kernel_id.`;
+  }
   return `Kernel ${kernelId} died (${
     describeKernelExit(exit)
   }) and was removed; its variables are lost. ` +
@@ -312,16 +321,14 @@ export function sessionStartedMessage(
 }
 
 /**
- * The distribution name of a package spec (`numpy[extra]>=2` -> `numpy`).
+ * The distribution name of a package spec (`numpy[extra]>=2` -> `numpy`);
+ * the kernel layer's {@linkcode packageName}.
  *
  * @param spec A validated package spec.
  * @returns The bare name.
  */
 export function packageNameOf(spec: string): string {
-  return spec.trim().match(/^[A-Za-z0-9][A-Za-z0-9._-]*/)?.[0]?.replace(
-    /[._-]+$/,
-    "",
-  ) ?? spec.trim();
+  return packageName(spec);
 }
 
 function normalizePackageName(name: string): string {

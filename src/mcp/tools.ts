@@ -602,8 +602,7 @@ packages: pip requirement specs to make available, e.g. ["numpy", "pandas>=2", "
       kernel = await registry.restart(kernel_id, options);
     } else if (kernel_id === DEFAULT_KERNEL_ID) {
       id = kernel_id;
-      kernel = await registry.ensureDefault();
-      if (specs.length > 0) kernel = await registry.restart(id, options);
+      kernel = await registry.ensureDefault(options);
     } else {
       return errorAnswer(resetNotFoundMessage(kernel_id), {
         kernel_id,

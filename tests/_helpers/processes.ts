@@ -59,6 +59,28 @@ function cmdline(pid: number): string {
  * @returns Their pids.
  */
 export function kernelDescendants(root: number): number[] {
+  return descendantsMatching(root, /ipykernel_launcher/);
+}
+
+/**
+ * Kernel processes that are direct children of a process: the kernels it
+ * started, not their own subprocesses.
+ *
+ * @param root The parent's pid.
+ * @returns Their pids.
+ */
+export function kernelChildren(root: number): number[] {
+  return kernelDescendants(root).filter((pid) => readStat(pid)?.ppid === root);
+}
+
+/**
+ * Running processes below a process whose command line matches.
+ *
+ * @param root The ancestor's pid.
+ * @param pattern Tested against the command line (NULs as spaces).
+ * @returns Their pids.
+ */
+export function descendantsMatching(root: number, pattern: RegExp): number[] {
   const stats = allPids().map(readStat).filter((s): s is ProcStat =>
     s !== null && s.state !== "Z"
   );
@@ -74,7 +96,7 @@ export function kernelDescendants(root: number): number[] {
     }
   }
   below.delete(root);
-  return [...below].filter((pid) => /ipykernel_launcher/.test(cmdline(pid)));
+  return [...below].filter((pid) => pattern.test(cmdline(pid)));
 }
 
 /**

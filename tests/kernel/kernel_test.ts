@@ -137,8 +137,12 @@ Deno.test("Kernel", async (t) => {
       "interrupt() stops a running execution, state preserved",
       async () => {
         await kernel.execute("kept_value = 7");
-        const running = kernel.execute("import time\ntime.sleep(60)");
-        await new Promise((r) => setTimeout(r, 300));
+        const started = Promise.withResolvers<void>();
+        const running = kernel.execute(
+          "import time\nprint('sleeping', flush=True)\ntime.sleep(60)",
+          { onOutput: () => started.resolve() },
+        );
+        await started.promise;
         await kernel.interrupt();
         const result = await running;
         assert.equal(result.error?.ename, "KeyboardInterrupt");

@@ -2,13 +2,21 @@ import assert from "node:assert/strict";
 import {
   DEFAULT_KERNEL_ID,
   InvalidPackageSpecError,
+  type KernelBackend,
   KernelDiedError,
   KernelLimitError,
   KernelNotFoundError,
   KernelRegistry,
+  KernelSlots,
+  LocalBackend,
 } from "../../src/kernel/mod.ts";
 import { testLaunch } from "../_helpers/kernel_env.ts";
-import { kernelPidsOf, pidAlive, waitGone } from "../_helpers/processes.ts";
+import {
+  kernelChildren,
+  kernelPidsOf,
+  pidAlive,
+  waitGone,
+} from "../_helpers/processes.ts";
 
 Deno.test("KernelRegistry", async (t) => {
   const cwd = await Deno.makeTempDir();
@@ -175,16 +183,11 @@ Deno.test("KernelRegistry pool", async (t) => {
       "warm() starts a spare that create() hands out, then refills",
       async () => {
         registry.warm();
-        await new Promise((r) => setTimeout(r, 200));
-        const spares = () => kernelPidsOf(Deno.pid);
+        assert.equal(registry.processes, 1, "warm() starts one spare");
         const { kernel } = await registry.create();
         assert.equal((await kernel.execute("1+1")).result, "2");
-        // One in use plus one new spare.
-        const end = Date.now() + 10_000;
-        while (spares().length < 2 && Date.now() < end) {
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        assert.equal(spares().length, 2);
+        // One in use plus one new spare, starting.
+        assert.equal(registry.processes, 2);
         assert.equal(registry.size, 1, "spares do not count as live kernels");
       },
     );
@@ -192,6 +195,169 @@ Deno.test("KernelRegistry pool", async (t) => {
     const pids = kernelPidsOf(Deno.pid);
     await registry.shutdownAll();
     assert.deepEqual(await waitGone(pids), []);
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("KernelRegistry slots", async (t) => {
+  const cwd = await Deno.makeTempDir();
+  const ours = () => kernelChildren(Deno.pid);
+  try {
+    await t.step(
+      "maxKernels 2 with poolSize 6: never more than 2 processes; a spare is evicted before a start is refused",
+      async () => {
+        const registry = new KernelRegistry({
+          cwd,
+          launch: testLaunch(),
+          maxKernels: 2,
+          poolSize: 6,
+        });
+        let most = 0;
+        const sampler = setInterval(() => {
+          most = Math.max(most, ours().length);
+        }, 10);
+        try {
+          registry.warm();
+          assert.equal(registry.processes, 2, "spares fill the free slots");
+          await registry.ensureDefault();
+          const { kernel } = await registry.create();
+          assert.equal((await kernel.execute("1 + 1")).result, "2");
+          await assert.rejects(registry.create(), KernelLimitError);
+          assert.equal(registry.processes, 2);
+        } finally {
+          clearInterval(sampler);
+          await registry.shutdownAll();
+        }
+        assert.ok(most <= 2, `saw ${most} kernel processes`);
+        assert.deepEqual(await waitGone(ours()), []);
+      },
+    );
+
+    await t.step(
+      "a spare is shut down to make room for a package kernel, never exceeding the limit",
+      async () => {
+        // Starts package kernels as plain ones: no index to install from here.
+        const local = new LocalBackend(testLaunch());
+        const plain: KernelBackend = {
+          kind: "local",
+          location: null,
+          start: (request) => local.start({ ...request, packages: [] }),
+        };
+        const registry = new KernelRegistry({
+          cwd,
+          launch: testLaunch(),
+          backend: plain,
+          maxKernels: 2,
+          poolSize: 1,
+        });
+        let most = 0;
+        const sampler = setInterval(() => {
+          most = Math.max(most, ours().length);
+        }, 10);
+        try {
+          registry.warm();
+          await registry.ensureDefault();
+          assert.equal(registry.processes, 2, "default plus a new spare");
+          const { kernel } = await registry.create({ packages: ["six"] });
+          assert.equal((await kernel.execute("2 * 21")).result, "42");
+          assert.equal(registry.processes, 2, "the spare made room");
+          await assert.rejects(registry.create(), KernelLimitError);
+        } finally {
+          clearInterval(sampler);
+          await registry.shutdownAll();
+        }
+        assert.ok(most <= 2, `saw ${most} kernel processes`);
+      },
+    );
+
+    await t.step(
+      "registries sharing KernelSlots share one limit",
+      async () => {
+        const slots = new KernelSlots(1);
+        const a = new KernelRegistry({ cwd, launch: testLaunch(), slots });
+        const b = new KernelRegistry({ cwd, launch: testLaunch(), slots });
+        try {
+          await a.ensureDefault();
+          await assert.rejects(b.ensureDefault(), KernelLimitError);
+          await a.shutdownAll();
+          assert.equal(slots.used, 0, "a slot outlived its kernel");
+          await b.ensureDefault();
+          assert.equal(slots.used, 1);
+        } finally {
+          await a.shutdownAll();
+          await b.shutdownAll();
+        }
+      },
+    );
+
+    await t.step(
+      "shutdownAll() while a spare kernel starts aborts the start and leaves no process",
+      async () => {
+        const registry = new KernelRegistry({
+          cwd,
+          launch: testLaunch(),
+          poolSize: 1,
+        });
+        registry.warm();
+        // Wait for the spare's process to exist, but not to be ready.
+        for (let i = 0; i < 2_000 && ours().length === 0; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        const starting = ours();
+        assert.equal(starting.length, 1, "no spare was starting");
+        await registry.shutdownAll();
+        assert.deepEqual(ours(), []);
+        assert.deepEqual(await waitGone(starting, 1_000), []);
+        assert.equal(registry.processes, 0);
+      },
+    );
+
+    await t.step(
+      "restart() ends the old kernel with reason 'restarted'",
+      async () => {
+        const registry = new KernelRegistry({ cwd, launch: testLaunch() });
+        try {
+          const old = await registry.ensureDefault();
+          const running = old.execute("import time; time.sleep(30)");
+          await registry.restart(DEFAULT_KERNEL_ID);
+          assert.equal((await old.exited).reason, "restarted");
+          const error = await running.then(() => null, (e) => e);
+          assert.ok(error instanceof KernelDiedError);
+          assert.equal(error.exit.reason, "restarted");
+        } finally {
+          await registry.shutdownAll();
+        }
+      },
+    );
+
+    await t.step(
+      "ensureDefault({ packages }) starts one kernel with them",
+      async () => {
+        let starts = 0;
+        const local = new LocalBackend(testLaunch());
+        const counting: KernelBackend = {
+          kind: "local",
+          location: null,
+          start(request) {
+            starts++;
+            assert.deepEqual(request.packages, ["six"]);
+            return local.start({ ...request, packages: [] });
+          },
+        };
+        const registry = new KernelRegistry({
+          cwd,
+          launch: testLaunch(),
+          backend: counting,
+        });
+        try {
+          await registry.ensureDefault({ packages: ["six"] });
+          assert.equal(starts, 1);
+        } finally {
+          await registry.shutdownAll();
+        }
+      },
+    );
+  } finally {
     await Deno.remove(cwd, { recursive: true });
   }
 });

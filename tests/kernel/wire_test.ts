@@ -93,6 +93,38 @@ Deno.test("wire", async (t) => {
     },
   );
 
+  await t.step(
+    "decodeMessage() reports a content frame above the limit instead of decoding it",
+    () => {
+      const parent = createHeader("execute_request", "client");
+      const frames = encodeMessage({
+        header: createHeader("stream", "kernel"),
+        parent_header: parent,
+        metadata: {},
+        content: { name: "stderr", text: "z".repeat(1000) },
+      }, signer);
+      const whole = decodeMessage(frames, signer);
+      assert.equal(whole.ok, true);
+      const big = decodeMessage(frames, signer, 100);
+      assert.ok(!big.ok && big.reason === "too-large");
+      assert.deepEqual(big.oversized, {
+        msgType: "stream",
+        parentId: parent.msg_id,
+        bytes: frames[5]!.length,
+        streamName: "stderr",
+      });
+      // A forged oversized message is still refused by its signature first.
+      const forged = encodeMessage({
+        header: createHeader("stream", "kernel"),
+        parent_header: parent,
+        metadata: {},
+        content: { name: "stdout", text: "z".repeat(1000) },
+      }, new MessageSigner("other-key"));
+      const refused = decodeMessage(forged, signer, 100);
+      assert.ok(!refused.ok && refused.reason === "bad-signature");
+    },
+  );
+
   await t.step("createHeader() makes v5.3 headers with fresh ids", () => {
     const other = createHeader("execute_request", "session-1");
     assert.equal(header.version, "5.3");
