@@ -83,11 +83,13 @@ Deno.test("ipython_mcp --http: the stdio core scenarios over Streamable HTTP", a
   });
   const { client, call } = await server.connect();
 
-  await t.step("tools/list has the five tools", async () => {
+  await t.step("tools/list has the seven tools", async () => {
     const { tools } = await client.listTools();
     assert.deepEqual(tools.map((tool: { name: string }) => tool.name).sort(), [
       "python_exec",
+      "python_export",
       "python_interrupt",
+      "python_job",
       "python_reset",
       "python_status",
       "submit_code",
@@ -766,7 +768,7 @@ Deno.test("McpHttpService answers with JSON bodies when jsonResponse is set", as
       method: "tools/list",
     }, { ...auth, "mcp-session-id": session });
     assert.equal(list.headers.get("content-type"), "application/json");
-    assert.equal((await list.json()).result.tools.length, 5);
+    assert.equal((await list.json()).result.tools.length, 7);
     assert.equal(await service.closeSession(session), true);
     assert.equal(service.sessionCount, 0);
     assert.equal(registries.length, 1);
