@@ -73,8 +73,8 @@ export interface StartKernelOptions extends LaunchOptions {
 
 /** A running local IPython kernel. Create with {@linkcode startKernel}. */
 export class Kernel implements KernelHandle {
-  /** Always `local`: a process on this machine. */
-  readonly backend: BackendKind = "local";
+  /** `local`, or `sandbox` for a kernel under bubblewrap: a process on this machine. */
+  readonly backend: BackendKind;
   /** Local kernels have no remote location. */
   readonly location: null = null;
   /** Kernel working directory. */
@@ -101,6 +101,7 @@ export class Kernel implements KernelHandle {
   #busy = 0;
   #shutdown: Promise<void> | null = null;
   #shutdownReason: KernelExit["reason"] | undefined;
+  readonly #interruptByMessage: boolean;
 
   private constructor(init: {
     cwd: string;
@@ -111,7 +112,11 @@ export class Kernel implements KernelHandle {
     launchedWith: string;
     logger: Logger;
     outputLimit: number;
+    backend: BackendKind;
+    interruptByMessage: boolean;
   }) {
+    this.backend = init.backend;
+    this.#interruptByMessage = init.interruptByMessage;
     this.cwd = init.cwd;
     this.packages = Object.freeze([...init.packages]);
     this.#spawned = init.spawned;
@@ -121,11 +126,10 @@ export class Kernel implements KernelHandle {
     this.launchedWith = init.launchedWith;
     this.#logger = init.logger;
     this.#outputLimit = init.outputLimit;
-    this.exited = init.spawned.child.status.then((s) => {
+    this.exited = init.spawned.exit.then((exit) => {
       this.#exit = {
-        code: s.signal ? null : s.code,
-        signal: s.signal,
         ...(this.#shutdownReason ? { reason: this.#shutdownReason } : {}),
+        ...exit,
       };
       this.#death.abort();
       this.#conn.close();
@@ -141,7 +145,10 @@ export class Kernel implements KernelHandle {
   static async create(options: StartKernelOptions): Promise<Kernel> {
     const logger = options.logger ?? SILENT_LOGGER;
     const packages = validatePackageSpecs(options.packages ?? []);
-    const plan = await planLaunch(packages, options);
+    let plan = await planLaunch(packages, options);
+    if (options.wrapper?.prepare) {
+      plan = await options.wrapper.prepare(plan, options);
+    }
     let lastError: unknown;
     for (let attempt = 0; attempt < PORT_RETRIES; attempt++) {
       try {
@@ -169,13 +176,13 @@ export class Kernel implements KernelHandle {
       (plan.installs ? PACKAGE_INSTALL_TIMEOUT_MS : DEFAULT_STARTUP_TIMEOUT_MS);
     const deadline = AbortSignal.timeout(timeoutMs);
     const died = new AbortController();
-    spawned.child.status.then(async (s) => {
+    spawned.exit.then(async (exit) => {
       // Let the last stderr lines arrive before quoting them.
       await Promise.race([spawned.drained, delay(500)]);
       died.abort(
         new KernelStartError(
           `Kernel process exited during start-up (${
-            describeExit({ code: s.code, signal: s.signal })
+            describeExit(exit)
           }) using ${plan.description}${
             spawned.stderrTail() ? `:\n${spawned.stderrTail()}` : ""
           }`,
@@ -207,6 +214,8 @@ export class Kernel implements KernelHandle {
         launchedWith: plan.description,
         logger,
         outputLimit: options.outputLimit ?? DEFAULT_OUTPUT_LIMIT,
+        backend: options.wrapper?.backend ?? "local",
+        interruptByMessage: options.wrapper?.interrupt === "message",
       });
       logger.info(`Kernel ${kernel.pid} ready (${plan.description})`);
       return kernel;
@@ -455,10 +464,26 @@ export class Kernel implements KernelHandle {
     }
   }
 
-  /** Sends SIGINT to the kernel's process group; the state is kept. */
-  interrupt(): Promise<void> {
-    if (this.alive) killGroup(this.pid, "SIGINT");
-    return Promise.resolve();
+  /**
+   * Sends SIGINT to the kernel's process group, or (sandbox: a SIGINT would
+   * end bwrap) an interrupt_request on the control channel; the state is kept.
+   */
+  async interrupt(): Promise<void> {
+    if (!this.alive) return;
+    if (!this.#interruptByMessage) return killGroup(this.pid, "SIGINT");
+    await this.#conn.request(
+      "control",
+      "interrupt_request",
+      {},
+      AbortSignal.any([
+        AbortSignal.timeout(INTERRUPT_GRACE_MS),
+        this.#death.signal,
+      ]),
+    ).catch((error) => {
+      this.#logger.warn(
+        `Kernel ${this.pid} interrupt_request failed: ${error}`,
+      );
+    });
   }
 
   async #tool<T>(call: string): Promise<T> {
