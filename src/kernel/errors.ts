@@ -44,6 +44,11 @@ export class KernelStartError extends KernelError {
 
 /** Formats an exit as "exit code 1" or "signal SIGKILL". */
 export function describeExit(exit: KernelExit): string {
+  if (exit.reason === "memory_limit") {
+    return `it exceeded its memory limit${
+      exit.detail ? ` of ${exit.detail}` : ""
+    }`;
+  }
   if (exit.signal) return `signal ${exit.signal}`;
   return `exit code ${exit.code ?? "unknown"}`;
 }
@@ -59,7 +64,11 @@ export class KernelDiedError extends KernelError {
    * @param partial Output gathered before the death.
    */
   constructor(exit: KernelExit, partial: ExecuteResult | null = null) {
-    super(`Kernel died (${describeExit(exit)})`);
+    super(
+      exit.reason === "memory_limit"
+        ? `Kernel stopped: ${describeExit(exit)}`
+        : `Kernel died (${describeExit(exit)})`,
+    );
     this.name = "KernelDiedError";
     this.exit = exit;
     this.partial = partial;

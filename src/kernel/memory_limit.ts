@@ -21,7 +21,6 @@ import type {
   WrappedKernelCommand,
 } from "./launcher.ts";
 import type { KernelExit } from "./messages.ts";
-import { delay } from "./_async.ts";
 
 const UNITS: Record<string, number> = {
   "": 1,
@@ -98,16 +97,38 @@ interface CgroupBase {
   dir: string;
 }
 
-async function readText(path: string): Promise<string> {
-  return await Deno.readTextFile(path).catch(() => "");
+/**
+ * Runs a short `sh` script. Deno asks for `--allow-all` to touch /proc/self
+ * and /sys, so every cgroup file is read and written by a child shell (the
+ * programs hold `--allow-run`); the shell's cgroup and mounts are ours.
+ */
+async function sh(
+  script: string,
+  args: string[],
+): Promise<{ ok: boolean; stdout: string }> {
+  try {
+    const out = await new Deno.Command("/bin/sh", {
+      args: ["-c", script, "sh", ...args],
+      clearEnv: true,
+      env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+      signal: AbortSignal.timeout(10_000),
+    }).output();
+    return { ok: out.success, stdout: new TextDecoder().decode(out.stdout) };
+  } catch {
+    return { ok: false, stdout: "" };
+  }
 }
 
-/** Finds the directory of this process's memory cgroup (v2, then v1). */
-async function findCgroup(): Promise<CgroupBase[]> {
-  const [cgroups, mountinfo] = await Promise.all([
-    readText("/proc/self/cgroup"),
-    readText("/proc/self/mountinfo"),
-  ]);
+/** Finds the directories of this process's memory cgroups (v2 first, then v1). */
+async function findCgroups(): Promise<CgroupBase[]> {
+  const out = await sh(
+    "cat /proc/self/cgroup; echo '%%'; cat /proc/self/mountinfo",
+    [],
+  );
+  const [cgroups = "", mountinfo = ""] = out.stdout.split("%%\n");
   const mounts = mountinfo.split("\n").map((line) => {
     const [left, right] = line.split(" - ");
     const fields = (left ?? "").split(" ");
@@ -122,86 +143,60 @@ async function findCgroup(): Promise<CgroupBase[]> {
   const found: CgroupBase[] = [];
   for (const line of cgroups.split("\n")) {
     const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
-    if (path === undefined) continue;
+    if (path === undefined || controllers === undefined) continue;
     const v2 = controllers === "";
+    if (!v2 && !controllers.split(",").includes("memory")) continue;
     const mount = mounts.find((m) =>
       v2
         ? m.type === "cgroup2"
         : m.type === "cgroup" && m.options.includes("memory")
     );
-    if (!mount || (!v2 && !controllers!.split(",").includes("memory"))) {
-      continue;
-    }
+    if (!mount) continue;
     const relative = mount.root === "/" ? path : path.slice(mount.root.length);
     found.push({ version: v2 ? 2 : 1, dir: join(mount.point, relative) });
   }
   return found.sort((a, b) => b.version - a.version);
 }
 
-/** One kernel's cgroup. */
-interface KernelCgroup {
-  dir: string;
-  version: 1 | 2;
+/**
+ * Shell script that creates cgroup "$1" (v"$2") with limit "$3" and, when
+ * more arguments follow, moves itself there and execs them.
+ */
+const CREATE_AND_EXEC = `d=$1 v=$2 l=$3; shift 3
+mkdir "$d" || exit 125
+if [ "$v" = 2 ]; then
+  [ -e "$d/memory.max" ] || echo +memory > "$(dirname "$d")/cgroup.subtree_control"
+  echo "$l" > "$d/memory.max" || { rmdir "$d"; exit 125; }
+  echo 0 > "$d/memory.swap.max" 2>/dev/null
+else
+  echo "$l" > "$d/memory.limit_in_bytes" || { rmdir "$d"; exit 125; }
+  echo "$l" > "$d/memory.memsw.limit_in_bytes" 2>/dev/null
+fi
+[ $# -eq 0 ] && exit 0
+echo $$ > "$d/cgroup.procs" || { rmdir "$d"; exit 125; }
+exec "$@"`;
+
+/**
+ * Shell script that prints the OOM-kill count of cgroup "$1", kills what is
+ * left in it (processes a kernel started in their own session) and removes
+ * it once empty.
+ */
+const REPORT_AND_REMOVE = `d=$1
+cat "$d/memory.events" "$d/memory.oom_control" 2>/dev/null | grep '^oom_kill '
+for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+i=0
+while [ -d "$d" ] && ! rmdir "$d" 2>/dev/null && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done
+true`;
+
+/** One kernel's cgroup path under a base. */
+function kernelCgroup(base: CgroupBase): string {
+  return join(base.dir, `coder-kernel-${crypto.randomUUID()}`);
 }
 
-async function tryCreate(
-  base: CgroupBase,
-  limit: number,
-): Promise<KernelCgroup | null> {
-  const dir = join(base.dir, `coder-kernel-${crypto.randomUUID()}`);
-  try {
-    await Deno.mkdir(dir);
-  } catch {
-    return null;
-  }
-  try {
-    if (base.version === 2) {
-      const limitFile = join(dir, "memory.max");
-      if (!(await Deno.stat(limitFile).then(() => true, () => false))) {
-        await Deno.writeTextFile(
-          join(base.dir, "cgroup.subtree_control"),
-          "+memory",
-        );
-      }
-      await Deno.writeTextFile(limitFile, String(limit));
-      await Deno.writeTextFile(join(dir, "memory.swap.max"), "0").catch(
-        () => {},
-      );
-    } else {
-      await Deno.writeTextFile(
-        join(dir, "memory.limit_in_bytes"),
-        String(limit),
-      );
-      await Deno.writeTextFile(
-        join(dir, "memory.memsw.limit_in_bytes"),
-        String(limit),
-      )
-        .catch(() => {});
-    }
-    return { dir, version: base.version };
-  } catch {
-    await Deno.remove(dir).catch(() => {});
-    return null;
-  }
-}
-
-async function oomKills(group: KernelCgroup): Promise<number> {
-  const file = group.version === 2 ? "memory.events" : "memory.oom_control";
-  const text = await readText(join(group.dir, file));
-  return Number(/^oom_kill (\d+)$/m.exec(text)?.[1] ?? 0);
-}
-
-async function removeCgroup(dir: string): Promise<void> {
-  // The sandbox's processes leave a moment after bwrap; rmdir fails until then.
-  for (let attempt = 0; attempt < 40; attempt++) {
-    try {
-      await Deno.remove(dir);
-      return;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return;
-      await delay(50);
-    }
-  }
+/** Prints the OOM kills of a cgroup and removes it. */
+async function reportAndRemove(dir: string): Promise<number> {
+  const out = await sh(REPORT_AND_REMOVE, [dir]);
+  return Number(/^oom_kill (\d+)$/m.exec(out.stdout)?.[1] ?? 0);
 }
 
 const SIGNALS: Record<number, string> = {
@@ -260,10 +255,15 @@ export class MemoryLimiter implements SpawnWrapper {
   /** The cgroup hierarchy to use, found once (null: none is writable). */
   #findBase(): Promise<CgroupBase | null> {
     this.#base ??= (async () => {
-      for (const base of await findCgroup()) {
-        const group = await tryCreate(base, this.limit);
-        if (group) {
-          await removeCgroup(group.dir);
+      for (const base of await findCgroups()) {
+        const dir = kernelCgroup(base);
+        const made = await sh(CREATE_AND_EXEC, [
+          dir,
+          String(base.version),
+          String(this.limit),
+        ]);
+        if (made.ok) {
+          await reportAndRemove(dir);
           return base;
         }
       }
@@ -284,13 +284,14 @@ export class MemoryLimiter implements SpawnWrapper {
         formatMemorySize(this.limit)
       }: this process cannot create a memory cgroup (cgroup v2 memory.max or v1 memory.limit_in_bytes). ` +
         "Run as root or in a delegated cgroup v2 subtree (e.g. `systemd-run --user --scope -p Delegate=yes`), " +
-        "or set CODER_MEMORY_LIMIT=none",
+        "or set --memory-limit none (CODER_MEMORY_LIMIT=none)",
       { tried: ["cgroup v2", "cgroup v1"] },
     );
   }
 
   /**
-   * Wraps one kernel's command line so it starts inside a fresh cgroup.
+   * Wraps one kernel's command line: a shell creates the kernel's cgroup,
+   * moves itself into it and execs the command.
    *
    * @param command The command line.
    * @returns The wrapped command and how to classify its exit.
@@ -298,13 +299,7 @@ export class MemoryLimiter implements SpawnWrapper {
   async wrap(command: KernelCommand): Promise<WrappedKernelCommand> {
     await this.preflight();
     const base = (await this.#findBase())!;
-    const group = await tryCreate(base, this.limit);
-    if (!group) {
-      throw new KernelStartError(
-        `Cannot create a memory cgroup under ${base.dir}`,
-        { tried: [base.dir] },
-      );
-    }
+    const dir = kernelCgroup(base);
     const limit = this.limit;
     let done: Promise<KernelExit> | null = null;
     return {
@@ -312,16 +307,18 @@ export class MemoryLimiter implements SpawnWrapper {
       command: "/bin/sh",
       args: [
         "-c",
-        'echo $$ > "$0" && exec "$@"',
-        join(group.dir, "cgroup.procs"),
+        CREATE_AND_EXEC,
+        "sh",
+        dir,
+        String(base.version),
+        String(limit),
         command.command,
         ...command.args,
       ],
       finish(status) {
         done ??= (async () => {
           const exit = exitFromStatus(status);
-          const kills = await oomKills(group);
-          await removeCgroup(group.dir);
+          const kills = await reportAndRemove(dir);
           if (kills > 0 && exit.signal === "SIGKILL") {
             return {
               ...exit,

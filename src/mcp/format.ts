@@ -215,6 +215,12 @@ export function timeoutMessage(seconds: number, kernelAlive: boolean): string {
  * @returns The message naming exit code or signal and how to recover.
  */
 export function kernelDiedMessage(kernelId: string, exit: KernelExit): string {
+  if (exit.reason === "memory_limit") {
+    // SPEC §7.1 wording.
+    return `Kernel stopped: it exceeded its memory limit${
+      exit.detail ? ` of ${exit.detail}` : ""
+    }; its state is lost, call python_reset`;
+  }
   return `Kernel ${kernelId} died (${
     describeKernelExit(exit)
   }) and was removed; its variables are lost. ` +
