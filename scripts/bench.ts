@@ -38,6 +38,7 @@ import {
   openBareShell,
 } from "./_bench_layers.ts";
 import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
+import { benchSandbox } from "./_bench_sandbox.ts";
 import {
   findKernels,
   killPids,
@@ -67,6 +68,7 @@ export const SECTIONS = [
   "reset",
   "concurrent",
   "output",
+  "sandbox",
 ] as const;
 
 /** One section name. */
@@ -1170,7 +1172,30 @@ export async function main(
     ["reset", has("reset"), () => benchReset(ctx)],
     ["concurrent", has("concurrent"), () => benchConcurrent(ctx)],
     ["output", has("output"), () => benchOutput(ctx)],
+    ["sandbox", has("sandbox"), async () => {
+      const out = await benchSandbox({ env, tmp, n: plan.n, log: io.err });
+      Object.assign(results, { sandbox: out.data });
+      Object.assign(results.ratios, out.ratios);
+      for (const [name, value] of Object.entries(out.ratios)) {
+        results.targets.push({
+          name,
+          value,
+          limit: "<= 1.1x",
+          pass: value <= 1.1,
+        });
+      }
+      extraRows.push(
+        ...out.rows.map((r) => ({
+          section: "sandbox",
+          what: r.measurement,
+          value: r.value,
+          compare: r.compare,
+          target: r.target,
+        })),
+      );
+    }],
   ];
+  const extraRows: Row[] = [];
   try {
     for (const [name, wanted, run] of steps) {
       if (!wanted) continue;
@@ -1194,7 +1219,7 @@ export async function main(
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
   results.meta.wallSeconds = (performance.now() - started) / 1000;
-  const rows = buildRows(results);
+  const rows = [...buildRows(results), ...extraRows];
   io.out(
     `ipython_mcp benchmark (${
       options.quick ? "quick" : "full"
