@@ -4,6 +4,7 @@
  * the working-directory guard.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import {
   createLocalBackend,
   createMemoryLimiter,
@@ -177,6 +178,72 @@ Deno.test("--memory-limit is honoured by local kernels too (cgroup, threads keep
     const ok = await free.execute(allocate);
     assert.equal(ok.result, String(700 * 1024 * 1024));
   } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+/** Builds a minimal pure-Python wheel by hand (a wheel is a zip). */
+async function buildWheel(dir: string): Promise<void> {
+  const script = `
+import base64, hashlib, sys, zipfile
+files = {
+    "sbx_demo_pkg/__init__.py": b"ANSWER = 42\\n",
+    "sbx_demo_pkg-1.0.0.dist-info/METADATA": b"Metadata-Version: 2.1\\nName: sbx-demo-pkg\\nVersion: 1.0.0\\n",
+    "sbx_demo_pkg-1.0.0.dist-info/WHEEL": b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+}
+record = [f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}" for n, d in files.items()]
+files["sbx_demo_pkg-1.0.0.dist-info/RECORD"] = ("\\n".join(record + ["sbx_demo_pkg-1.0.0.dist-info/RECORD,,"]) + "\\n").encode()
+with zipfile.ZipFile(sys.argv[1] + "/sbx_demo_pkg-1.0.0-py3-none-any.whl", "w") as z:
+    for n, d in files.items():
+        z.writestr(n, d)
+`;
+  const out = await new Deno.Command(PYTHON, { args: ["-c", script, dir] })
+    .output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+}
+
+Deno.test("packages are installed outside the sandbox; a venv under HOME is bound read-only", async () => {
+  const home = await Deno.makeTempDir({ prefix: "sbx_pkg_home_" });
+  const cwd = await Deno.makeTempDir({ prefix: "sbx_pkg_cwd_" });
+  try {
+    const wheels = join(home, "wheels");
+    await Deno.mkdir(wheels);
+    await buildWheel(wheels);
+    await Deno.mkdir(join(home, ".ssh"));
+    await Deno.writeTextFile(join(home, ".ssh", "id_x"), "secret");
+    const backend = createSandboxBackend({
+      env: {
+        ...testEnv(),
+        HOME: home,
+        PIP_NO_INDEX: "1",
+        PIP_FIND_LINKS: wheels,
+      },
+      python: PYTHON,
+      cacheDir: join(home, ".cache", "agentic-python-coder"),
+      memoryLimit: null,
+    });
+    await using kernel = await backend.start({
+      cwd,
+      packages: ["sbx-demo-pkg==1.0.0"],
+    });
+    assert.match(kernel.python, new RegExp(`^${home}/\\.cache/`));
+    const used = await kernel.execute(
+      "import sbx_demo_pkg\nsbx_demo_pkg.ANSWER",
+    );
+    assert.equal(used.result, "42");
+    const probe = await kernel.execute(
+      "import os, sys\nout = []\n" +
+        "for f in [os.path.join(sys.prefix, 'planted'), os.path.expanduser('~/.ssh/id_x')]:\n" +
+        "    try:\n        open(f, 'a').close(); out.append('ok')\n" +
+        "    except OSError as e:\n        out.append(type(e).__name__)\nout",
+    );
+    assert.equal(probe.result, "['OSError', 'FileNotFoundError']");
+    assert.equal(
+      await Deno.stat(join(home, ".ssh", "id_x")).then((s) => s.size),
+      6,
+    );
+  } finally {
+    await Deno.remove(home, { recursive: true });
     await Deno.remove(cwd, { recursive: true });
   }
 });
