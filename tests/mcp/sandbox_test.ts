@@ -241,6 +241,22 @@ Deno.test("ipython_mcp --sandbox: escape attempts fail inside, succeed outside",
     );
 
     await t.step(
+      "unmounting the tmpfs that hides the home does not reveal it",
+      async () => {
+        const secret = join(home, ".ssh", "id_x");
+        const { inside, outside } = await both(attempt(
+          `import subprocess\nfor d in [${
+            JSON.stringify(home)
+          }, "/tmp"]:\n    subprocess.run(["umount", "-l", d], capture_output=True)\nresult = open(${
+            JSON.stringify(secret)
+          }).read()`,
+        ));
+        assert.equal(inside.ok, false, inside.detail);
+        assert.equal(outside.ok, true, outside.detail);
+      },
+    );
+
+    await t.step(
       "no capabilities, also when the server runs as root",
       async () => {
         const code = attempt(
