@@ -164,6 +164,8 @@ export interface SandboxBackendOptions extends LaunchOptions {
   connect?: SocketFactory;
   /** Size cap of /tmp and /var/tmp in bytes (default 1 GiB). */
   tmpSize?: number;
+  /** Operating system to check for (default `Deno.build.os`; tests set it). */
+  os?: typeof Deno.build.os;
 }
 
 /** Runs a short command outside the sandbox. */
@@ -383,7 +385,7 @@ export class SandboxBackend implements KernelBackend {
   }
 
   async #check(): Promise<SandboxWrapper> {
-    const os = Deno.build.os;
+    const os = this.#options.os ?? Deno.build.os;
     if (os !== "linux") {
       throw new KernelStartError(
         `--sandbox is not available on ${
@@ -456,7 +458,7 @@ export class SandboxBackend implements KernelBackend {
           "so the working directory must be a folder below it (or elsewhere), such as ~/work",
       );
     }
-    const { memoryLimit: _m, tmpSize: _t, ...launch } = this.#options;
+    const { memoryLimit: _m, tmpSize: _t, os: _o, ...launch } = this.#options;
     let python = launch.python;
     if (!python && request.packages.length === 0) {
       python = await this.#resolvePython().catch(() => undefined);

@@ -247,3 +247,65 @@ Deno.test("packages are installed outside the sandbox; a venv under HOME is boun
     await Deno.remove(cwd, { recursive: true });
   }
 });
+
+Deno.test("--sandbox on macOS and Windows is refused with a clear error", async () => {
+  for (
+    const [os, name] of [["darwin", "macOS"], ["windows", "Windows"]] as const
+  ) {
+    const backend = createSandboxBackend({
+      env: testEnv(),
+      python: PYTHON,
+      memoryLimit: null,
+      os,
+    });
+    await assert.rejects(
+      () => backend.preflight(),
+      new RegExp(
+        `--sandbox is not available on ${name}: .*Linux only\\. Run without --sandbox`,
+      ),
+    );
+    await assert.rejects(
+      () => backend.start({ cwd: "/nonexistent", packages: [] }),
+      KernelStartError,
+    );
+  }
+});
+
+Deno.test("with uv, packages are installed by uv outside the sandbox, then its interpreter runs inside", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sbx_uv_" });
+  try {
+    const bin = join(dir, "bin");
+    await Deno.mkdir(bin);
+    const calls = join(dir, "uv-calls.txt");
+    // A stand-in for uv: records its arguments, then runs everything after
+    // "python" with the test interpreter (as `uv run --with ... python ARGS` would).
+    await Deno.writeTextFile(
+      join(bin, "uv"),
+      `#!/bin/sh\necho "$@" >> ${calls}\nwhile [ "$1" != python ]; do shift; done\nshift\nexec ${PYTHON} "$@"\n`,
+    );
+    await Deno.chmod(join(bin, "uv"), 0o755);
+    const env = testEnv();
+    const backend = createSandboxBackend({
+      env: { ...env, PATH: `${bin}:${env.PATH ?? "/usr/bin:/bin"}` },
+      memoryLimit: null,
+    });
+    await using kernel = await backend.start({
+      cwd: dir,
+      packages: ["sbx-demo-pkg"],
+    });
+    assert.match(
+      kernel.launchedWith,
+      /uv run --with sbx-demo-pkg \(installed before the sandbox\)/,
+    );
+    const inside = await kernel.execute("import os\nos.getpid()");
+    assert.equal(inside.result, "2");
+    const recorded = await Deno.readTextFile(calls);
+    assert.match(
+      recorded,
+      /^run --no-project --with ipykernel --with sbx-demo-pkg python -c /,
+    );
+    assert.equal(recorded.trim().split("\n").length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
