@@ -82,7 +82,7 @@ export async function benchSandbox(
   await sandbox.preflight();
   const local = createLocalBackend(launch);
   const cwd = await Deno.makeTempDir({ dir: input.tmp, prefix: "sandbox-" });
-  const starts = input.n >= 1000 ? 6 : 3;
+  const starts = input.n >= 1000 ? 10 : 4;
   const startMs = { sandbox: [] as number[], local: [] as number[] };
   input.log(`sandbox: ${starts} kernel starts each, alternating`);
   // One untimed start of each warms the page cache.

@@ -39,6 +39,19 @@ import {
   type WrappedKernelCommand,
 } from "./launcher.ts";
 import { exitFromStatus, MemoryLimiter } from "./memory_limit.ts";
+import { connect as zmtpConnect } from "../zmtp/mod.ts";
+
+/**
+ * Connects the kernel's ipc sockets, polling for the socket files every
+ * 5-25 ms (the default backoff grows to 200 ms). A missing socket file costs
+ * one failed syscall, and the kernel is ready as soon as it binds.
+ */
+const connectIpc: SocketFactory = (type, endpoint, options = {}) =>
+  zmtpConnect(type, endpoint, {
+    retryDelayMs: 5,
+    maxRetryDelayMs: 25,
+    ...options,
+  });
 
 /** Size cap of the sandbox's private /tmp and /var/tmp (1 GiB each). */
 export const SANDBOX_TMP_SIZE = 2 ** 30;
@@ -465,6 +478,7 @@ export class SandboxBackend implements KernelBackend {
     }
     return await startKernel({
       ...launch,
+      connect: launch.connect ?? connectIpc,
       ...(python ? { python } : {}),
       wrapper,
       cwd,
