@@ -273,12 +273,21 @@ export class MemoryLimiter implements SpawnWrapper {
   }
 
   /**
+   * Whether this process can create memory cgroups.
+   *
+   * @returns True when a cgroup hierarchy accepted a test cgroup.
+   */
+  async available(): Promise<boolean> {
+    return (await this.#findBase()) !== null;
+  }
+
+  /**
    * Checks that a memory cgroup can be created.
    *
    * @throws {KernelStartError} Naming how to get one.
    */
   async preflight(): Promise<void> {
-    if (await this.#findBase()) return;
+    if (await this.available()) return;
     throw new KernelStartError(
       `Cannot enforce the memory limit of ${
         formatMemorySize(this.limit)

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { isAbsolute, resolve, sep } from "node:path";
+import { isAbsolute, join, resolve, sep } from "node:path";
 import type {
   KernelBackend,
   KernelHandle,
@@ -38,7 +38,11 @@ import {
   which,
   type WrappedKernelCommand,
 } from "./launcher.ts";
-import { exitFromStatus, MemoryLimiter } from "./memory_limit.ts";
+import {
+  exitFromStatus,
+  formatMemorySize,
+  MemoryLimiter,
+} from "./memory_limit.ts";
 import { connect as zmtpConnect } from "../zmtp/mod.ts";
 
 /**
@@ -78,6 +82,29 @@ const ENV_KEPT = new Set([
 const PATHS_PROBE = "import json, os, sys\n" +
   "print(json.dumps([sys.executable, os.path.realpath(sys.executable), " +
   "sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]))";
+
+/**
+ * Memory watchdog run inside the sandbox when no memory cgroup can be
+ * created (an unprivileged user without a delegated cgroup): it starts the
+ * kernel, sums the resident memory of every process in the sandbox's pid
+ * namespace (which holds only the kernel's processes) every 0.2 s, and past
+ * the limit ("$1" KiB) writes the marker file "$2" and kills them all.
+ * Coarser than a cgroup: a fast allocation can overshoot by what it touches
+ * in 0.2 s.
+ */
+const WATCHDOG = `l=$1 m=$2; shift 2
+p=$(($(getconf PAGESIZE 2>/dev/null || echo 4096) / 1024))
+"$@" &
+k=$!
+while kill -0 $k 2>/dev/null; do
+  sleep 0.2
+  t=0
+  for f in /proc/[0-9]*/statm; do
+    read -r _ r _ < "$f" 2>/dev/null && t=$((t + r))
+  done
+  if [ $((t * p)) -gt "$l" ]; then echo memory > "$m"; kill -9 -1; exit 137; fi
+done
+wait $k`;
 
 /** What the bwrap command line is built from. */
 export interface SandboxArgsOptions {
@@ -179,6 +206,12 @@ export interface SandboxBackendOptions extends LaunchOptions {
   tmpSize?: number;
   /** Operating system to check for (default `Deno.build.os`; tests set it). */
   os?: typeof Deno.build.os;
+  /**
+   * How the memory limit is enforced: a cgroup per kernel when this process
+   * can create one, else a watchdog inside the sandbox (`auto`, default);
+   * `watchdog` forces the fallback (tests).
+   */
+  memoryEnforcement?: "auto" | "watchdog";
 }
 
 /** Runs a short command outside the sandbox. */
@@ -228,14 +261,15 @@ class SandboxWrapper implements SpawnWrapper {
   readonly #bwrap: string;
   readonly #setsid: string;
   readonly #options: SandboxBackendOptions;
-  readonly #memory: MemoryLimiter | null;
+  readonly #memory: MemoryLimiter | number | null;
   readonly #binds = new Map<string, Promise<string[]>>();
 
+  /** `memory`: a cgroup limiter, a watchdog limit in bytes, or null. */
   constructor(
     bwrap: string,
     setsid: string,
     options: SandboxBackendOptions,
-    memory: MemoryLimiter | null,
+    memory: MemoryLimiter | number | null,
   ) {
     this.#bwrap = bwrap;
     this.#setsid = setsid;
@@ -327,6 +361,16 @@ class SandboxWrapper implements SpawnWrapper {
 
   async wrap(command: KernelCommand): Promise<WrappedKernelCommand> {
     const readOnly = await this.#readOnlyDirs(command.command);
+    const watchdog = typeof this.#memory === "number" ? this.#memory : null;
+    const marker = join(command.runtimeDir, "memory-exceeded");
+    const inner = watchdog === null ? [] : [
+      "/bin/sh",
+      "-c",
+      WATCHDOG,
+      "sh",
+      String(Math.floor(watchdog / 1024)),
+      marker,
+    ];
     const sandboxed: WrappedKernelCommand = {
       ...command,
       command: this.#bwrap,
@@ -339,14 +383,28 @@ class SandboxWrapper implements SpawnWrapper {
           ...(this.#options.tmpSize ? { tmpSize: this.#options.tmpSize } : {}),
         }),
         "--",
+        ...inner,
         this.#setsid,
         command.command,
         ...command.args,
       ],
       env: sandboxEnv(command.env),
-      finish: (status) => Promise.resolve(exitFromStatus(status)),
+      finish: async (status) => {
+        const exit = exitFromStatus(status);
+        if (watchdog === null || exit.signal !== "SIGKILL") return exit;
+        const hit = await Deno.stat(marker).then(() => true, () => false);
+        return hit
+          ? {
+            ...exit,
+            reason: "memory_limit",
+            detail: formatMemorySize(watchdog),
+          }
+          : exit;
+      },
     };
-    return this.#memory ? await this.#memory.wrap(sandboxed) : sandboxed;
+    return this.#memory instanceof MemoryLimiter
+      ? await this.#memory.wrap(sandboxed)
+      : sandboxed;
   }
 }
 
@@ -442,8 +500,20 @@ export class SandboxBackend implements KernelBackend {
         { tried: [bwrap], stderrTail: tailLines(probe.stderr) },
       );
     }
-    await this.#memory?.preflight();
-    return new SandboxWrapper(bwrap, setsid, this.#options, this.#memory);
+    let memory: MemoryLimiter | number | null = this.#memory;
+    if (
+      memory &&
+      (this.#options.memoryEnforcement === "watchdog" ||
+        !(await memory.available()))
+    ) {
+      this.#options.logger?.warn(
+        `No memory cgroup can be created here: the sandbox enforces the memory limit of ${
+          formatMemorySize(memory.limit)
+        } by polling its processes' resident memory every 0.2 s`,
+      );
+      memory = memory.limit;
+    }
+    return new SandboxWrapper(bwrap, setsid, this.#options, memory);
   }
 
   #resolvePython(): Promise<string> {
@@ -471,7 +541,13 @@ export class SandboxBackend implements KernelBackend {
           "so the working directory must be a folder below it (or elsewhere), such as ~/work",
       );
     }
-    const { memoryLimit: _m, tmpSize: _t, os: _o, ...launch } = this.#options;
+    const {
+      memoryLimit: _m,
+      tmpSize: _t,
+      os: _o,
+      memoryEnforcement: _e,
+      ...launch
+    } = this.#options;
     let python = launch.python;
     if (!python && request.packages.length === 0) {
       python = await this.#resolvePython().catch(() => undefined);

@@ -309,3 +309,41 @@ Deno.test("with uv, packages are installed by uv outside the sandbox, then its i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("without a memory cgroup the sandbox enforces the limit with a watchdog inside it", async () => {
+  const cwd = await Deno.makeTempDir({ prefix: "sbx_watchdog_" });
+  const warnings: string[] = [];
+  try {
+    const backend = createSandboxBackend({
+      env: testEnv(),
+      python: PYTHON,
+      memoryLimit: 300 * 2 ** 20,
+      memoryEnforcement: "watchdog",
+      logger: {
+        debug: () => {},
+        info: () => {},
+        warn: (message: string) => warnings.push(message),
+        error: () => {},
+      },
+    });
+    await using kernel = await backend.start({ cwd, packages: [] });
+    assert.match(warnings.join("\n"), /polling its processes' resident memory/);
+    const threads = await kernel.execute(
+      "import threading\nts = [threading.Thread(target=lambda: None) for _ in range(200)]\n" +
+        "[t.start() for t in ts]\n[t.join() for t in ts]\nsmall = bytearray(100 * 1024 * 1024)\nlen(ts)",
+    );
+    assert.equal(threads.result, "200");
+    const error = await kernel.execute(
+      "import time\nblocks = []\nfor _ in range(40):\n    blocks.append(bytearray(50 * 1024 * 1024))\n    time.sleep(0.05)",
+      { timeoutMs: 60_000 },
+    ).then(() => null, (e) => e);
+    assert.ok(error instanceof KernelDiedError, String(error));
+    assert.equal(error.exit.reason, "memory_limit");
+    assert.equal(
+      error.message,
+      "Kernel stopped: it exceeded its memory limit of 300 MiB",
+    );
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
