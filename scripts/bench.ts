@@ -39,6 +39,7 @@ import {
 } from "./_bench_layers.ts";
 import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
 import { benchHttp, type HttpBenchResult } from "./_bench_http.ts";
+import { benchSandbox } from "./_bench_sandbox.ts";
 import {
   findKernels,
   killPids,
@@ -69,6 +70,7 @@ export const SECTIONS = [
   "concurrent",
   "output",
   "http",
+  "sandbox",
 ] as const;
 
 /** One section name. */
@@ -1181,7 +1183,30 @@ export async function main(
     ["http", has("http"), async () => {
       results.http = await benchHttp({ env, tmp, n: plan.n, log: io.err });
     }],
+    ["sandbox", has("sandbox"), async () => {
+      const out = await benchSandbox({ env, tmp, n: plan.n, log: io.err });
+      Object.assign(results, { sandbox: out.data });
+      Object.assign(results.ratios, out.ratios);
+      for (const [name, value] of Object.entries(out.ratios)) {
+        results.targets.push({
+          name,
+          value,
+          limit: "<= 1.1x",
+          pass: value <= 1.1,
+        });
+      }
+      extraRows.push(
+        ...out.rows.map((r) => ({
+          section: "sandbox",
+          what: r.measurement,
+          value: r.value,
+          compare: r.compare,
+          target: r.target,
+        })),
+      );
+    }],
   ];
+  const extraRows: Row[] = [];
   try {
     for (const [name, wanted, run] of steps) {
       if (!wanted) continue;
@@ -1205,7 +1230,7 @@ export async function main(
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
   results.meta.wallSeconds = (performance.now() - started) / 1000;
-  const rows = buildRows(results);
+  const rows = [...buildRows(results), ...extraRows];
   io.out(
     `ipython_mcp benchmark (${
       options.quick ? "quick" : "full"

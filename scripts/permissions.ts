@@ -5,8 +5,9 @@
  *
  * Neither list grants `-A`, `--allow-all` or `--allow-ffi`: the ZeroMQ
  * transport is TypeScript on Deno's sockets, so no native addon is loaded.
- * `ipython_mcp` reaches the network only on the loopback interface, where its
- * kernels listen.
+ * Both grant the whole network: `ipython_mcp` talks only to its kernels, but
+ * a sandboxed kernel's sockets are unix socket files with fresh paths, which
+ * Deno can only allow one exact path at a time.
  *
  * @example Build a `deno run` command line for coder
  * ```ts
@@ -36,15 +37,23 @@ export const CODER_PERMISSIONS: readonly string[] = Object.freeze([
 ]);
 
 /**
- * Permissions of `ipython_mcp`: as {@linkcode CODER_PERMISSIONS}, but the
- * network is limited to 127.0.0.1, where the kernels' ZeroMQ ports are.
+ * Permissions of `ipython_mcp`: the same as {@linkcode CODER_PERMISSIONS}.
+ * The server itself connects only to its kernels: TCP on 127.0.0.1 for
+ * local kernels, and unix socket files for sandboxed ones (`--sandbox`).
+ * Deno 2.9 grants a unix socket only by its exact path
+ * (`--allow-net=unix:/path/to/socket`; directories, globs and a bare
+ * `unix` are refused, measured), and every sandboxed kernel gets fresh
+ * socket paths in a private runtime directory, so no fixed list can name
+ * them: the network permission is unscoped. (`--allow-run` already lets the
+ * server start programs with full network access, so a narrower
+ * `--allow-net` was never a boundary; the sandbox around the kernel is.)
  */
 export const IPYTHON_MCP_PERMISSIONS: readonly string[] = Object.freeze([
   "--allow-read",
   "--allow-write",
   "--allow-run",
   "--allow-env",
-  "--allow-net=127.0.0.1",
+  "--allow-net",
   "--allow-sys",
 ]);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Test prerequisites: a Python with ipykernel (plus venv and pip for the
 # managed-venv tests), bubblewrap (sandbox tests), Debian's Jupyter Server
-# (remote-kernel tests), nbformat (notebook validation) and the npm
+# (remote-kernel tests), nbformat (notebook validation), numpy (sandbox
+# thread test) and the npm
 # dependencies. Installs what is missing when it can (root with apt-get);
 # otherwise says what to install.
 set -euo pipefail
@@ -20,6 +21,7 @@ has_kernel || missing+=(python3-ipykernel python3-venv python3-pip)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 /usr/bin/python3 -c 'import jupyter_server' >/dev/null 2>&1 || missing+=(python3-jupyter-server)
 /usr/bin/python3 -c 'import nbformat' >/dev/null 2>&1 || missing+=(python3-nbformat)
+/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

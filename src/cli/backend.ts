@@ -9,8 +9,12 @@
 
 import {
   createLocalBackend,
+  createMemoryLimiter,
+  createSandboxBackend,
+  DEFAULT_SANDBOX_MEMORY_LIMIT,
   type KernelBackend,
   type LocalBackendOptions,
+  parseMemorySize,
 } from "../kernel/mod.ts";
 import type { CoderSettings } from "./env.ts";
 
@@ -60,8 +64,40 @@ export function createBackend(
   if (gateway) {
     throw new BackendChoiceError("Remote kernels are not available yet");
   }
-  if (sandbox) {
-    throw new BackendChoiceError("The sandbox is not available yet");
+  const memoryLimit = resolveMemoryLimit(
+    flags.memoryLimit ?? settings.memoryLimit ?? null,
+    sandbox ?? false,
+  );
+  if (sandbox) return createSandboxBackend({ ...launch, memoryLimit });
+  if (memoryLimit === null) return createLocalBackend(launch);
+  return createLocalBackend({
+    ...launch,
+    wrapper: createMemoryLimiter(memoryLimit),
+  });
+}
+
+/**
+ * The memory cap per kernel in bytes: the given size (`512M`, `4G`...),
+ * none for `none`/`off`/`0`, else 4 GiB with the sandbox and none without.
+ *
+ * @param text `--memory-limit` or CODER_MEMORY_LIMIT, or null.
+ * @param sandbox Whether kernels run sandboxed.
+ * @returns Bytes, or null for no limit.
+ * @throws {BackendChoiceError} A malformed size.
+ */
+export function resolveMemoryLimit(
+  text: string | null,
+  sandbox: boolean,
+): number | null {
+  if (text === null || text.trim() === "") {
+    return sandbox ? DEFAULT_SANDBOX_MEMORY_LIMIT : null;
   }
-  return createLocalBackend(launch);
+  if (/^\s*(none|off|0)\s*$/i.test(text)) return null;
+  try {
+    return parseMemorySize(text);
+  } catch (error) {
+    throw new BackendChoiceError(
+      `--memory-limit / CODER_MEMORY_LIMIT: ${(error as Error).message}`,
+    );
+  }
 }

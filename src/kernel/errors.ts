@@ -72,8 +72,15 @@ const SIGNAL_NAMES: Record<number, string> = {
  * @returns The description.
  */
 export function describeExit(
-  exit: Pick<KernelExit, "code" | "signal">,
+  exit:
+    & Pick<KernelExit, "code" | "signal">
+    & Partial<Pick<KernelExit, "reason" | "detail">>,
 ): string {
+  if (exit.reason === "memory_limit") {
+    return `it exceeded its memory limit${
+      exit.detail ? ` of ${exit.detail}` : ""
+    }`;
+  }
   if (exit.signal) return `signal ${exit.signal}`;
   if (exit.code === null) return "unknown exit status";
   if (exit.code > 128 && exit.code < 128 + 65) {
@@ -94,7 +101,11 @@ export class KernelDiedError extends KernelError {
    * @param partial Output gathered before the death.
    */
   constructor(exit: KernelExit, partial: ExecuteResult | null = null) {
-    super(`Kernel died (${describeExit(exit)})`);
+    super(
+      exit.reason === "memory_limit"
+        ? `Kernel stopped: ${describeExit(exit)}`
+        : `Kernel died (${describeExit(exit)})`,
+    );
     this.name = "KernelDiedError";
     this.exit = exit;
     this.partial = partial;

@@ -82,8 +82,8 @@ export interface StartKernelOptions extends LaunchOptions {
 
 /** A running local IPython kernel. Create with {@linkcode startKernel}. */
 export class Kernel implements KernelHandle {
-  /** Always `local`: a process on this machine. */
-  readonly backend: BackendKind = "local";
+  /** `local`, or `sandbox` for a kernel under bubblewrap: a process on this machine. */
+  readonly backend: BackendKind;
   /** Local kernels have no remote location. */
   readonly location: null = null;
   /** Kernel working directory. */
@@ -110,6 +110,7 @@ export class Kernel implements KernelHandle {
   #busy = 0;
   #shutdown: Promise<void> | null = null;
   #shutdownReason: KernelExit["reason"] | undefined;
+  readonly #interruptByMessage: boolean;
 
   private constructor(init: {
     cwd: string;
@@ -120,7 +121,11 @@ export class Kernel implements KernelHandle {
     launchedWith: string;
     logger: Logger;
     outputLimit: number;
+    backend: BackendKind;
+    interruptByMessage: boolean;
   }) {
+    this.backend = init.backend;
+    this.#interruptByMessage = init.interruptByMessage;
     this.cwd = init.cwd;
     this.packages = Object.freeze([...init.packages]);
     this.#spawned = init.spawned;
@@ -130,11 +135,10 @@ export class Kernel implements KernelHandle {
     this.launchedWith = init.launchedWith;
     this.#logger = init.logger;
     this.#outputLimit = init.outputLimit;
-    this.exited = init.spawned.child.status.then((s) => {
+    this.exited = init.spawned.exit.then((exit) => {
       this.#exit = {
-        code: s.signal ? null : s.code,
-        signal: s.signal,
         ...(this.#shutdownReason ? { reason: this.#shutdownReason } : {}),
+        ...exit,
       };
       this.#death.abort();
       this.#conn.close();
@@ -150,7 +154,10 @@ export class Kernel implements KernelHandle {
   static async create(options: StartKernelOptions): Promise<Kernel> {
     const logger = options.logger ?? SILENT_LOGGER;
     const packages = validatePackageSpecs(options.packages ?? []);
-    const plan = await planLaunch(packages, options);
+    let plan = await planLaunch(packages, options);
+    if (options.wrapper?.prepare) {
+      plan = await options.wrapper.prepare(plan, options);
+    }
     let lastError: unknown;
     for (let attempt = 0; attempt < PORT_RETRIES; attempt++) {
       options.signal?.throwIfAborted();
@@ -183,14 +190,14 @@ export class Kernel implements KernelHandle {
     // Watches for a death during start-up only: once started, the race
     // settles and nothing of this start-up stays attached to the process.
     const started = Promise.withResolvers<null>();
-    Promise.race([spawned.child.status, started.promise]).then(async (s) => {
-      if (s === null) return;
+    Promise.race([spawned.exit, started.promise]).then(async (exit) => {
+      if (exit === null) return;
       // Let the last stderr lines arrive before quoting them.
       await settleWithin(spawned.drained, 500);
       died.abort(
         new KernelStartError(
           `Kernel process exited during start-up (${
-            describeExit({ code: s.code, signal: s.signal })
+            describeExit(exit)
           }) using ${plan.description}${
             spawned.stderrTail() ? `:\n${spawned.stderrTail()}` : ""
           }`,
@@ -224,6 +231,8 @@ export class Kernel implements KernelHandle {
         launchedWith: plan.description,
         logger,
         outputLimit: options.outputLimit ?? DEFAULT_OUTPUT_LIMIT,
+        backend: options.wrapper?.backend ?? "local",
+        interruptByMessage: options.wrapper?.interrupt === "message",
       });
       logger.info(`Kernel ${kernel.pid} ready (${plan.description})`);
       return kernel;
@@ -504,10 +513,26 @@ export class Kernel implements KernelHandle {
     }
   }
 
-  /** Sends SIGINT to the kernel's process group; the state is kept. */
-  interrupt(): Promise<void> {
-    if (this.alive) killGroup(this.pid, "SIGINT");
-    return Promise.resolve();
+  /**
+   * Sends SIGINT to the kernel's process group, or (sandbox: a SIGINT would
+   * end bwrap) an interrupt_request on the control channel; the state is kept.
+   */
+  async interrupt(): Promise<void> {
+    if (!this.alive) return;
+    if (!this.#interruptByMessage) return killGroup(this.pid, "SIGINT");
+    await this.#conn.request(
+      "control",
+      "interrupt_request",
+      {},
+      AbortSignal.any([
+        AbortSignal.timeout(INTERRUPT_GRACE_MS),
+        this.#death.signal,
+      ]),
+    ).catch((error) => {
+      this.#logger.warn(
+        `Kernel ${this.pid} interrupt_request failed: ${error}`,
+      );
+    });
   }
 
   /**

@@ -9,7 +9,8 @@
 import { createHash } from "node:crypto";
 import { delimiter, join } from "node:path";
 import { KernelStartError } from "./errors.ts";
-import type { Logger } from "./messages.ts";
+import type { KernelExit, Logger } from "./messages.ts";
+import type { BackendKind } from "./backend.ts";
 import { SILENT_LOGGER } from "./messages.ts";
 import type { ConnectionInfo } from "./connection.ts";
 
@@ -25,6 +26,49 @@ export interface LaunchOptions {
   startupTimeoutMs?: number;
   /** Where launch details are logged. */
   logger?: Logger;
+  /** Changes how kernel processes are spawned (sandbox, memory limit). */
+  wrapper?: SpawnWrapper;
+}
+
+// ---- Spawn hooks (sandbox, memory limit): see sandbox.ts, memory_limit.ts ----
+
+/** A kernel command line about to be spawned. */
+export interface KernelCommand {
+  /** Program to spawn. */
+  command: string;
+  /** Its arguments (ending with `-f CONNECTION_FILE`). */
+  args: string[];
+  /** Complete child environment. */
+  env: Record<string, string>;
+  /** Kernel working directory. */
+  cwd: string;
+  /** Private runtime directory (connection file, ipc sockets). */
+  runtimeDir: string;
+}
+
+/** A rewritten kernel command line, with how to read its exit. */
+export interface WrappedKernelCommand extends KernelCommand {
+  /**
+   * Turns the process's exit status into the kernel's exit (signal names,
+   * memory-limit kills) and releases what the wrapper created. Called once.
+   */
+  finish?(status: { code: number; signal: string | null }): Promise<KernelExit>;
+}
+
+/** Changes how kernels are spawned; one object serves many kernels. */
+export interface SpawnWrapper {
+  /** Backend kind the kernels report (default `local`). */
+  readonly backend?: BackendKind;
+  /** ZeroMQ transport (default `tcp`; `ipc` puts socket files in the runtime dir). */
+  readonly transport?: "tcp" | "ipc";
+  /** Whether to set JPY_PARENT_PID (default true). */
+  readonly parentPid?: boolean;
+  /** `signal`: SIGINT to the group (default); `message`: interrupt_request on control. */
+  readonly interrupt?: "signal" | "message";
+  /** Adjusts the launch plan before spawning (e.g. installs packages first). */
+  prepare?(plan: LaunchPlan, options: LaunchOptions): Promise<LaunchPlan>;
+  /** Rewrites one kernel's command line. */
+  wrap(command: KernelCommand): Promise<WrappedKernelCommand>;
 }
 
 /** A resolved way to start a kernel. */
@@ -385,7 +429,9 @@ async function freePorts(n: number): Promise<number[]> {
  *
  * @returns The directory, the connection details and the file's path.
  */
-export async function writeConnectionFile(): Promise<
+export async function writeConnectionFile(
+  transport: "tcp" | "ipc" = "tcp",
+): Promise<
   { runtimeDir: string; info: ConnectionInfo; file: string }
 > {
   // The owner's pid in the name lets a later run sweep dirs whose owner
@@ -394,7 +440,9 @@ export async function writeConnectionFile(): Promise<
     prefix: `${RUNTIME_PREFIX}${Deno.pid}-`,
   });
   await Deno.chmod(runtimeDir, 0o700).catch(() => {});
-  const [shell, iopub, stdin, control, hb] = await freePorts(5) as [
+  // ipc: ipykernel binds socket files "<ip>-<port>" in the runtime dir.
+  const ports = transport === "ipc" ? [1, 2, 3, 4, 5] : await freePorts(5);
+  const [shell, iopub, stdin, control, hb] = ports as [
     number,
     number,
     number,
@@ -402,8 +450,8 @@ export async function writeConnectionFile(): Promise<
     number,
   ];
   const info: ConnectionInfo = {
-    ip: "127.0.0.1",
-    transport: "tcp",
+    ip: transport === "ipc" ? join(runtimeDir, "k") : "127.0.0.1",
+    transport,
     shell_port: shell,
     iopub_port: iopub,
     stdin_port: stdin,
@@ -431,6 +479,8 @@ export interface SpawnedKernel {
   stderrTail(): string;
   /** Resolves when stdout and stderr reached end of file. */
   drained: Promise<void>;
+  /** The kernel's exit, once the process ended (see {@linkcode SpawnWrapper}). */
+  exit: Promise<KernelExit>;
 }
 
 /**
@@ -447,23 +497,44 @@ export async function spawnKernel(
   cwd: string,
   options: LaunchOptions,
 ): Promise<SpawnedKernel> {
-  const { runtimeDir, info, file } = await writeConnectionFile();
-  const child = new Deno.Command(plan.command, {
+  const wrapper = options.wrapper;
+  const { runtimeDir, info, file } = await writeConnectionFile(
+    wrapper?.transport,
+  );
+  const base: KernelCommand = {
+    command: plan.command,
     args: [...plan.args, "-f", file],
-    cwd,
     env: {
       ...options.env,
-      JPY_PARENT_PID: String(Deno.pid),
+      ...(wrapper?.parentPid === false
+        ? {}
+        : { JPY_PARENT_PID: String(Deno.pid) }),
       MPLBACKEND: "Agg",
       PYDEVD_DISABLE_FILE_VALIDATION: "1",
       PYTHONUNBUFFERED: "1",
     },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    detached: true,
-  }).spawn();
+    cwd,
+    runtimeDir,
+  };
+  let spawn: WrappedKernelCommand = base;
+  let child: Deno.ChildProcess;
+  try {
+    if (wrapper) spawn = await wrapper.wrap(base);
+    child = new Deno.Command(spawn.command, {
+      args: spawn.args,
+      cwd: spawn.cwd,
+      env: spawn.env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+  } catch (error) {
+    await spawn.finish?.({ code: 127, signal: null }).catch(() => {});
+    await Deno.remove(runtimeDir, { recursive: true }).catch(() => {});
+    throw error;
+  }
   const tail: string[] = [];
   const drained = Promise.all([
     drain(child.stdout, () => {}),
@@ -472,12 +543,18 @@ export async function spawnKernel(
       if (tail.length > 64) tail.splice(0, tail.length - 64);
     }),
   ]).then(() => {});
+  const exit = child.status.then((s) =>
+    spawn.finish
+      ? spawn.finish({ code: s.code, signal: s.signal })
+      : { code: s.signal ? null : s.code, signal: s.signal }
+  );
   return {
     child,
     info,
     runtimeDir,
     stderrTail: () => tailLines(tail.join("")),
     drained,
+    exit,
   };
 }
 

@@ -45,8 +45,11 @@ export {
 } from "./kernel.ts";
 export {
   defaultCacheDir,
+  type KernelCommand,
   type LaunchOptions,
   resolvePython,
+  type SpawnWrapper,
+  type WrappedKernelCommand,
 } from "./launcher.ts";
 export {
   type ExecuteOptions,
@@ -78,6 +81,20 @@ export {
   type KernelRegistryOptions,
 } from "./registry.ts";
 export { KernelSlots, type ReleaseSlot } from "./slots.ts";
+export {
+  createMemoryLimiter,
+  DEFAULT_SANDBOX_MEMORY_LIMIT,
+  formatMemorySize,
+  MemoryLimiter,
+  parseMemorySize,
+} from "./memory_limit.ts";
+export {
+  createSandboxBackend,
+  sandboxArgs,
+  type SandboxArgsOptions,
+  SandboxBackend,
+  type SandboxBackendOptions,
+} from "./sandbox.ts";
 export {
   checkSyntax,
   type CheckSyntaxOptions,

@@ -248,6 +248,12 @@ export function timeoutMessage(seconds: number, kernelAlive: boolean): string {
  * @returns The message naming exit code or signal and how to recover.
  */
 export function kernelDiedMessage(kernelId: string, exit: KernelExit): string {
+  if (exit.reason === "memory_limit") {
+    // SPEC §7.1 wording.
+    return `Kernel stopped: it exceeded its memory limit${
+      exit.detail ? ` of ${exit.detail}` : ""
+    }; its state is lost, call python_reset`;
+  }
   if (exit.reason === "restarted") {
     return `Kernel ${kernelId} was restarted (python_reset) while this code ran; ` +
       `the code was stopped and the old kernel's variables are lost. ` +

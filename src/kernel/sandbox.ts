@@ -1,0 +1,583 @@
+/**
+ * Sandboxed kernels (SPEC §7.1): ipykernel under bubblewrap with no network,
+ * a read-only file system except the working directory, hidden home, /root,
+ * /run, /tmp and /var/tmp, own pid/ipc/uts namespaces, no capabilities and
+ * no nested user namespaces. ZeroMQ runs over `ipc` socket files in the
+ * kernel's private runtime directory, bound into the sandbox.
+ *
+ * The facts behind each flag are in notes/sandbox.md: without
+ * `--unshare-user --cap-drop ALL --disable-userns` a root server's kernel
+ * keeps capabilities and can `umount` the tmpfs hiding a directory;
+ * `--unshare-net` does not cut unix sockets on the file system, so /run,
+ * /tmp and /var/tmp are hidden; a SIGINT to bwrap's group kills the sandbox,
+ * so interrupts go over the control channel and `setsid` makes the kernel a
+ * group leader (ipykernel then interrupts its own subprocesses too);
+ * `JPY_PARENT_PID` would read as "parent died" in a pid namespace, so
+ * `--die-with-parent` replaces it.
+ *
+ * @module
+ */
+
+import { isAbsolute, join, resolve, sep } from "node:path";
+import type {
+  KernelBackend,
+  KernelHandle,
+  KernelStartRequest,
+} from "./backend.ts";
+import type { SocketFactory } from "./connection.ts";
+import { KernelStartError } from "./errors.ts";
+import { startKernel } from "./kernel.ts";
+import {
+  type KernelCommand,
+  type LaunchOptions,
+  type LaunchPlan,
+  PACKAGE_INSTALL_TIMEOUT_MS,
+  resolvePython,
+  type SpawnWrapper,
+  tailLines,
+  which,
+  type WrappedKernelCommand,
+} from "./launcher.ts";
+import {
+  exitFromStatus,
+  formatMemorySize,
+  MemoryLimiter,
+} from "./memory_limit.ts";
+import { connect as zmtpConnect } from "../zmtp/mod.ts";
+
+/**
+ * Connects the kernel's ipc sockets, polling for the socket files every
+ * 5-25 ms (the default backoff grows to 200 ms). A missing socket file costs
+ * one failed syscall, and the kernel is ready as soon as it binds.
+ */
+const connectIpc: SocketFactory = (type, endpoint, options = {}) =>
+  zmtpConnect(type, endpoint, {
+    retryDelayMs: 5,
+    maxRetryDelayMs: 25,
+    ...options,
+  });
+
+/** Size cap of the sandbox's private /tmp and /var/tmp (1 GiB each). */
+export const SANDBOX_TMP_SIZE = 2 ** 30;
+
+/** Environment variables passed into the sandbox; every other one is dropped. */
+const ENV_KEPT = new Set([
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TERM",
+  "MPLBACKEND",
+  "PYDEVD_DISABLE_FILE_VALIDATION",
+  "PYTHONUNBUFFERED",
+  "PYTHONIOENCODING",
+  "OMP_NUM_THREADS",
+  "OPENBLAS_NUM_THREADS",
+  "MKL_NUM_THREADS",
+]);
+
+const PATHS_PROBE = "import json, os, sys\n" +
+  "print(json.dumps([sys.executable, os.path.realpath(sys.executable), " +
+  "sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]))";
+
+/**
+ * Memory watchdog run inside the sandbox when no memory cgroup can be
+ * created (an unprivileged user without a delegated cgroup): it starts the
+ * kernel, sums the resident memory of every process in the sandbox's pid
+ * namespace (which holds only the kernel's processes) every 0.2 s, and past
+ * the limit ("$1" KiB) writes the marker file "$2" and kills them all.
+ * Coarser than a cgroup: a fast allocation can overshoot by what it touches
+ * in 0.2 s.
+ */
+const WATCHDOG = `l=$1 m=$2; shift 2
+p=$(($(getconf PAGESIZE 2>/dev/null || echo 4096) / 1024))
+"$@" &
+k=$!
+while kill -0 $k 2>/dev/null; do
+  sleep 0.2
+  t=0
+  for f in /proc/[0-9]*/statm; do
+    read -r _ r _ < "$f" 2>/dev/null && t=$((t + r))
+  done
+  if [ $((t * p)) -gt "$l" ]; then echo memory > "$m"; kill -9 -1; exit 137; fi
+done
+wait $k`;
+
+/** What the bwrap command line is built from. */
+export interface SandboxArgsOptions {
+  /** Home directory to hide (the server's HOME). */
+  home?: string;
+  /** Directories bound read-only over the hidden ones (interpreter, venv). */
+  readOnly?: readonly string[];
+  /** Directories bound read-write (working dir, runtime dir). */
+  readWrite?: readonly string[];
+  /** Directory the command starts in. */
+  chdir?: string;
+  /** Size cap of /tmp and /var/tmp in bytes (default 1 GiB). */
+  tmpSize?: number;
+}
+
+/**
+ * The directories a sandbox hides: /tmp, /var/tmp, /run, /home, /root and
+ * the home directory.
+ *
+ * @param home The home directory, if any.
+ * @returns Absolute paths.
+ */
+export function hiddenDirs(home?: string): string[] {
+  const dirs = ["/tmp", "/var/tmp", "/run", "/home", "/root"];
+  if (home && isAbsolute(home) && resolve(home) !== "/") {
+    dirs.push(resolve(home));
+  }
+  return dirs;
+}
+
+function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
+/**
+ * The bwrap arguments (before `--` and the command) that build the sandbox.
+ *
+ * @param options Home, extra binds, start directory, tmp size.
+ * @returns The arguments.
+ * @example
+ * ```ts
+ * import { sandboxArgs } from "./sandbox.ts";
+ * const args = [...sandboxArgs({ home: "/home/me" }), "--", "true"];
+ * ```
+ */
+export function sandboxArgs(options: SandboxArgsOptions = {}): string[] {
+  const size = String(options.tmpSize ?? SANDBOX_TMP_SIZE);
+  const args = [
+    "--die-with-parent",
+    "--unshare-user",
+    "--cap-drop",
+    "ALL",
+    "--disable-userns",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    "--unshare-net",
+    "--new-session",
+    "--ro-bind",
+    "/",
+    "/",
+    "--dev",
+    "/dev",
+    "--proc",
+    "/proc",
+    "--size",
+    size,
+    "--tmpfs",
+    "/tmp",
+    "--size",
+    size,
+    "--tmpfs",
+    "/var/tmp",
+    "--tmpfs",
+    "/run",
+    "--tmpfs",
+    "/home",
+    "--tmpfs",
+    "/root",
+  ];
+  const home = hiddenDirs(options.home)[5];
+  if (home) args.push("--tmpfs", home);
+  for (const dir of options.readOnly ?? []) args.push("--ro-bind", dir, dir);
+  for (const dir of options.readWrite ?? []) args.push("--bind", dir, dir);
+  if (options.chdir) args.push("--chdir", options.chdir);
+  return args;
+}
+
+/** Options of {@linkcode createSandboxBackend}. */
+export interface SandboxBackendOptions extends LaunchOptions {
+  /** Memory cap per kernel in bytes, or null for none (SPEC default: 4 GiB). */
+  memoryLimit: number | null;
+  /** Per-stream output cap per execution (default 64 MB). */
+  outputLimit?: number;
+  /** Opens the ZeroMQ channel sockets (default: our ZMTP transport). */
+  connect?: SocketFactory;
+  /** Size cap of /tmp and /var/tmp in bytes (default 1 GiB). */
+  tmpSize?: number;
+  /** Operating system to check for (default `Deno.build.os`; tests set it). */
+  os?: typeof Deno.build.os;
+  /**
+   * How the memory limit is enforced: a cgroup per kernel when this process
+   * can create one, else a watchdog inside the sandbox (`auto`, default);
+   * `watchdog` forces the fallback (tests).
+   */
+  memoryEnforcement?: "auto" | "watchdog";
+}
+
+/** Runs a short command outside the sandbox. */
+async function run(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  try {
+    const out = await new Deno.Command(command, {
+      args,
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(timeoutMs),
+    }).output();
+    const decoder = new TextDecoder();
+    return {
+      ok: out.success,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  } catch (error) {
+    return { ok: false, stdout: "", stderr: String(error) };
+  }
+}
+
+/** Environment inside the sandbox: a short allow list, never secrets. */
+function sandboxEnv(env: Record<string, string>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (ENV_KEPT.has(key) || key.startsWith("LC_")) kept[key] = value;
+  }
+  kept.TMPDIR = "/tmp";
+  return kept;
+}
+
+/** The spawn wrapper that puts one backend's kernels under bwrap. */
+class SandboxWrapper implements SpawnWrapper {
+  readonly backend = "sandbox" as const;
+  readonly transport = "ipc" as const;
+  readonly parentPid = false;
+  readonly interrupt = "message" as const;
+  readonly #bwrap: string;
+  readonly #setsid: string;
+  readonly #options: SandboxBackendOptions;
+  readonly #memory: MemoryLimiter | number | null;
+  readonly #binds = new Map<string, Promise<string[]>>();
+
+  /** `memory`: a cgroup limiter, a watchdog limit in bytes, or null. */
+  constructor(
+    bwrap: string,
+    setsid: string,
+    options: SandboxBackendOptions,
+    memory: MemoryLimiter | number | null,
+  ) {
+    this.#bwrap = bwrap;
+    this.#setsid = setsid;
+    this.#options = options;
+    this.#memory = memory;
+  }
+
+  /** uv needs the network to install: run it outside first, then start its interpreter. */
+  async prepare(plan: LaunchPlan): Promise<LaunchPlan> {
+    if (!plan.installs) return plan;
+    const args = [...plan.args];
+    const at = args.lastIndexOf("-m");
+    if (at < 0) return plan;
+    args.splice(at, 2, "-c", "import sys; print(sys.executable)");
+    const out = await run(
+      plan.command,
+      args,
+      this.#options.env,
+      PACKAGE_INSTALL_TIMEOUT_MS,
+    );
+    const python = out.stdout.trim().split("\n").at(-1) ?? "";
+    if (!out.ok || !isAbsolute(python)) {
+      throw new KernelStartError(
+        `Cannot install the packages before starting the sandbox (${plan.description}): ${
+          tailLines(out.stderr, 3)
+        }`,
+        { tried: [plan.description], stderrTail: tailLines(out.stderr) },
+      );
+    }
+    return {
+      command: python,
+      args: ["-m", "ipykernel_launcher"],
+      description: `${plan.description} (installed before the sandbox)`,
+      installs: false,
+    };
+  }
+
+  /** Directories of an interpreter that the sandbox would hide: bound read-only. */
+  #readOnlyDirs(python: string): Promise<string[]> {
+    let found = this.#binds.get(python);
+    if (!found) {
+      found = this.#probeDirs(python);
+      this.#binds.set(python, found);
+      found.catch(() => this.#binds.delete(python));
+    }
+    return found;
+  }
+
+  async #probeDirs(python: string): Promise<string[]> {
+    const hidden = hiddenDirs(this.#options.env.HOME);
+    const out = await run(
+      python,
+      ["-c", PATHS_PROBE],
+      this.#options.env,
+      30_000,
+    );
+    if (!out.ok) {
+      throw new KernelStartError(
+        `Cannot inspect the interpreter ${python} for the sandbox: ${
+          tailLines(out.stderr, 2)
+        }`,
+        { tried: [python], stderrTail: tailLines(out.stderr) },
+      );
+    }
+    const paths: string[] = [python];
+    try {
+      paths.push(...JSON.parse(out.stdout.trim().split("\n").at(-1) ?? "[]"));
+    } catch {
+      // only the interpreter itself
+    }
+    const candidates = new Set<string>();
+    for (const path of paths) {
+      if (typeof path !== "string" || !isAbsolute(path)) continue;
+      const real = await Deno.realPath(path).catch(() => null);
+      if (real === null) continue;
+      for (const p of [resolve(path), real]) {
+        if (!hidden.some((dir) => within(p, dir))) continue;
+        const stat = await Deno.stat(p).catch(() => null);
+        if (stat === null) continue;
+        candidates.add(stat.isDirectory ? p : resolve(p, ".."));
+      }
+    }
+    // Keep only the outermost directories.
+    const sorted = [...candidates].sort((a, b) => a.length - b.length);
+    return sorted.filter((dir, i) =>
+      !sorted.slice(0, i).some((outer) => within(dir, outer))
+    );
+  }
+
+  async wrap(command: KernelCommand): Promise<WrappedKernelCommand> {
+    const readOnly = await this.#readOnlyDirs(command.command);
+    const watchdog = typeof this.#memory === "number" ? this.#memory : null;
+    const marker = join(command.runtimeDir, "memory-exceeded");
+    const inner = watchdog === null ? [] : [
+      "/bin/sh",
+      "-c",
+      WATCHDOG,
+      "sh",
+      String(Math.floor(watchdog / 1024)),
+      marker,
+    ];
+    const sandboxed: WrappedKernelCommand = {
+      ...command,
+      command: this.#bwrap,
+      args: [
+        ...sandboxArgs({
+          ...(this.#options.env.HOME ? { home: this.#options.env.HOME } : {}),
+          readOnly,
+          readWrite: [command.cwd, command.runtimeDir],
+          chdir: command.cwd,
+          ...(this.#options.tmpSize ? { tmpSize: this.#options.tmpSize } : {}),
+        }),
+        "--",
+        ...inner,
+        this.#setsid,
+        command.command,
+        ...command.args,
+      ],
+      env: sandboxEnv(command.env),
+      finish: async (status) => {
+        const exit = exitFromStatus(status);
+        if (watchdog === null || exit.signal !== "SIGKILL") return exit;
+        const hit = await Deno.stat(marker).then(() => true, () => false);
+        return hit
+          ? {
+            ...exit,
+            reason: "memory_limit",
+            detail: formatMemorySize(watchdog),
+          }
+          : exit;
+      },
+    };
+    return this.#memory instanceof MemoryLimiter
+      ? await this.#memory.wrap(sandboxed)
+      : sandboxed;
+  }
+}
+
+/**
+ * Starts ipykernel processes under bubblewrap. Checks once (preflight) that
+ * bwrap exists and can build the sandbox; a failed check is repeated at the
+ * next start and never falls back to an unsandboxed kernel.
+ */
+export class SandboxBackend implements KernelBackend {
+  /** Always `sandbox`. */
+  readonly kind = "sandbox" as const;
+  /** Sandboxed kernels run on this machine. */
+  readonly location: null = null;
+  readonly #options: SandboxBackendOptions;
+  readonly #memory: MemoryLimiter | null;
+  #ready: Promise<SandboxWrapper> | null = null;
+  #python: Promise<string> | null = null;
+
+  /** @param options Launch options, memory limit. */
+  constructor(options: SandboxBackendOptions) {
+    this.#options = options;
+    this.#memory = options.memoryLimit === null
+      ? null
+      : new MemoryLimiter(options.memoryLimit);
+  }
+
+  /** The memory cap per kernel in bytes, or null. */
+  get memoryLimit(): number | null {
+    return this.#options.memoryLimit;
+  }
+
+  /**
+   * Checks that the sandbox can work: Linux, bwrap on PATH and able to
+   * create the namespaces, setsid present, a memory cgroup when a limit is
+   * set.
+   *
+   * @throws {KernelStartError} One clear message naming what to install or enable.
+   */
+  async preflight(): Promise<void> {
+    await this.#wrapper();
+  }
+
+  #wrapper(): Promise<SandboxWrapper> {
+    this.#ready ??= this.#check();
+    return this.#ready.catch((error) => {
+      this.#ready = null;
+      throw error;
+    });
+  }
+
+  async #check(): Promise<SandboxWrapper> {
+    const os = this.#options.os ?? Deno.build.os;
+    if (os !== "linux") {
+      throw new KernelStartError(
+        `--sandbox is not available on ${
+          os === "darwin" ? "macOS" : os === "windows" ? "Windows" : os
+        }: the sandbox uses bubblewrap, which runs on Linux only. Run without --sandbox${
+          os === "windows" ? " (or run coder inside WSL)" : ""
+        }, or in a Linux VM or container`,
+      );
+    }
+    const env = this.#options.env;
+    const bwrap = await which("bwrap", env);
+    if (!bwrap) {
+      throw new KernelStartError(
+        "--sandbox needs bubblewrap (bwrap), which is not on PATH. Install it " +
+          "(Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; " +
+          "Arch: pacman -S bubblewrap) or run without --sandbox",
+        { tried: ["bwrap"] },
+      );
+    }
+    const setsid = await which("setsid", env);
+    if (!setsid) {
+      throw new KernelStartError(
+        "--sandbox needs setsid (util-linux), which is not on PATH: install util-linux",
+        { tried: ["setsid"] },
+      );
+    }
+    const probe = await run(
+      bwrap,
+      [...sandboxArgs(env.HOME ? { home: env.HOME } : {}), "--", "true"],
+      { PATH: env.PATH ?? "/usr/bin:/bin" },
+      20_000,
+    );
+    if (!probe.ok) {
+      throw new KernelStartError(
+        `bubblewrap (${bwrap}) cannot create the sandbox: ${
+          tailLines(probe.stderr, 2) || "it failed"
+        }. It needs unprivileged user namespaces: enable them ` +
+          "(sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 also " +
+          "kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap), " +
+          "run the container with user namespaces allowed, or run without --sandbox",
+        { tried: [bwrap], stderrTail: tailLines(probe.stderr) },
+      );
+    }
+    let memory: MemoryLimiter | number | null = this.#memory;
+    if (
+      memory &&
+      (this.#options.memoryEnforcement === "watchdog" ||
+        !(await memory.available()))
+    ) {
+      this.#options.logger?.warn(
+        `No memory cgroup can be created here: the sandbox enforces the memory limit of ${
+          formatMemorySize(memory.limit)
+        } by polling its processes' resident memory every 0.2 s`,
+      );
+      memory = memory.limit;
+    }
+    return new SandboxWrapper(bwrap, setsid, this.#options, memory);
+  }
+
+  #resolvePython(): Promise<string> {
+    this.#python ??= resolvePython(this.#options);
+    return this.#python.catch((error) => {
+      this.#python = null;
+      throw error;
+    });
+  }
+
+  /**
+   * Starts one sandboxed kernel.
+   *
+   * @param request Working directory, packages, abort signal.
+   * @returns The ready kernel.
+   * @throws {KernelStartError} Preflight failed, or the working directory is the hidden home.
+   */
+  async start(request: KernelStartRequest): Promise<KernelHandle> {
+    const wrapper = await this.#wrapper();
+    const cwd = resolve(request.cwd);
+    const home = this.#options.env.HOME;
+    if (cwd === "/" || (home && within(resolve(home), cwd))) {
+      throw new KernelStartError(
+        `Cannot start a sandboxed kernel in ${cwd}: the home directory is hidden inside the sandbox, ` +
+          "so the working directory must be a folder below it (or elsewhere), such as ~/work",
+      );
+    }
+    const {
+      memoryLimit: _m,
+      tmpSize: _t,
+      os: _o,
+      memoryEnforcement: _e,
+      ...launch
+    } = this.#options;
+    let python = launch.python;
+    if (!python && request.packages.length === 0) {
+      python = await this.#resolvePython().catch(() => undefined);
+    }
+    return await startKernel({
+      ...launch,
+      connect: launch.connect ?? connectIpc,
+      ...(python ? { python } : {}),
+      wrapper,
+      cwd,
+      packages: request.packages,
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+  }
+}
+
+/**
+ * Creates the sandbox backend.
+ *
+ * @param options Launch options and the memory limit.
+ * @returns The backend.
+ * @example
+ * ```ts
+ * import { createSandboxBackend } from "./sandbox.ts";
+ * const backend = createSandboxBackend({ env: Deno.env.toObject(), memoryLimit: 4 * 2 ** 30 });
+ * await backend.preflight();
+ * ```
+ */
+export function createSandboxBackend(
+  options: SandboxBackendOptions,
+): SandboxBackend {
+  return new SandboxBackend(options);
+}
