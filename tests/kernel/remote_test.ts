@@ -1,0 +1,206 @@
+/**
+ * The remote backend against a real Jupyter Server on 127.0.0.1: execution,
+ * images, timeout with state kept, deaths (os._exit, DELETE by another
+ * client, lost socket), clear errors, IOPub rate limit, base URL prefix.
+ */
+
+import assert from "node:assert/strict";
+import {
+  createRemoteBackend,
+  ExecutionTimeoutError,
+  KernelDiedError,
+  type KernelHandle,
+  KernelStartError,
+  RemoteKernel,
+} from "../../src/kernel/mod.ts";
+import { startJupyterServer } from "../_helpers/jupyter_server.ts";
+
+const server = await startJupyterServer();
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+function backendFor(extra: Record<string, unknown> = {}) {
+  return createRemoteBackend({
+    url: server.url,
+    token: server.token,
+    username: "tester",
+    ...extra,
+  });
+}
+
+async function rejects<E>(
+  fn: () => Promise<unknown>,
+  // deno-lint-ignore no-explicit-any
+  type: new (...args: any[]) => E,
+): Promise<E> {
+  try {
+    await fn();
+  } catch (error) {
+    assert.ok(error instanceof type, `unexpected error: ${error}`);
+    return error;
+  }
+  throw new assert.AssertionError({ message: "expected a rejection" });
+}
+
+function ppid(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
+async function kernelPid(kernel: KernelHandle): Promise<number> {
+  const r = await kernel.execute("import os; print(os.getpid())");
+  return Number(r.stdout.trim());
+}
+
+Deno.test(
+  "remote kernel: state, result, images, pid null, runs under the server",
+  opts,
+  async () => {
+    await using kernel = await backendFor().start({ cwd: ".", packages: [] });
+    assert.equal(kernel.backend, "remote");
+    assert.equal(kernel.pid, null);
+    assert.equal(kernel.location, server.url);
+    assert(!kernel.location!.includes(server.token));
+    assert.equal(kernel.cwd, server.root);
+    const pid = await kernelPid(kernel);
+    assert.equal(ppid(pid), server.pid, "the kernel is a child of the server");
+    await kernel.execute("x = 41");
+    const r = await kernel.execute("x + 1");
+    assert.equal(r.result, "42");
+    const img = await kernel.execute(
+      "import matplotlib.pyplot as plt\nplt.plot([1,2,3])\nplt.show()",
+    );
+    assert.equal(img.images.length, 1);
+    assert.equal(img.images[0]!.mimeType, "image/png");
+    assert(!img.images[0]!.data.includes("\n"));
+    const err = await kernel.execute("1/0");
+    assert.equal(err.error?.ename, "ZeroDivisionError");
+    assert(!err.error!.traceback.includes("\x1b["));
+    const after = await kernel.execute("x");
+    assert.equal(after.result, "41");
+    const inp = await kernel.execute("input('name?')");
+    assert(inp.error, "input() is refused by the start-up code");
+    const state = await kernel.inspect();
+    assert(state.variables.includes("x"));
+  },
+);
+
+Deno.test(
+  "remote kernel: timeout interrupts and keeps state",
+  opts,
+  async () => {
+    await using kernel = await backendFor().start({ cwd: ".", packages: [] });
+    await kernel.execute("y = 7");
+    const error = await rejects(
+      () =>
+        kernel.execute("import time\nwhile True: time.sleep(0.1)", {
+          timeoutMs: 1500,
+        }),
+      ExecutionTimeoutError,
+    );
+    assert(error.kernelAlive);
+    assert.equal((await kernel.execute("y")).result, "7");
+  },
+);
+
+Deno.test(
+  "remote kernel: os._exit is a death well under the timeout",
+  opts,
+  async () => {
+    const kernel = await backendFor().start({ cwd: ".", packages: [] });
+    const t0 = Date.now();
+    const error = await rejects(
+      () => kernel.execute("import os; os._exit(1)", { timeoutMs: 60_000 }),
+      KernelDiedError,
+    );
+    assert(Date.now() - t0 < 20_000);
+    assert.equal(error.exit.reason, "remote_restarted");
+    assert(!kernel.alive);
+    assert.equal((await kernel.exited).reason, "remote_restarted");
+    await kernel.shutdown();
+  },
+);
+
+Deno.test(
+  "remote kernel: DELETE by another client is a death",
+  opts,
+  async () => {
+    const kernel = await backendFor().start({ cwd: ".", packages: [] });
+    const id = (kernel as RemoteKernel).kernelId;
+    const running = kernel.execute("import time; time.sleep(30)", {
+      timeoutMs: 60_000,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = Date.now();
+    const response = await fetch(`${server.url}api/kernels/${id}`, {
+      method: "DELETE",
+      headers: { Authorization: `token ${server.token}` },
+    });
+    await response.body?.cancel();
+    const error = await rejects(() => running, KernelDiedError);
+    assert(Date.now() - t0 < 20_000);
+    assert.equal(error.exit.reason, "remote_gone");
+    await kernel.shutdown();
+  },
+);
+
+Deno.test(
+  "remote kernel: IOPub rate limit reported as truncated",
+  opts,
+  async () => {
+    await using kernel = await backendFor().start({ cwd: ".", packages: [] });
+    const r = await kernel.execute(
+      "import sys\nfor _ in range(100): sys.stdout.write('x' * 100_000 + '\\n')",
+      { timeoutMs: 120_000 },
+    );
+    assert(r.stdout.length < 10_000_000);
+    assert.match(r.stderr, /output truncated/);
+  },
+);
+
+Deno.test(
+  "remote backend: wrong token, unreachable URL, unknown kernel name",
+  opts,
+  async () => {
+    const wrong = await rejects(
+      () => backendFor({ token: "nope" }).start({ cwd: ".", packages: [] }),
+      KernelStartError,
+    );
+    assert.match(
+      wrong.message,
+      /rejected the token \(403\).*CODER_GATEWAY_TOKEN/,
+    );
+    assert(!wrong.message.includes(server.token));
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const unreachable = await rejects(
+      () =>
+        createRemoteBackend({ url: `http://127.0.0.1:${port}/`, token: "t" })
+          .start({ cwd: ".", packages: [] }),
+      KernelStartError,
+    );
+    assert.match(unreachable.message, /Cannot reach the gateway/);
+    const unknown = await rejects(
+      () =>
+        backendFor({ kernelName: "nosuch" }).start({ cwd: ".", packages: [] }),
+      KernelStartError,
+    );
+    assert.match(
+      unknown.message,
+      /no kernel spec named "nosuch".*CODER_GATEWAY_KERNEL/,
+    );
+  },
+);
+
+Deno.test("remote kernel: two kernels are isolated", opts, async () => {
+  const backend = backendFor();
+  await using a = await backend.start({ cwd: ".", packages: [] });
+  await using b = await backend.start({ cwd: ".", packages: [] });
+  await a.execute("z = 1");
+  const r = await b.execute("z");
+  assert.equal(r.error?.ename, "NameError");
+});
+
+Deno.test("remote kernel: teardown", opts, async () => {
+  await server.stop();
+});
