@@ -390,7 +390,7 @@ const pythonStatus = defineTool({
   description:
     `Show a kernel's state without changing anything (never starts a kernel).
 
-Returns JSON {kernel_id, active, all_kernels, python_version, packages, variables, cwd}: whether the kernel is running, the ids of all live kernels, its Python version, up to 20 installed packages ("name version"), the names of user-defined variables, and the working directory that relative file paths use. Call it to recall what is already defined before writing more code, or to find where files go. While the kernel is busy running code, variables and packages are not read (busy: true).`,
+Returns JSON {kernel_id, active, all_kernels, python_version, packages, variables, cwd, backend, location}: whether the kernel is running, the ids of all live kernels, its Python version, up to 20 installed packages ("name version"), the names of user-defined variables, the working directory that relative file paths use, and where kernels run (backend local, sandbox or remote; location: the gateway URL of remote kernels, where cwd is kernel_cwd on the server). Call it to recall what is already defined before writing more code, or to find where files go. While the kernel is busy running code, variables and packages are not read (busy: true).`,
   schema: z.object({
     kernel_id: kernelIdSchema.describe(
       "Kernel to inspect. Omit for the default session.",
@@ -448,6 +448,9 @@ Returns JSON {kernel_id, active, all_kernels, python_version, packages, variable
       ),
       variables: state.variables,
       cwd,
+      backend: kernel.backend,
+      location: kernel.location,
+      ...(kernel.backend === "remote" ? { kernel_cwd: kernel.cwd } : {}),
     });
   },
 });

@@ -11,7 +11,7 @@ import {
   KernelDiedError,
   type KernelHandle,
   KernelStartError,
-  RemoteKernel,
+  type RemoteKernel,
 } from "../../src/kernel/mod.ts";
 import { startJupyterServer } from "../_helpers/jupyter_server.ts";
 

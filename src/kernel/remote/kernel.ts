@@ -13,7 +13,7 @@
  * @module
  */
 
-import WebSocket from "ws";
+import WsWebSocket from "ws";
 import type { BackendKind, KernelHandle } from "../backend.ts";
 import {
   ExecutionTimeoutError,
@@ -59,6 +59,28 @@ const ABORT_RETRIES = 5;
 /** Largest message the client accepts (the server caps its own at 10 MiB). */
 const MAX_PAYLOAD = 256 * 1024 * 1024;
 const RATE_LIMIT_NOTE = /IOPub (data|message) rate exceeded/;
+
+/** The part of the `ws` client we use (the package ships no types). */
+interface WsSocket {
+  readonly readyState: number;
+  readonly protocol: string;
+  // deno-lint-ignore no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): void;
+  send(data: Uint8Array | string): void;
+  pong(): void;
+  close(): void;
+  terminate(): void;
+}
+
+const WebSocket = WsWebSocket as unknown as {
+  new (url: string, protocols: string[], options: {
+    headers: Record<string, string>;
+    perMessageDeflate: boolean;
+    maxPayload: number;
+    handshakeTimeout: number;
+  }): WsSocket;
+  readonly OPEN: number;
+};
 
 interface Route {
   onIopub?: (msg: JupyterMessage) => void;
@@ -112,7 +134,7 @@ export class RemoteKernel implements KernelHandle {
   readonly #death = new AbortController();
   readonly #exitDeferred = Promise.withResolvers<KernelExit>();
   #exit: KernelExit | null = null;
-  #ws: WebSocket | null = null;
+  #ws: WsSocket | null = null;
   #v1 = false;
   #ready: Promise<void> = Promise.resolve();
   #closing = false;
