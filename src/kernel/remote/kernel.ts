@@ -434,7 +434,7 @@ export class RemoteKernel implements KernelHandle {
     if (outcome.code === 0) return;
     const tail = (outcome.tail ?? "").trim().split("\n").slice(-12).join("\n");
     const specs = this.packages.join(" ");
-    if (/externally.managed/i.test(tail)) {
+    if (/externally.managed|PEP 668/i.test(outcome.tail ?? "")) {
       throw new KernelStartError(
         `Cannot install ${specs} in the remote kernel: its Python environment (${this.#python}) is externally managed (PEP 668), so ${
           outcome.tool ?? "pip"
