@@ -201,6 +201,39 @@ Deno.test("remote kernel: two kernels are isolated", opts, async () => {
   assert.equal(r.error?.ename, "NameError");
 });
 
+Deno.test("remote kernel: culled by the server is a death", opts, async () => {
+  await using culling = await startJupyterServer({
+    args: [
+      "--MappingKernelManager.cull_idle_timeout=2",
+      "--MappingKernelManager.cull_interval=1",
+      "--MappingKernelManager.cull_connected=True",
+    ],
+  });
+  const kernel = await createRemoteBackend({
+    url: culling.url,
+    token: culling.token,
+  }).start({ cwd: ".", packages: [] });
+  const exit = await kernel.exited;
+  assert.equal(exit.reason, "remote_gone");
+  const t0 = Date.now();
+  await rejects(() => kernel.execute("1"), KernelDiedError);
+  assert.ok(Date.now() - t0 < 1_000);
+  await kernel.shutdown();
+});
+
+Deno.test("remote kernel: base URL with a path prefix", opts, async () => {
+  await using prefixed = await startJupyterServer({
+    baseUrl: "/user/alice/",
+  });
+  assert.ok(prefixed.url.endsWith("/user/alice/"));
+  await using kernel = await createRemoteBackend({
+    url: prefixed.url.replace(/\/$/, ""),
+    token: prefixed.token,
+  }).start({ cwd: ".", packages: [] });
+  assert.equal(kernel.location, prefixed.url);
+  assert.equal((await kernel.execute("6 * 7")).result, "42");
+});
+
 Deno.test("remote kernel: teardown", opts, async () => {
   await server.stop();
 });
