@@ -38,6 +38,7 @@ import {
   openBareShell,
 } from "./_bench_layers.ts";
 import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
+import { benchRemote, type BenchRemoteOutput } from "./_bench_remote.ts";
 import {
   findKernels,
   killPids,
@@ -67,6 +68,7 @@ export const SECTIONS = [
   "reset",
   "concurrent",
   "output",
+  "remote",
 ] as const;
 
 /** One section name. */
@@ -272,6 +274,8 @@ export interface BenchResults {
   errors: Record<string, string>;
   /** Kernel processes found after the run (killed); empty when clean. */
   leftoverPids: number[];
+  /** Section "remote" (scripts/_bench_remote.ts). */
+  remote?: BenchRemoteOutput;
 }
 
 interface Context {
@@ -1170,6 +1174,11 @@ export async function main(
     ["reset", has("reset"), () => benchReset(ctx)],
     ["concurrent", has("concurrent"), () => benchConcurrent(ctx)],
     ["output", has("output"), () => benchOutput(ctx)],
+    ["remote", has("remote"), async () => {
+      const r = await benchRemote({ env, tmp, n: plan.n, log: io.err });
+      results.remote = r;
+      Object.assign(results.ratios, r.ratios);
+    }],
   ];
   try {
     for (const [name, wanted, run] of steps) {
@@ -1194,7 +1203,15 @@ export async function main(
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
   results.meta.wallSeconds = (performance.now() - started) / 1000;
-  const rows = buildRows(results);
+  const rows = buildRows(results).concat(
+    (results.remote?.rows ?? []).map((r) => ({
+      section: "remote",
+      what: r.measurement,
+      value: r.value,
+      compare: r.compare,
+      target: r.target,
+    })),
+  );
   io.out(
     `ipython_mcp benchmark (${
       options.quick ? "quick" : "full"
