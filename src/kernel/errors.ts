@@ -44,8 +44,13 @@ export class KernelStartError extends KernelError {
 
 /** Formats an exit as "exit code 1" or "signal SIGKILL". */
 export function describeExit(exit: KernelExit): string {
-  if (exit.signal) return `signal ${exit.signal}`;
-  return `exit code ${exit.code ?? "unknown"}`;
+  if (exit.signal) {
+    return `signal ${exit.signal}${exit.detail ? `: ${exit.detail}` : ""}`;
+  }
+  if (exit.code === null && exit.detail) return exit.detail;
+  return `exit code ${exit.code ?? "unknown"}${
+    exit.detail ? `: ${exit.detail}` : ""
+  }`;
 }
 
 /** The kernel process died (os._exit, segfault, OOM kill, killed). */

@@ -165,9 +165,10 @@ export function formatSeconds(seconds: number): string {
  * @returns The description.
  */
 export function describeKernelExit(exit: KernelExit): string {
-  if (exit.signal) return `signal ${exit.signal}`;
-  if (exit.code !== null) return `exit code ${exit.code}`;
-  return "unknown exit status";
+  const detail = exit.detail ? `: ${exit.detail}` : "";
+  if (exit.signal) return `signal ${exit.signal}${detail}`;
+  if (exit.code !== null) return `exit code ${exit.code}${detail}`;
+  return exit.detail ?? "unknown exit status";
 }
 
 /**

@@ -165,6 +165,29 @@ Deno.test(
     assert.ok(Date.now() - t0 < 30_000);
     assert.equal(dead.json.success, false);
     assert.match(JSON.stringify(dead.json), /died/i);
+    assert.match(JSON.stringify(dead.json), /server restarted it/);
+  },
+);
+
+Deno.test(
+  "ipython_mcp --gateway: SIGTERM deletes the remote kernels",
+  opts,
+  async () => {
+    const before = await listKernels();
+    await using mcp = await startMcpServer({
+      args: ["--gateway", server.url],
+      env: gatewayEnv(),
+    });
+    await mcp.call("python_exec", { code: "1" });
+    await mcp.call("python_reset");
+    assert.equal((await listKernels()).length - before.length, 2);
+    Deno.kill(mcp.pid, "SIGTERM");
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if ((await listKernels()).length === before.length) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.deepEqual(await listKernels(), before);
   },
 );
 
@@ -260,6 +283,8 @@ Deno.test(
 );
 
 Deno.test("remote mcp: teardown", opts, async () => {
+  const left = await listKernels();
   await server.stop();
+  assert.deepEqual(left, [], "every test deleted its remote kernels");
   await Deno.remove(WHEEL_DIR, { recursive: true });
 });

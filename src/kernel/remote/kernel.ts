@@ -141,6 +141,7 @@ export class RemoteKernel implements KernelHandle {
   #queue: Promise<unknown> = Promise.resolve();
   #busy = 0;
   #shutdown: Promise<void> | null = null;
+  #cleanup: Promise<void> = Promise.resolve();
 
   private constructor(init: RemoteKernelInit) {
     this.#client = init.client;
@@ -217,11 +218,30 @@ export class RemoteKernel implements KernelHandle {
       maxPayload: MAX_PAYLOAD,
       handshakeTimeout: CONNECT_TIMEOUT_MS,
     });
+    // The server holds the handshake until the kernel answers kernel_info
+    // (up to a minute): a kernel deleted or culled meanwhile shows only as
+    // a 404 on the REST side.
+    const poll = setInterval(() => {
+      this.#client.get(this.kernelId, AbortSignal.timeout(5_000)).then(
+        (model) => {
+          if (model) return;
+          ws.terminate();
+          reject(
+            new GatewayError(
+              `The kernel no longer exists on ${this.location} (deleted or culled by the server)`,
+              404,
+            ),
+          );
+        },
+        () => {},
+      );
+    }, 1_000);
     const onAbort = () => {
       ws.terminate();
       reject(signal.reason);
     };
     signal.addEventListener("abort", onAbort, { once: true });
+    promise.finally(() => clearInterval(poll)).catch(() => {});
     let pongDue = false;
     ws.on("message", (data: Uint8Array, isBinary: boolean) => {
       // One pong per batch of frames: it carries the ACK the server's
@@ -375,13 +395,18 @@ export class RemoteKernel implements KernelHandle {
   #die(reason: KernelExitReason, detail: string): void {
     if (this.#exit) return;
     this.#logger.warn(`Remote kernel ${this.kernelId} ended: ${detail}`);
-    this.#finish({ code: null, signal: null, reason, detail });
-    // A restarted or half-dead kernel would linger on the server.
-    this.#client.delete(this.kernelId, AbortSignal.timeout(DELETE_TIMEOUT_MS))
-      .catch(() => {});
+    const exit: KernelExit = { code: null, signal: null, reason, detail };
+    this.#finish(exit, false);
+    // A restarted or half-dead kernel would linger on the server. `exited`
+    // resolves once it is deleted, so an owner that still lists this kernel
+    // (and awaits its shutdown) does not exit before the clean-up is done.
+    this.#cleanup = this.#client.delete(
+      this.kernelId,
+      AbortSignal.timeout(DELETE_TIMEOUT_MS),
+    ).catch(() => {}).then(() => this.#exitDeferred.resolve(exit));
   }
 
-  #finish(exit: KernelExit): void {
+  #finish(exit: KernelExit, settle = true): void {
     if (this.#exit) return;
     this.#exit = exit;
     this.#death.abort();
@@ -390,7 +415,7 @@ export class RemoteKernel implements KernelHandle {
     this.#ws = null;
     ws?.close();
     this.#routes.clear();
-    this.#exitDeferred.resolve(exit);
+    if (settle) this.#exitDeferred.resolve(exit);
   }
 
   // ---- start-up -----------------------------------------------------------
@@ -700,6 +725,7 @@ export class RemoteKernel implements KernelHandle {
         signal: null,
         reason: options.reason ?? "shutdown",
       });
+      await this.#cleanup;
     })();
     return this.#shutdown;
   }
