@@ -14,6 +14,7 @@ import {
   type RemoteKernel,
 } from "../../src/kernel/mod.ts";
 import { startJupyterServer } from "../_helpers/jupyter_server.ts";
+import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 
 const server = await startJupyterServer();
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -66,9 +67,7 @@ Deno.test(
     await kernel.execute("x = 41");
     const r = await kernel.execute("x + 1");
     assert.equal(r.result, "42");
-    const img = await kernel.execute(
-      "import matplotlib.pyplot as plt\nplt.plot([1,2,3])\nplt.show()",
-    );
+    const img = await kernel.execute(PYTHON_DISPLAY_PNG);
     assert.equal(img.images.length, 1);
     assert.equal(img.images[0]!.mimeType, "image/png");
     assert(!img.images[0]!.data.includes("\n"));
@@ -189,6 +188,21 @@ Deno.test(
       unknown.message,
       /no kernel spec named "nosuch".*CODER_GATEWAY_KERNEL/,
     );
+  },
+);
+
+Deno.test(
+  "remote kernel: code over 10 MiB is refused, the kernel keeps working",
+  opts,
+  async () => {
+    await using kernel = await backendFor().start({ cwd: ".", packages: [] });
+    await kernel.execute("v = 3");
+    const error = await rejects(
+      () => kernel.execute("s = '" + "a".repeat(11 * 1024 * 1024) + "'"),
+      Error,
+    );
+    assert.match(error.message, /over 10 MiB/);
+    assert.equal((await kernel.execute("v")).result, "3");
   },
 );
 

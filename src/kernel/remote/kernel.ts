@@ -58,6 +58,8 @@ const DELETE_TIMEOUT_MS = 10_000;
 const ABORT_RETRIES = 5;
 /** Largest message the client accepts (the server caps its own at 10 MiB). */
 const MAX_PAYLOAD = 256 * 1024 * 1024;
+/** Jupyter Server closes the socket on client messages over 10 MiB. */
+const MAX_SEND_BYTES = 10 * 1024 * 1024 - 4096;
 const RATE_LIMIT_NOTE = /IOPub (data|message) rate exceeded/;
 
 /** The part of the `ws` client we use (the package ships no types). */
@@ -387,8 +389,19 @@ export class RemoteKernel implements KernelHandle {
   async #send(msg: ChannelMessage, route: Route): Promise<() => void> {
     await this.#ready;
     if (!this.alive || !this.#ws) throw new KernelDiedError(this.#exit!);
+    const data = encodeMessage(msg, this.#v1);
+    const size = typeof data === "string"
+      ? new TextEncoder().encode(data).length
+      : data.length;
+    if (size > MAX_SEND_BYTES) {
+      throw new KernelError(
+        `Cannot send ${
+          (size / 1048576).toFixed(1)
+        } MiB of code to a Jupyter server: it closes the connection on messages over 10 MiB. Write the data to a file the kernel can read instead`,
+      );
+    }
     this.#routes.set(msg.header.msg_id, route);
-    this.#ws.send(encodeMessage(msg, this.#v1));
+    this.#ws.send(data);
     return () => this.#routes.delete(msg.header.msg_id);
   }
 
