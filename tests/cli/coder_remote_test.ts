@@ -23,7 +23,27 @@ Deno.test("coder --gateway runs a scripted task in a remote kernel", {
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  await using server = await startJupyterServer();
+  // The kernel reports an interpreter path that does not exist here, as on
+  // a real remote machine: coder must not use it locally.
+  await using server = await startJupyterServer({
+    prepare: async (dataDir) => {
+      await Deno.mkdir(`${dataDir}/kernels/elsewhere`, { recursive: true });
+      await Deno.writeTextFile(
+        `${dataDir}/kernels/elsewhere/kernel.json`,
+        JSON.stringify({
+          argv: [
+            "/usr/bin/python3",
+            "-c",
+            "import sys; sys.executable = '/nonexistent/remote/bin/python3'; from ipykernel import kernelapp; kernelapp.launch_new_instance()",
+            "-f",
+            "{connection_file}",
+          ],
+          display_name: "elsewhere",
+          language: "python",
+        }),
+      );
+    },
+  });
   const dir = await Deno.makeTempDir({ prefix: "coder_remote_" });
   try {
     await using llm = startFakeOpenAI({
@@ -60,6 +80,7 @@ Deno.test("coder --gateway runs a scripted task in a remote kernel", {
         XDG_CONFIG_HOME: join(dir, ".config"),
         FAKE_LLM_KEY: "sk-remote-test",
         CODER_GATEWAY_TOKEN: server.token,
+        CODER_GATEWAY_KERNEL: "elsewhere",
       }),
       clearEnv: true,
       stdin: "null",
