@@ -102,6 +102,26 @@ Deno.test(
 );
 
 Deno.test(
+  "remote kernel: interrupt stops running code through REST, state kept",
+  opts,
+  async () => {
+    await using kernel = await backendFor().start({ cwd: ".", packages: [] });
+    await kernel.execute("k = 9");
+    const result = await kernel.execute(
+      "import time\nprint('started', flush=True)\nwhile True: time.sleep(0.05)",
+      {
+        timeoutMs: 60_000,
+        onOutput: (chunk) => {
+          if (chunk.text.includes("started")) kernel.interrupt();
+        },
+      },
+    );
+    assert.equal(result.error?.ename, "KeyboardInterrupt");
+    assert.equal((await kernel.execute("k")).result, "9");
+  },
+);
+
+Deno.test(
   "remote kernel: os._exit is a death well under the timeout",
   opts,
   async () => {

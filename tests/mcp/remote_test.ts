@@ -132,10 +132,24 @@ Deno.test(
       kernel_id: "nope1234",
     });
     assert.match(JSON.stringify(unknown.json), /not found/);
+    await mcp.call("python_exec", { code: "q = 3", kernel_id: other });
+    const looping = mcp.call("python_exec", {
+      code: "import time\nwhile True: time.sleep(0.05)",
+      kernel_id: other,
+      timeout: 120,
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
     const interrupted = await mcp.call("python_interrupt", {
       kernel_id: other,
     });
-    assert.ok(interrupted.json);
+    assert.equal(
+      interrupted.json.success,
+      true,
+      JSON.stringify(interrupted.json),
+    );
+    assert.match(JSON.stringify((await looping).json), /KeyboardInterrupt/);
+    const kept = await mcp.call("python_exec", { code: "q", kernel_id: other });
+    assert.equal(kept.json.result, "3");
     assert.equal((await listKernels()).length - before.length, 2);
     await mcp.close();
     // EOF on stdin: the server deletes its remote kernels before it exits.
