@@ -377,6 +377,35 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "remote backend: a stopped JupyterHub server and a wrong base URL are named",
+  opts,
+  async () => {
+    for (
+      const [status, pattern] of [
+        [424, /JupyterHub user server is not running/],
+        [503, /JupyterHub user server is not running/],
+        [404, /not found \(404\).*base URL/],
+      ] as const
+    ) {
+      await using fake = Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+        () => new Response("not here", { status }),
+      );
+      const error = await rejects(
+        () =>
+          createRemoteBackend({
+            url: `http://127.0.0.1:${fake.addr.port}/user/alice/`,
+            token: "t0k3n",
+          }).start({ cwd: ".", packages: [] }),
+        KernelStartError,
+      );
+      assert.match(error.message, pattern);
+      assert.ok(!error.message.includes("t0k3n"));
+    }
+  },
+);
+
 Deno.test("remote kernel: teardown", opts, async () => {
   const response = await fetch(`${server.url}api/kernels`, {
     headers: { Authorization: `token ${server.token}` },
