@@ -406,6 +406,47 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "remote kernel: v1 subprotocol by default, JSON protocol when not offered",
+  opts,
+  async () => {
+    await using v1 = await backendFor().start({ cwd: ".", packages: [] });
+    assert.equal((v1 as RemoteKernel).protocol, "v1");
+    await using json = await backendFor({ offerV1: false }).start({
+      cwd: ".",
+      packages: [],
+    });
+    assert.equal((json as RemoteKernel).protocol, "json");
+    for (const kernel of [v1, json]) {
+      const r = await kernel.execute("print('é ✓'); 'x' * 3");
+      assert.equal(r.stdout, "é ✓\n");
+      assert.equal(r.result, "'xxx'");
+      const img = await kernel.execute(PYTHON_DISPLAY_PNG);
+      assert.equal(img.images.length, 1);
+    }
+  },
+);
+
+Deno.test("remote backend: a URL carrying credentials or a query is refused", () => {
+  for (
+    const url of [
+      "http://127.0.0.1:1/?token=s3cr3t",
+      "http://me:s3cr3t@127.0.0.1:1/",
+    ]
+  ) {
+    assert.throws(
+      () => createRemoteBackend({ url }),
+      (error: Error) =>
+        /CODER_GATEWAY_TOKEN/.test(error.message) &&
+        !error.message.includes("s3cr3t"),
+    );
+  }
+  assert.throws(
+    () => createRemoteBackend({ url: "ftp://x/" }),
+    /http or https/,
+  );
+});
+
 Deno.test("remote kernel: teardown", opts, async () => {
   const response = await fetch(`${server.url}api/kernels`, {
     headers: { Authorization: `token ${server.token}` },

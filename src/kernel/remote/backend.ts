@@ -39,6 +39,11 @@ export interface RemoteBackendOptions extends GatewayConfig {
   outputLimit?: number;
   /** Logger (never sees the token). */
   logger?: Logger;
+  /**
+   * Offer the `v1.kernel.websocket.jupyter.org` subprotocol (default true);
+   * false uses the JSON protocol, for servers that mishandle the offer.
+   */
+  offerV1?: boolean;
 }
 
 /** Starts kernels on a Jupyter server; see {@linkcode createRemoteBackend}. */
@@ -162,6 +167,7 @@ export class RemoteBackend implements KernelBackend {
         installTimeoutMs: this.#options.installTimeoutMs ??
           PACKAGE_INSTALL_TIMEOUT_MS,
         logger: this.#logger,
+        offerV1: this.#options.offerV1 ?? true,
         ...(request.signal ? { signal: request.signal } : {}),
       });
     } catch (error) {

@@ -107,6 +107,8 @@ export interface RemoteKernelInit {
   logger?: Logger;
   /** Aborts the connection and start-up code. */
   signal?: AbortSignal;
+  /** Offer the v1 subprotocol (default true; false speaks JSON only). */
+  offerV1?: boolean;
 }
 
 /** A kernel on a Jupyter server. Create with {@linkcode RemoteKernel.connect}. */
@@ -132,6 +134,7 @@ export class RemoteKernel implements KernelHandle {
   readonly #session = crypto.randomUUID();
   readonly #logger: Logger;
   readonly #outputLimit: number;
+  readonly #offerV1: boolean;
   readonly #routes = new Map<string, Route>();
   readonly #death = new AbortController();
   readonly #exitDeferred = Promise.withResolvers<KernelExit>();
@@ -153,6 +156,7 @@ export class RemoteKernel implements KernelHandle {
     this.packages = Object.freeze([...init.packages]);
     this.#logger = init.logger ?? SILENT_LOGGER;
     this.#outputLimit = init.outputLimit;
+    this.#offerV1 = init.offerV1 ?? true;
     this.exited = this.#exitDeferred.promise;
   }
 
@@ -209,12 +213,17 @@ export class RemoteKernel implements KernelHandle {
     return this.#busy > 0;
   }
 
+  /** The channels protocol the server chose: `v1` or `json`. */
+  get protocol(): "v1" | "json" {
+    return this.#v1 ? "v1" : "json";
+  }
+
   // ---- websocket ----------------------------------------------------------
 
   #open(signal: AbortSignal): Promise<void> {
     const url = this.#client.channelsUrl(this.kernelId, this.#session);
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const ws = new WebSocket(url, [V1_SUBPROTOCOL], {
+    const ws = new WebSocket(url, this.#offerV1 ? [V1_SUBPROTOCOL] : [], {
       headers: this.#client.headers(),
       perMessageDeflate: false,
       maxPayload: MAX_PAYLOAD,
