@@ -347,13 +347,14 @@ Deno.test(
   "remote backend: the scheme and token go only in the Authorization header",
   opts,
   async () => {
-    const seen: { auth: string | null; url: string }[] = [];
+    const seen: { auth: string | null; url: string; body: string }[] = [];
     await using fake = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (request) => {
+      async (request) => {
         seen.push({
           auth: request.headers.get("authorization"),
           url: request.url,
+          body: await request.text(),
         });
         return new Response("{}", { status: 401 });
       },
@@ -364,6 +365,13 @@ Deno.test(
           url: `http://127.0.0.1:${fake.addr.port}/hub/user/bob`,
           token: "secret-123",
           authScheme: "Bearer",
+          kernelName: "python_kubernetes",
+          username: "alice",
+          kernelEnv: {
+            KERNEL_NAMESPACE: "team-a",
+            KERNEL_BAD: "has $dollar",
+            OTHER: "not sent",
+          },
         }).start({ cwd: ".", packages: [] }),
       KernelStartError,
     );
@@ -374,6 +382,12 @@ Deno.test(
       seen[0]?.url,
       `http://127.0.0.1:${fake.addr.port}/hub/user/bob/api/kernels`,
     );
+    // Start requests carry KERNEL_USERNAME and valid KERNEL_* variables only.
+    assert.deepEqual(JSON.parse(seen[0]!.body), {
+      name: "python_kubernetes",
+      path: "",
+      env: { KERNEL_NAMESPACE: "team-a", KERNEL_USERNAME: "alice" },
+    });
   },
 );
 
@@ -446,6 +460,38 @@ Deno.test("remote backend: a URL carrying credentials or a query is refused", ()
     /http or https/,
   );
 });
+
+Deno.test(
+  "remote kernel: a server that stays unreachable is a lost connection",
+  opts,
+  async () => {
+    const proxy = startProxy(Number(new URL(server.url).port));
+    const kernel = await createRemoteBackend({
+      url: `http://127.0.0.1:${proxy.port}/`,
+      token: server.token,
+    }).start({ cwd: ".", packages: [] });
+    const id = (kernel as RemoteKernel).kernelId;
+    try {
+      const running = kernel.execute("import time; time.sleep(120)", {
+        timeoutMs: 300_000,
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      const t0 = Date.now();
+      proxy.close();
+      const error = await rejects(() => running, KernelDiedError);
+      assert.equal(error.exit.reason, "connection_lost");
+      assert.ok(Date.now() - t0 < 60_000);
+      assert.match(error.message, /lost the connection/);
+    } finally {
+      await kernel.shutdown();
+      const response = await fetch(`${server.url}api/kernels/${id}`, {
+        method: "DELETE",
+        headers: { Authorization: `token ${server.token}` },
+      });
+      await response.body?.cancel();
+    }
+  },
+);
 
 Deno.test("remote kernel: teardown", opts, async () => {
   const response = await fetch(`${server.url}api/kernels`, {

@@ -218,9 +218,12 @@ Deno.test(
     assert.match(text, /token/);
     assert.ok(!text.includes("wrong-token-value"));
     assert.ok(!mcp.stderr().includes("wrong-token-value"));
+    // The URL from CODER_GATEWAY_URL instead of the flag.
     await using mcp2 = await startMcpServer({
-      args: ["--gateway", server.url],
-      env: gatewayEnv({ CODER_GATEWAY_KERNEL: "nosuch" }),
+      env: gatewayEnv({
+        CODER_GATEWAY_URL: server.url,
+        CODER_GATEWAY_KERNEL: "nosuch",
+      }),
     });
     const unknown = await mcp2.call("python_exec", { code: "1" });
     assert.match(
