@@ -128,8 +128,20 @@ export async function startJupyterServer(
       continue;
     }
     let stopped: Promise<void> | null = null;
+    // A run that skips the test which stops the server (--filter) or fails
+    // early must not leave it behind: SIGTERM lets it stop its kernels.
+    const onUnload = () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* best effort */ }
+    };
+    globalThis.addEventListener("unload", onUnload);
     const stop = () => {
       stopped ??= (async () => {
+        globalThis.removeEventListener("unload", onUnload);
         try {
           child.kill("SIGTERM");
         } catch { /* gone */ }
