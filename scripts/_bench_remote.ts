@@ -67,6 +67,97 @@ async function series(
 }
 
 /**
+ * `1+1` round trips through Deno's built-in WebSocket (JSON protocol), which
+ * cannot send pongs: the baseline that made us pick the `ws` package.
+ */
+async function denoWebSocketSeries(
+  url: string,
+  token: string,
+  n: number,
+): Promise<number[]> {
+  const auth = { Authorization: `token ${token}` };
+  const started = await fetch(`${url}api/kernels`, {
+    method: "POST",
+    headers: { ...auth, "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "python3" }),
+  });
+  const { id } = await started.json();
+  const session = crypto.randomUUID();
+  const ws = new WebSocket(
+    `${
+      url.replace(/^http/, "ws")
+    }api/kernels/${id}/channels?session_id=${session}`,
+    // Deno's non-standard headers option.
+    { headers: auth } as unknown as string[],
+  );
+  try {
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    interface Incoming {
+      msg_type?: string;
+      parent_header?: { msg_id?: string };
+      content?: { execution_state?: string };
+    }
+    let onMessage: (msg: Incoming) => void = () => {};
+    ws.onmessage = (event) => onMessage(JSON.parse(event.data));
+    const one = () => {
+      const msgId = crypto.randomUUID();
+      let reply = false, idle = false;
+      const done = new Promise<void>((resolve) => {
+        onMessage = (msg) => {
+          if (msg.parent_header?.msg_id !== msgId) return;
+          if (msg.msg_type === "execute_reply") reply = true;
+          if (
+            msg.msg_type === "status" && msg.content?.execution_state === "idle"
+          ) idle = true;
+          if (reply && idle) resolve();
+        };
+      });
+      ws.send(JSON.stringify({
+        channel: "shell",
+        header: {
+          msg_id: msgId,
+          msg_type: "execute_request",
+          session,
+          username: "",
+          date: new Date().toISOString(),
+          version: "5.3",
+        },
+        parent_header: {},
+        metadata: {},
+        content: {
+          code: "1+1",
+          silent: false,
+          store_history: true,
+          user_expressions: {},
+          allow_stdin: false,
+          stop_on_error: true,
+        },
+        buffers: [],
+      }));
+      return done;
+    };
+    for (let i = 0; i < 10; i++) await one();
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await one();
+      times.push(performance.now() - t0);
+    }
+    return times;
+  } finally {
+    ws.close();
+    const deleted = await fetch(`${url}api/kernels/${id}`, {
+      method: "DELETE",
+      headers: auth,
+    });
+    await deleted.body?.cancel();
+  }
+}
+
+/**
  * Measures remote vs local `1+1` latency.
  *
  * @param input Environment, scratch dir, iterations, log.
@@ -97,10 +188,16 @@ export async function benchRemote(
     data.remoteBackToBack = await series(remote, n, 0);
     data.remotePaced = await series(remote, Math.min(n, 50), GAP_MS);
   }
+  data.denoWebSocket = await denoWebSocketSeries(
+    server.url,
+    server.token,
+    Math.min(n, 50),
+  );
   const local = p50(data.localBackToBack);
   const localPaced = p50(data.localPaced);
   const remote = p50(data.remoteBackToBack);
   const remotePaced = p50(data.remotePaced);
+  const plain = p50(data.denoWebSocket);
   const ratios = {
     remoteBackToBackVsLocal: remote / local,
     remotePacedVsLocalPaced: remotePaced / localPaced,
@@ -126,6 +223,12 @@ export async function benchRemote(
         compare: `${ratios.remotePacedVsLocalPaced.toFixed(2)}x local paced (${
           ms(localPaced)
         })`,
+        target: "",
+      },
+      {
+        measurement: "Deno WebSocket (no pong) 1+1 p50, back to back",
+        value: ms(plain),
+        compare: `ws + pong is ${(plain / remote).toFixed(1)}x faster`,
         target: "",
       },
     ],
