@@ -10,6 +10,11 @@ import { startJupyterServer } from "../_helpers/jupyter_server.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 
 const WHEEL_DIR = await Deno.makeTempDir({ prefix: "coder_wheels_" });
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(WHEEL_DIR, { recursive: true });
+  } catch { /* removed by the teardown test */ }
+});
 await buildWheel(WHEEL_DIR);
 const server = await startJupyterServer({
   env: { PIP_NO_INDEX: "1", PIP_FIND_LINKS: WHEEL_DIR },
