@@ -365,11 +365,18 @@ export class RemoteKernel implements KernelHandle {
     let lastError = "";
     for (let attempt = 0; Date.now() < until && this.alive; attempt++) {
       try {
+        // A server that answers but refuses the lookup (some gateways do)
+        // cannot tell whether the kernel exists: try the socket anyway.
         const model = await this.#client.get(
           this.kernelId,
           AbortSignal.timeout(5_000),
-        );
-        if (!model) {
+        ).catch((error) => {
+          if (error instanceof GatewayError && error.status !== null) {
+            return undefined;
+          }
+          throw error;
+        });
+        if (model === null) {
           this.#die(
             "remote_gone",
             "the kernel no longer exists on the server (404)",
