@@ -40,6 +40,7 @@ import {
 import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
 import { benchHttp, type HttpBenchResult } from "./_bench_http.ts";
 import { benchSandbox } from "./_bench_sandbox.ts";
+import { benchRemote, type BenchRemoteOutput } from "./_bench_remote.ts";
 import {
   findKernels,
   killPids,
@@ -71,6 +72,7 @@ export const SECTIONS = [
   "output",
   "http",
   "sandbox",
+  "remote",
 ] as const;
 
 /** One section name. */
@@ -278,6 +280,8 @@ export interface BenchResults {
   errors: Record<string, string>;
   /** Kernel processes found after the run (killed); empty when clean. */
   leftoverPids: number[];
+  /** Section "remote" (scripts/_bench_remote.ts). */
+  remote?: BenchRemoteOutput;
 }
 
 interface Context {
@@ -1205,6 +1209,11 @@ export async function main(
         })),
       );
     }],
+    ["remote", has("remote"), async () => {
+      const r = await benchRemote({ env, tmp, n: plan.n, log: io.err });
+      results.remote = r;
+      Object.assign(results.ratios, r.ratios);
+    }],
   ];
   const extraRows: Row[] = [];
   try {
@@ -1230,7 +1239,17 @@ export async function main(
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
   results.meta.wallSeconds = (performance.now() - started) / 1000;
-  const rows = [...buildRows(results), ...extraRows];
+  const rows = [
+    ...buildRows(results),
+    ...extraRows,
+    ...(results.remote?.rows ?? []).map((r) => ({
+      section: "remote",
+      what: r.measurement,
+      value: r.value,
+      compare: r.compare,
+      target: r.target,
+    })),
+  ];
   io.out(
     `ipython_mcp benchmark (${
       options.quick ? "quick" : "full"

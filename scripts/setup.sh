@@ -20,6 +20,7 @@ missing=()
 has_kernel || missing+=(python3-ipykernel python3-venv python3-pip)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 /usr/bin/python3 -c 'import jupyter_server' >/dev/null 2>&1 || missing+=(python3-jupyter-server)
+/usr/bin/python3 -c 'import ensurepip, pip' >/dev/null 2>&1 || missing+=(python3-venv python3-pip)
 /usr/bin/python3 -c 'import nbformat' >/dev/null 2>&1 || missing+=(python3-nbformat)
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy)
 

@@ -547,7 +547,11 @@ export class CodingAgent implements AsyncDisposable {
       workingDirectory: this.workingDirectory,
       codeFileName: this.#codeFileName,
       execTimeoutMs: this.#execTimeoutMs,
-      python: this.#kernel.python,
+      // A remote kernel's interpreter path is on the server's machine: the
+      // syntax check of save_code runs locally, with python3 from PATH.
+      python: this.#kernel.backend === "remote"
+        ? "python3"
+        : this.#kernel.python,
       kernel: () => this.#liveKernel(),
       recordFile: (path) => this.#filesWritten.add(path),
       recordCell: (code, result) => this.log.recordCell(code, result),

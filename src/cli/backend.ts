@@ -10,8 +10,10 @@
 import {
   createLocalBackend,
   createMemoryLimiter,
+  createRemoteBackend,
   createSandboxBackend,
   DEFAULT_SANDBOX_MEMORY_LIMIT,
+  GatewayError,
   type KernelBackend,
   type LocalBackendOptions,
   parseMemorySize,
@@ -61,9 +63,7 @@ export function createBackend(
       "Cannot combine --sandbox with --gateway: remote kernels run on the gateway's machines; choose one",
     );
   }
-  if (gateway) {
-    throw new BackendChoiceError("Remote kernels are not available yet");
-  }
+  if (gateway) return remoteBackend(gateway, settings, launch);
   const memoryLimit = resolveMemoryLimit(
     flags.memoryLimit ?? settings.memoryLimit ?? null,
     sandbox ?? false,
@@ -100,4 +100,48 @@ export function resolveMemoryLimit(
       `--memory-limit / CODER_MEMORY_LIMIT: ${(error as Error).message}`,
     );
   }
+}
+
+/**
+ * The remote backend for `--gateway URL`: token, scheme, kernel spec and
+ * user from the settings, `KERNEL_*` variables from the kernels' env. The
+ * program's network permission must cover the gateway's host (the programs
+ * are run with `--allow-net=127.0.0.1` by default): checked here so the
+ * failure names the flag to add instead of a permission prompt or crash.
+ */
+function remoteBackend(
+  gateway: string,
+  settings: CoderSettings,
+  launch: LocalBackendOptions,
+): KernelBackend {
+  let backend;
+  try {
+    backend = createRemoteBackend({
+      url: gateway,
+      token: settings.gatewayToken,
+      authScheme: settings.gatewayAuthScheme,
+      kernelName: settings.gatewayKernel,
+      username: settings.gatewayUser,
+      kernelEnv: Object.fromEntries(
+        Object.entries(launch.env ?? {}).filter(([key]) =>
+          key.startsWith("KERNEL_") && key !== "KERNEL_USERNAME"
+        ),
+      ),
+      ...(launch.logger ? { logger: launch.logger } : {}),
+    });
+  } catch (error) {
+    if (error instanceof GatewayError) {
+      throw new BackendChoiceError(error.message, { cause: error });
+    }
+    throw error;
+  }
+  const host = backend.client.base.host;
+  const state = Deno.permissions.querySync({ name: "net", host }).state;
+  if (state !== "granted") {
+    throw new BackendChoiceError(
+      `--gateway ${backend.location} needs network access to ${host}, which this program's permissions do not allow. ` +
+        `Run it with --allow-net=127.0.0.1,${host} (deno run), or compile your own binary with that flag; see "Remote kernels" in the README`,
+    );
+  }
+  return backend;
 }

@@ -81,13 +81,14 @@ export function describeExit(
       exit.detail ? ` of ${exit.detail}` : ""
     }`;
   }
-  if (exit.signal) return `signal ${exit.signal}`;
-  if (exit.code === null) return "unknown exit status";
+  const detail = exit.detail ? `: ${exit.detail}` : "";
+  if (exit.signal) return `signal ${exit.signal}${detail}`;
+  if (exit.code === null) return exit.detail ?? "unknown exit status";
   if (exit.code > 128 && exit.code < 128 + 65) {
     const n = exit.code - 128;
-    return `signal ${SIGNAL_NAMES[n] ?? `${n}`}`;
+    return `signal ${SIGNAL_NAMES[n] ?? `${n}`}${detail}`;
   }
-  return `exit code ${exit.code}`;
+  return `exit code ${exit.code}${detail}`;
 }
 
 /** The kernel process died (os._exit, segfault, OOM kill, killed). */

@@ -100,3 +100,11 @@ export {
   type CheckSyntaxOptions,
   type SyntaxCheck,
 } from "./syntax.ts";
+export {
+  createRemoteBackend,
+  REMOTE_START_TIMEOUT_MS,
+  RemoteBackend,
+  type RemoteBackendOptions,
+} from "./remote/backend.ts";
+export { RemoteKernel } from "./remote/kernel.ts";
+export { GatewayError } from "./remote/rest.ts";

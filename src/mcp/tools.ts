@@ -74,6 +74,7 @@ export type McpKernelRegistry = Pick<
   | "interrupt"
   | "list"
   | "checkSyntax"
+  | "backend"
 >;
 
 /** What every tool handler gets from the server. */
@@ -626,7 +627,7 @@ const pythonStatus = defineTool({
   description:
     `Show a kernel's state without changing anything (never starts a kernel).
 
-Returns JSON {kernel_id, active, all_kernels, python_version, packages, variables, cwd, jobs}: whether the kernel is running, the ids of all live kernels, its Python version, up to 20 installed packages ("name version"), the names of user-defined variables, the working directory that relative file paths use, and every background job (job_id, kernel_id, status, elapsed_seconds). Call it to recall what is already defined before writing more code, or to find where files go. While the kernel is busy running code, variables and packages are not read (busy: true).`,
+Returns JSON {kernel_id, active, all_kernels, python_version, packages, variables, cwd, backend, location, jobs}: whether the kernel is running, the ids of all live kernels, its Python version, up to 20 installed packages ("name version"), the names of user-defined variables, the working directory that relative file paths use, where kernels run (backend local, sandbox or remote; location: the gateway URL of remote kernels, where cwd is kernel_cwd on the server), and every background job (job_id, kernel_id, status, elapsed_seconds). Call it to recall what is already defined before writing more code, or to find where files go. While the kernel is busy running code, variables and packages are not read (busy: true).`,
   schema: z.object({
     kernel_id: kernelIdSchema.describe(
       "Kernel to inspect. Omit for the default session.",
@@ -642,6 +643,9 @@ Returns JSON {kernel_id, active, all_kernels, python_version, packages, variable
     packages: z.array(z.string()).nullable().optional(),
     variables: z.array(z.string()).nullable().optional(),
     cwd: z.string().optional(),
+    backend: z.enum(["local", "sandbox", "remote"]).optional(),
+    location: z.string().nullable().optional(),
+    kernel_cwd: z.string().optional(),
     note: z.string().optional(),
     jobs: z.array(z.looseObject({
       job_id: z.string(),
@@ -675,6 +679,8 @@ Returns JSON {kernel_id, active, all_kernels, python_version, packages, variable
       packages: [],
       variables: [],
       cwd,
+      backend: registry.backend.kind,
+      location: registry.backend.location,
       jobs,
     };
     if (!registry.has(id)) return jsonAnswer(inactive);
@@ -710,6 +716,9 @@ Returns JSON {kernel_id, active, all_kernels, python_version, packages, variable
       variables: state.variables,
       cwd,
       jobs,
+      backend: kernel.backend,
+      location: kernel.location,
+      ...(kernel.backend === "remote" ? { kernel_cwd: kernel.cwd } : {}),
     });
   },
 });

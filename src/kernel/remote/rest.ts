@@ -1,0 +1,318 @@
+/**
+ * The REST side of a Jupyter Server / Kernel Gateway / Enterprise Gateway /
+ * JupyterHub user server: start, look up, interrupt, restart and delete
+ * kernels under `/api/kernels`. The token travels only in the
+ * `Authorization` header, never in a URL, a log line or an error.
+ *
+ * @module
+ */
+
+import { KernelError } from "../errors.ts";
+import { delay } from "../_async.ts";
+
+/** How to reach a gateway. */
+export interface GatewayConfig {
+  /** Base URL (a path prefix such as `/user/alice/` is kept). */
+  url: string;
+  /** Token sent as `Authorization: <scheme> <token>`; never logged. */
+  token?: string | undefined;
+  /** Authorization scheme (default `token`). */
+  authScheme?: string;
+}
+
+/** A gateway refused or failed a request; the message says what to do. */
+export class GatewayError extends KernelError {
+  /** HTTP status, or null when the server could not be reached. */
+  readonly status: number | null;
+  /**
+   * @param message What went wrong (never holds the token).
+   * @param status HTTP status, or null for a network failure.
+   */
+  constructor(message: string, status: number | null) {
+    super(message);
+    this.name = "GatewayError";
+    this.status = status;
+  }
+}
+
+/** A kernel model as `/api/kernels` returns it. */
+export interface KernelModel {
+  /** Server-side kernel id. */
+  id: string;
+  /** Kernel spec name. */
+  name: string;
+  /** `idle`, `busy`, `starting`, `restarting`, `dead`... */
+  execution_state?: string;
+}
+
+const RETRIES_5XX = 4;
+
+/**
+ * Normalizes a base URL: keeps the path prefix, ends it with a slash, drops
+ * query and fragment.
+ *
+ * @param url The configured URL.
+ * @returns The normalized URL.
+ * @throws {GatewayError} For a URL that is not http(s) or holds credentials.
+ */
+export function normalizeBaseUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new GatewayError(
+      `Invalid gateway URL "${url}": expected http(s)://host[:port][/prefix/]`,
+      null,
+    );
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new GatewayError(
+      `Invalid gateway URL: the scheme must be http or https, got ${parsed.protocol}`,
+      null,
+    );
+  }
+  if (parsed.username || parsed.password || parsed.search) {
+    throw new GatewayError(
+      "Invalid gateway URL: do not put credentials or a query in it; set the token in CODER_GATEWAY_TOKEN",
+      null,
+    );
+  }
+  parsed.hash = "";
+  if (!parsed.pathname.endsWith("/")) parsed.pathname += "/";
+  return parsed;
+}
+
+/** REST client of one gateway. */
+export class GatewayClient {
+  /** Base URL with a trailing slash, without credentials. */
+  readonly base: URL;
+  readonly #authorization: string | null;
+
+  /** @param config Base URL, token and scheme. */
+  constructor(config: GatewayConfig) {
+    this.base = normalizeBaseUrl(config.url);
+    this.#authorization = config.token
+      ? `${config.authScheme ?? "token"} ${config.token}`
+      : null;
+  }
+
+  /** The base URL for status output. */
+  get location(): string {
+    return this.base.href;
+  }
+
+  /** Headers for REST and websocket requests. */
+  headers(): Record<string, string> {
+    return this.#authorization ? { Authorization: this.#authorization } : {};
+  }
+
+  /**
+   * The websocket URL of a kernel's channels.
+   *
+   * @param kernelId Server-side id.
+   * @param session Our session id.
+   * @returns ws(s) URL.
+   */
+  channelsUrl(kernelId: string, session: string): string {
+    const url = new URL(
+      `api/kernels/${encodeURIComponent(kernelId)}/channels`,
+      this.base,
+    );
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("session_id", session);
+    return url.href;
+  }
+
+  async #request(
+    method: string,
+    path: string,
+    options: { body?: unknown; signal?: AbortSignal; what: string },
+  ): Promise<Response> {
+    const url = new URL(path, this.base);
+    try {
+      return await fetch(url, {
+        method,
+        headers: {
+          ...this.headers(),
+          ...(options.body !== undefined
+            ? { "Content-Type": "application/json" }
+            : {}),
+        },
+        ...(options.body !== undefined
+          ? { body: JSON.stringify(options.body) }
+          : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new GatewayError(
+        `Cannot reach the gateway at ${this.location} to ${options.what}: ${
+          reason.replaceAll(this.#authorization ?? "\0", "***")
+        }`,
+        null,
+      );
+    }
+  }
+
+  async #fail(response: Response, what: string): Promise<never> {
+    const body = (await response.text().catch(() => "")).slice(0, 200_000);
+    let detail = body;
+    try {
+      const parsed = JSON.parse(body);
+      detail = String(parsed.message ?? parsed.reason ?? body);
+    } catch { /* plain text */ }
+    detail = detail.replace(/\s+/g, " ").trim().slice(0, 300);
+    if (this.#authorization) {
+      detail = detail.replaceAll(this.#authorization, "***");
+    }
+    const status = response.status;
+    const at = `the gateway at ${this.location}`;
+    let message: string;
+    if (/no such kernel/i.test(body)) {
+      const name = /No such kernel named ([^\s"'.,\\]+)/i.exec(body)?.[1];
+      message = `Cannot ${what}: the gateway has no kernel spec${
+        name ? ` named "${name}"` : ""
+      }; set CODER_GATEWAY_KERNEL to one of its kernel specs (GET /api/kernelspecs lists them)`;
+    } else if (status === 401 || status === 403) {
+      message = /resource limit/i.test(detail)
+        ? `Cannot ${what}: ${at} refused it (${status}: ${detail})`
+        : `Cannot ${what}: ${at} rejected the token (${status}); set a valid token in CODER_GATEWAY_TOKEN${
+          this.#authorization ? "" : " (none is set)"
+        } and check CODER_GATEWAY_AUTH_SCHEME`;
+    } else if (status === 404) {
+      message =
+        `Cannot ${what}: not found (404) at ${at}; the kernel is gone, or the URL is not a Jupyter server's base URL`;
+    } else if (status === 424 || status === 503) {
+      message =
+        `Cannot ${what}: ${at} answered ${status}; the JupyterHub user server is not running. Start it from the hub, then try again`;
+    } else {
+      message = `Cannot ${what}: ${at} answered ${status}${
+        detail ? `: ${detail}` : ""
+      }`;
+    }
+    throw new GatewayError(message, status);
+  }
+
+  /**
+   * Starts a kernel. Gateways answer when the kernel is up, which can take
+   * minutes on Kubernetes: the caller's signal sets the limit.
+   *
+   * @param request Spec name, optional path and env.
+   * @param signal Deadline / abort.
+   * @returns The kernel model.
+   */
+  async start(
+    request: { name: string; path?: string; env?: Record<string, string> },
+    signal?: AbortSignal,
+  ): Promise<KernelModel> {
+    const what = `start a "${request.name}" kernel`;
+    const response = await this.#request("POST", "api/kernels", {
+      body: request,
+      what,
+      ...(signal ? { signal } : {}),
+    });
+    if (!response.ok) return await this.#fail(response, what);
+    const model = await response.json() as KernelModel;
+    if (typeof model?.id !== "string") {
+      throw new GatewayError(
+        `Cannot ${what}: ${this.location} did not answer with a kernel model; is it a Jupyter server?`,
+        response.status,
+      );
+    }
+    return model;
+  }
+
+  /**
+   * Looks up one kernel (never lists them: gateways refuse listing).
+   *
+   * @param id Server-side id.
+   * @param signal Abort.
+   * @returns The model, or null when the server answers 404.
+   */
+  async get(id: string, signal?: AbortSignal): Promise<KernelModel | null> {
+    const what = "look up the kernel";
+    const response = await this.#request(
+      "GET",
+      `api/kernels/${encodeURIComponent(id)}`,
+      { what, ...(signal ? { signal } : {}) },
+    );
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return null;
+    }
+    if (!response.ok) return await this.#fail(response, what);
+    return await response.json() as KernelModel;
+  }
+
+  /**
+   * Interrupts a kernel.
+   *
+   * @param id Server-side id.
+   */
+  async interrupt(id: string): Promise<void> {
+    await this.#simple(
+      "POST",
+      `api/kernels/${encodeURIComponent(id)}/interrupt`,
+      "interrupt the kernel",
+      false,
+    );
+  }
+
+  /**
+   * Restarts a kernel in place (5xx answers are retried).
+   *
+   * @param id Server-side id.
+   */
+  async restart(id: string): Promise<void> {
+    await this.#simple(
+      "POST",
+      `api/kernels/${encodeURIComponent(id)}/restart`,
+      "restart the kernel",
+      true,
+    );
+  }
+
+  /**
+   * Deletes a kernel (5xx answers are retried; 404 counts as done).
+   *
+   * @param id Server-side id.
+   * @param signal Abort.
+   */
+  async delete(id: string, signal?: AbortSignal): Promise<void> {
+    await this.#simple(
+      "DELETE",
+      `api/kernels/${encodeURIComponent(id)}`,
+      "delete the kernel",
+      true,
+      signal,
+      true,
+    );
+  }
+
+  async #simple(
+    method: string,
+    path: string,
+    what: string,
+    retry: boolean,
+    signal?: AbortSignal,
+    goneIsOk = false,
+  ): Promise<void> {
+    for (let attempt = 0;; attempt++) {
+      const response = await this.#request(method, path, {
+        what,
+        ...(signal ? { signal } : {}),
+      });
+      if (response.ok || (goneIsOk && response.status === 404)) {
+        await response.body?.cancel();
+        return;
+      }
+      if (retry && response.status >= 500 && attempt < RETRIES_5XX) {
+        await response.body?.cancel();
+        await delay(300 * (attempt + 1));
+        continue;
+      }
+      await this.#fail(response, what);
+    }
+  }
+}
