@@ -5,9 +5,12 @@
  *
  * Neither list grants `-A`, `--allow-all` or `--allow-ffi`: the ZeroMQ
  * transport is TypeScript on Deno's sockets, so no native addon is loaded.
- * Both grant the whole network: `ipython_mcp` talks only to its kernels, but
- * a sandboxed kernel's sockets are unix socket files with fresh paths, which
- * Deno can only allow one exact path at a time.
+ * `coder` reaches its chat API (any host); `ipython_mcp` reaches 127.0.0.1
+ * only. A mode that needs more gets it from {@linkcode runFlags} (and the
+ * README): `--sandbox` needs the whole network permission (see
+ * {@linkcode SANDBOX_NET_FLAG}), `--gateway URL` its host, `--http` its
+ * listen address ({@linkcode httpRunFlags}). The programs check at start and
+ * name the flag to add.
  *
  * @example Build a `deno run` command line for coder
  * ```ts
@@ -37,25 +40,28 @@ export const CODER_PERMISSIONS: readonly string[] = Object.freeze([
 ]);
 
 /**
- * Permissions of `ipython_mcp`: the same as {@linkcode CODER_PERMISSIONS}.
- * The server itself connects only to its kernels: TCP on 127.0.0.1 for
- * local kernels, and unix socket files for sandboxed ones (`--sandbox`).
- * Deno 2.9 grants a unix socket only by its exact path
- * (`--allow-net=unix:/path/to/socket`; directories, globs and a bare
- * `unix` are refused, measured), and every sandboxed kernel gets fresh
- * socket paths in a private runtime directory, so no fixed list can name
- * them: the network permission is unscoped. (`--allow-run` already lets the
- * server start programs with full network access, so a narrower
- * `--allow-net` was never a boundary; the sandbox around the kernel is.)
+ * Permissions of `ipython_mcp`: those of {@linkcode CODER_PERMISSIONS}
+ * but network access to 127.0.0.1 only (its local kernels).
  */
 export const IPYTHON_MCP_PERMISSIONS: readonly string[] = Object.freeze([
   "--allow-read",
   "--allow-write",
   "--allow-run",
   "--allow-env",
-  "--allow-net",
+  "--allow-net=127.0.0.1",
   "--allow-sys",
 ]);
+
+/**
+ * The network flag `ipython_mcp --sandbox` needs. The server connects only
+ * to its kernels, but a sandboxed kernel's ZeroMQ sockets are unix socket
+ * files with fresh paths in a private runtime directory, and Deno 2.9 grants
+ * a unix socket only by its exact path (`--allow-net=unix:/path`;
+ * directories, globs and a bare `unix` are refused, measured), so no fixed
+ * list can name them. (`--allow-run` already lets the server start programs
+ * with full network access; the boundary that holds is the sandbox.)
+ */
+export const SANDBOX_NET_FLAG = "--allow-net";
 
 /** Permission list per program name. */
 export const PERMISSIONS: Readonly<Record<ProgramName, readonly string[]>> =
@@ -77,15 +83,56 @@ export const RUNTIME_FLAGS: Readonly<Record<ProgramName, readonly string[]>> =
     ipython_mcp: Object.freeze(["--v8-flags=--max-semi-space-size=1"]),
   });
 
+/** Modes that widen `ipython_mcp`'s network permission. */
+export interface RunMode {
+  /** `--sandbox`: unix sockets at fresh paths ({@linkcode SANDBOX_NET_FLAG}). */
+  sandbox?: boolean;
+  /** `--gateway URL`: the gateway's `host:port` is added to 127.0.0.1. */
+  gatewayHost?: string;
+}
+
 /**
  * Every `deno run`/`deno compile` flag of a program: permissions, then
- * runtime flags.
+ * runtime flags, widened for the given mode.
  *
  * @param program The program.
+ * @param mode Sandbox or gateway mode of `ipython_mcp`.
  * @returns The flags, in order.
+ * @example The flags of a sandboxed server
+ * ```ts
+ * import { runFlags } from "./permissions.ts";
+ * runFlags("ipython_mcp", { sandbox: true }); // [..., "--allow-net", ...]
+ * ```
  */
-export function runFlags(program: ProgramName): string[] {
-  return [...PERMISSIONS[program], ...RUNTIME_FLAGS[program]];
+export function runFlags(program: ProgramName, mode: RunMode = {}): string[] {
+  const net = mode.sandbox
+    ? SANDBOX_NET_FLAG
+    : mode.gatewayHost
+    ? `--allow-net=127.0.0.1,${mode.gatewayHost}`
+    : undefined;
+  return [
+    ...PERMISSIONS[program].map((flag) =>
+      net && flag.startsWith("--allow-net=") ? net : flag
+    ),
+    ...RUNTIME_FLAGS[program],
+  ];
+}
+
+/**
+ * The flags for an `ipython_mcp` command line, from its own arguments:
+ * `--sandbox` gets {@linkcode SANDBOX_NET_FLAG}, anything else the default.
+ *
+ * @param args The server's arguments.
+ * @param env Its environment (`CODER_SANDBOX=1` counts as `--sandbox`).
+ * @returns The flags.
+ */
+export function mcpRunFlags(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): string[] {
+  const sandbox = args.includes("--sandbox") ||
+    (!!env.CODER_SANDBOX && env.CODER_SANDBOX !== "0");
+  return runFlags("ipython_mcp", { sandbox });
 }
 
 /**

@@ -68,7 +68,10 @@ export function createBackend(
     flags.memoryLimit ?? settings.memoryLimit ?? null,
     sandbox ?? false,
   );
-  if (sandbox) return createSandboxBackend({ ...launch, memoryLimit });
+  if (sandbox) {
+    requireUnscopedNet();
+    return createSandboxBackend({ ...launch, memoryLimit });
+  }
   if (memoryLimit === null) return createLocalBackend(launch);
   return createLocalBackend({
     ...launch,
@@ -144,4 +147,20 @@ function remoteBackend(
     );
   }
   return backend;
+}
+
+/**
+ * `--sandbox` needs Deno's network permission without a host list: a
+ * sandboxed kernel's ZeroMQ sockets are unix socket files at fresh paths,
+ * and Deno grants a unix socket only by its exact path. Checked before any
+ * kernel starts, so the failure names the flag instead of a kernel that
+ * "exited during start-up (signal SIGKILL)".
+ */
+function requireUnscopedNet(): void {
+  if (Deno.permissions.querySync({ name: "net" }).state === "granted") return;
+  throw new BackendChoiceError(
+    "--sandbox needs --allow-net without a host list: a sandboxed kernel's sockets are unix socket files at fresh paths, " +
+      "which Deno allows only by exact path. Run with --allow-net (deno run), or use the coder binary: coder mcp --sandbox; " +
+      'see "Sandbox" in the README',
+  );
 }

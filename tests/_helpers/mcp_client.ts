@@ -15,7 +15,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { fileURLToPath } from "node:url";
 import { testEnv } from "./kernel_env.ts";
 import { waitForExit } from "./processes.ts";
-import { runFlags } from "../../scripts/permissions.ts";
+import { mcpRunFlags, runFlags } from "../../scripts/permissions.ts";
 
 /** Path of the server entry file. */
 export const SERVER_ENTRY = fileURLToPath(
@@ -70,7 +70,9 @@ export function serverCommand(
 ): { command: string; args: string[] } {
   return {
     command: Deno.execPath(),
-    args: ["run", "--quiet", ...SERVER_PERMISSIONS, SERVER_ENTRY, ...args],
+    // The documented flags of the mode the arguments select (--sandbox widens
+    // the network permission for its unix sockets).
+    args: ["run", "--quiet", ...mcpRunFlags(args), SERVER_ENTRY, ...args],
   };
 }
 

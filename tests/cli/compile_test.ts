@@ -15,7 +15,9 @@ import {
 import {
   CODER_PERMISSIONS,
   IPYTHON_MCP_PERMISSIONS,
+  mcpRunFlags,
   PERMISSIONS,
+  runFlags,
   RUNTIME_FLAGS,
 } from "../../scripts/permissions.ts";
 
@@ -136,12 +138,24 @@ Deno.test("permission lists", async (t) => {
   });
 
   await t.step(
-    "give ipython_mcp one unscoped --allow-net (sandbox ipc sockets)",
+    "give ipython_mcp loopback only, widened only for --sandbox and --gateway",
     () => {
-      const net = IPYTHON_MCP_PERMISSIONS.filter((flag) =>
-        flag.startsWith("--allow-net")
+      const net = (flags: readonly string[]) =>
+        flags.filter((flag) => flag.startsWith("--allow-net"));
+      assert.deepEqual(net(IPYTHON_MCP_PERMISSIONS), ["--allow-net=127.0.0.1"]);
+      assert.deepEqual(net(runFlags("ipython_mcp", { sandbox: true })), [
+        "--allow-net",
+      ]);
+      assert.deepEqual(
+        net(runFlags("ipython_mcp", { gatewayHost: "gw.example:8888" })),
+        ["--allow-net=127.0.0.1,gw.example:8888"],
       );
-      assert.deepEqual(net, ["--allow-net"]);
+      assert.deepEqual(net(mcpRunFlags(["--dir", "x", "--sandbox"])), [
+        "--allow-net",
+      ]);
+      assert.deepEqual(net(mcpRunFlags([], { CODER_SANDBOX: "1" })), [
+        "--allow-net",
+      ]);
       assert.ok(CODER_PERMISSIONS.includes("--allow-net"));
     },
   );

@@ -12,6 +12,7 @@ import {
   startMcpServer,
 } from "../_helpers/mcp_client.ts";
 import { killAll, pidAlive, waitGone } from "../_helpers/processes.ts";
+import { mcpRunFlags, runFlags } from "../../scripts/permissions.ts";
 
 const PYTHON = Deno.env.get("CODER_PYTHON") || "/usr/bin/python3";
 const SECRET_KEY = "sk-or-planted-SANDBOX-SECRET-7f3a";
@@ -503,6 +504,35 @@ Deno.test("ipython_mcp --sandbox without a usable bwrap answers with one clear e
         /Invalid memory size "lots"/,
       );
     });
+
+    await t.step(
+      "the default loopback-only flags refuse --sandbox, naming --allow-net",
+      async () => {
+        const run = (flags: string[]) =>
+          new Deno.Command(Deno.execPath(), {
+            args: [
+              "run",
+              "--quiet",
+              ...flags,
+              join(REPO, "src/cli/ipython_mcp.ts"),
+              "--sandbox",
+            ],
+            stdin: "null",
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+        const refused = await run(runFlags("ipython_mcp"));
+        assert.equal(refused.code, 2);
+        assert.match(
+          new TextDecoder().decode(refused.stderr),
+          /--sandbox needs --allow-net without a host list/,
+        );
+        // The documented sandbox flags pass the check (the server then
+        // serves until stdin ends: here at once).
+        const served = await run(mcpRunFlags(["--sandbox"]));
+        assert.equal(served.code, 0, new TextDecoder().decode(served.stderr));
+      },
+    );
   } finally {
     await Deno.remove(bin, { recursive: true });
   }
