@@ -30,6 +30,7 @@ for path in [os.path.expanduser("~/.config/coder/.env")]:
     except OSError as e:
         found.append(type(e).__name__)
 found += [f"{k}={v}" for k, v in os.environ.items() if "KEY" in k]
+open("found.txt", "w").write(repr(found))
 print("FOUND", found)`;
 
 async function coder(
@@ -103,6 +104,10 @@ Deno.test("coder --sandbox", async (t) => {
         assert.match(result.stdout, /5050/);
         assert.equal(auth, `Bearer ${KEY}`);
         assert.equal(await Deno.readTextFile(join(dir, "answer.txt")), "5050");
+        assert.doesNotMatch(
+          await Deno.readTextFile(join(dir, "found.txt")),
+          /SANDBOX-API-KEY/,
+        );
         assert.match(sent, /FOUND \['FileNotFoundError'\]/);
         assert.doesNotMatch(
           sent + result.stdout + result.stderr,
@@ -114,9 +119,15 @@ Deno.test("coder --sandbox", async (t) => {
     await t.step(
       "without --sandbox the same script reads the key",
       async () => {
-        const { result, sent } = await run(false);
+        const { result, dir, sent } = await run(false);
         assert.equal(result.code, 0, result.stderr);
-        assert.match(sent, /SANDBOX-API-KEY/);
+        // The probe reads the key unsandboxed (coder masks it in what it
+        // sends to the model, so look at what the kernel wrote).
+        assert.match(
+          await Deno.readTextFile(join(dir, "found.txt")),
+          /SANDBOX-API-KEY/,
+        );
+        assert.doesNotMatch(sent, /SANDBOX-API-KEY/);
       },
     );
 

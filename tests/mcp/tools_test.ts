@@ -73,6 +73,8 @@ Deno.test("ipython_mcp tools over stdio", async (t) => {
         packages: [],
         variables: [],
         cwd: server.cwd,
+        backend: "local",
+        location: null,
         jobs: [],
       });
       assert.deepEqual(kernelDescendants(server.pid), []);

@@ -49,6 +49,10 @@ import {
 } from "./protocol.ts";
 import { type GatewayClient, GatewayError } from "./rest.ts";
 
+/** Deadline of a status request (python_status). */
+const STATUS_TIMEOUT_MS = 5_000;
+/** Deadline of a package-version lookup. */
+const VERSIONS_TIMEOUT_MS = 20_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const INTERRUPT_GRACE_MS = 5_000;
 const WATCH_INTERVAL_MS = 2_000;
@@ -691,18 +695,76 @@ export class RemoteKernel implements KernelHandle {
     await this.#client.interrupt(this.kernelId);
   }
 
-  async #tool<T>(call: string, signal?: AbortSignal): Promise<T> {
-    const result = await this.execute(`__import__("_coder_tools").${call}`, {
-      silent: true,
-      timeoutMs: 60_000,
-      ...(signal ? { signal } : {}),
-    });
-    if (result.error) {
-      throw new KernelError(
-        `Kernel tooling call failed: ${result.error.ename}: ${result.error.evalue}`,
+  /**
+   * Evaluates a `_coder_tools` call through `user_expressions` of a silent,
+   * history-free execute_request (never through stdout, which user threads
+   * share). Queued behind executions; on its deadline it fails with a clear
+   * error and leaves the kernel alone.
+   */
+  #tool<T>(call: string, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+    if (!this.alive) return Promise.reject(new KernelDiedError(this.#exit!));
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const stop = AbortSignal.any([
+      deadline,
+      this.#death.signal,
+      ...(signal ? [signal] : []),
+    ]);
+    const run = this.#queue.then(async () => {
+      stop.throwIfAborted();
+      const reply = Promise.withResolvers<ExecuteReplyContent>();
+      const release = await this.#send(
+        makeMessage("shell", "execute_request", {
+          code: "",
+          silent: true,
+          store_history: false,
+          user_expressions: { value: `__import__("_coder_tools").${call}` },
+          allow_stdin: false,
+          stop_on_error: false,
+        }, this.#session),
+        {
+          onReply: (msg) => {
+            if (msg.header.msg_type === "execute_reply") {
+              reply.resolve(msg.content as ExecuteReplyContent);
+            }
+          },
+        },
       );
-    }
-    return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "null");
+      const stopped = untilAborted([stop], "stopped");
+      try {
+        const content = await Promise.race([
+          reply.promise,
+          stopped.promise.then(() => Promise.reject(stop.reason)),
+        ]);
+        const value = (content.user_expressions ?? {})["value"] as
+          | { status: string; data?: Record<string, unknown>; evalue?: string }
+          | undefined;
+        const text = value?.data?.["text/plain"];
+        if (value?.status !== "ok" || typeof text !== "string") {
+          throw new KernelError(
+            `Kernel tooling call ${call} failed: ${
+              value?.evalue ?? "no value returned"
+            }`,
+          );
+        }
+        return JSON.parse(text) as T;
+      } finally {
+        stopped.dispose();
+        release();
+      }
+    }).catch((error) => {
+      if (this.#death.signal.aborted) throw new KernelDiedError(this.#exit!);
+      if (signal?.aborted) throw signal.reason;
+      if (deadline.aborted) {
+        throw new KernelError(
+          `Remote kernel ${this.kernelId} did not answer a status request within ${
+            timeoutMs / 1000
+          }s; it was left running`,
+        );
+      }
+      throw error;
+    });
+    this.#queue = run.catch(() => {});
+    return run;
   }
 
   /**
@@ -711,7 +773,11 @@ export class RemoteKernel implements KernelHandle {
    * @returns The kernel's state.
    */
   inspect(options: { signal?: AbortSignal } = {}): Promise<KernelState> {
-    return this.#tool<KernelState>("state()", options.signal);
+    return this.#tool<KernelState>(
+      "state()",
+      STATUS_TIMEOUT_MS,
+      options.signal,
+    );
   }
 
   /**
@@ -726,6 +792,7 @@ export class RemoteKernel implements KernelHandle {
   ): Promise<Record<string, string | null>> {
     return this.#tool(
       `versions(${JSON.stringify([...names])})`,
+      VERSIONS_TIMEOUT_MS,
       options.signal,
     );
   }
