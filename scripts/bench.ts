@@ -6,8 +6,8 @@
  * ```
  *
  * Sections (names for `--only`, comma-separated):
- * 1. `cold`: spawn the server, initialize, first `python_exec("1+1")`, with
- *    CODER_POOL_SIZE=0 and with the default pool.
+ * 1. `startup` (`_bench_startup.ts`): server spawn to `initialize` and to
+ *    the first `python_exec("1+1")` vs a bare kernel start; a fresh DENO_DIR.
  * 2. `mcp`: python_exec `1+1` round trip over MCP stdio, p50/p99.
  * 3. `kernel` and `transport`: the same round trip through
  *    `Kernel.execute` and through a bare ZMTP DEALER with pre-signed
@@ -38,6 +38,7 @@ import {
   openBareShell,
 } from "./_bench_layers.ts";
 import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
+import { benchStartup } from "./_bench_startup.ts";
 import {
   findKernels,
   killPids,
@@ -46,15 +47,25 @@ import {
   waitGone,
 } from "./_bench_proc.ts";
 import {
+  type BenchSection,
   formatKiB,
   formatMs,
   formatRatio,
   median,
   renderTable,
   type Row,
+  type SectionRow,
   summarize,
   type Summary,
 } from "./_bench_report.ts";
+
+/**
+ * Plug-in sections: each is one `scripts/_bench_<name>.ts` exporting an
+ * async `({ env, tmp, n, log }) => { data, ratios, rows }`; add one entry.
+ */
+const PLUGINS: Readonly<Record<string, BenchSection>> = {
+  startup: benchStartup,
+};
 
 /** Section names, in the order they run. */
 export const SECTIONS = [
@@ -63,7 +74,7 @@ export const SECTIONS = [
   "kernel",
   "mcp",
   "rss",
-  "cold",
+  "startup",
   "reset",
   "concurrent",
   "output",
@@ -107,8 +118,7 @@ export interface BenchPlan {
   n: number;
   /** Untimed round trips before timing. */
   warmup: number;
-  /** Server cold starts per pool setting. */
-  coldReps: number;
+
   /** Kernel starts timed in the kernel layer. */
   kernelStarts: number;
   /** python_reset calls per pool setting. */
@@ -124,7 +134,6 @@ export const PLANS: Readonly<Record<"full" | "quick", BenchPlan>> = {
   full: {
     n: 1000,
     warmup: 50,
-    coldReps: 3,
     kernelStarts: 4,
     resetReps: 5,
     concurrentReps: 3,
@@ -133,7 +142,6 @@ export const PLANS: Readonly<Record<"full" | "quick", BenchPlan>> = {
   quick: {
     n: 100,
     warmup: 10,
-    coldReps: 1,
     kernelStarts: 1,
     resetReps: 2,
     concurrentReps: 1,
@@ -214,11 +222,10 @@ export interface BenchResults {
     python?: string;
     wallSeconds?: number;
   };
-  /** Section 1. */
-  cold?: Record<
-    "pool0" | "poolDefault",
-    { connectMs: number[]; firstExecMs: number[]; totalMs: number[] }
-  >;
+  /** Plug-in sections' raw data, by section name. */
+  sections: Record<string, unknown>;
+  /** Plug-in sections' table rows, by section name. */
+  sectionRows: Record<string, SectionRow[]>;
   /** Section 2. */
   mcp?: Summary;
   /** Section 3 (kernel layer). */
@@ -337,53 +344,6 @@ async function closeServer(ctx: Context, s: BenchServer): Promise<void> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-// Section 1.
-async function benchCold(ctx: Context): Promise<void> {
-  // Untimed: load and cache the server's module graph once.
-  await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-all",
-      fileURLToPath(new URL("../src/cli/ipython_mcp.ts", import.meta.url)),
-      "--version",
-    ],
-    env: ctx.env,
-    clearEnv: true,
-    stdout: "null",
-    stderr: "null",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const configs = {
-    pool0: { CODER_POOL_SIZE: "0" },
-    poolDefault: { CODER_POOL_SIZE: undefined },
-  } as const;
-  const cold: NonNullable<BenchResults["cold"]> = {
-    pool0: { connectMs: [], firstExecMs: [], totalMs: [] },
-    poolDefault: { connectMs: [], firstExecMs: [], totalMs: [] },
-  };
-  for (let rep = 0; rep < ctx.plan.coldReps; rep++) {
-    for (const [name, overrides] of Object.entries(configs)) {
-      ctx.deadline.throwIfAborted();
-      ctx.io.err(`bench: cold start ${name} ${rep + 1}/${ctx.plan.coldReps}`);
-      const s = await server(ctx, `cold-${name}`, overrides);
-      try {
-        const t0 = performance.now();
-        const json = await execOk(s, "1+1");
-        const firstExecMs = performance.now() - t0;
-        if (json.result !== "2") throw new Error(`1+1 gave ${json.result}`);
-        const entry = cold[name as keyof typeof configs];
-        entry.connectMs.push(s.connectMs);
-        entry.firstExecMs.push(firstExecMs);
-        entry.totalMs.push(s.connectMs + firstExecMs);
-      } finally {
-        await closeServer(ctx, s);
-      }
-    }
-  }
-  ctx.results.cold = cold;
 }
 
 /** Which of the round-trip sections (2, 3, 7) run. */
@@ -772,37 +732,6 @@ export function buildRows(results: BenchResults): Row[] {
     rows.push({ section, what: `${what} p99`, value: formatMs(stats.p99) });
   };
 
-  if (results.cold) {
-    for (
-      const [key, label] of [["pool0", "pool 0"], [
-        "poolDefault",
-        "default pool",
-      ]] as const
-    ) {
-      const c = results.cold[key];
-      rows.push({
-        section: "1",
-        what: `cold start, ${label}: spawn -> initialized`,
-        value: formatMs(median(c.connectMs)),
-      });
-      rows.push({
-        section: "1",
-        what: `cold start, ${label}: first 1+1 result`,
-        value: formatMs(median(c.firstExecMs)),
-      });
-      const total = median(c.totalMs);
-      r[`cold_${key}_vs_ref_start`] = total / refStart;
-      rows.push({
-        section: "1",
-        what: `cold start, ${label}: total (median of ${c.totalMs.length})`,
-        value: formatMs(total),
-        ...(vsRef(total, refStart, "ref kernel start")
-          ? { compare: vsRef(total, refStart, "ref kernel start") }
-          : {}),
-      });
-    }
-  }
-
   const bare = results.transport?.p50 ?? NaN;
   if (results.mcp) {
     const m = results.mcp;
@@ -1063,6 +992,17 @@ export function buildRows(results: BenchResults): Row[] {
       }
     }
   }
+  for (const [section, rows_] of Object.entries(results.sectionRows)) {
+    for (const row of rows_) {
+      rows.push({
+        section,
+        what: row.measurement,
+        value: row.value,
+        ...(row.compare ? { compare: row.compare } : {}),
+        ...(row.target ? { target: row.target } : {}),
+      });
+    }
+  }
   for (const [section, reason] of Object.entries(results.errors)) {
     rows.push({
       section: "!",
@@ -1139,6 +1079,8 @@ export async function main(
         () => "n/a",
       ),
     },
+    sections: {},
+    sectionRows: {},
     ratios: {},
     targets: [],
     errors: {},
@@ -1166,7 +1108,19 @@ export async function main(
           rss: has("rss"),
         }),
     ],
-    ["cold", has("cold"), () => benchCold(ctx)],
+    ...Object.entries(PLUGINS).map(([name, section]) =>
+      [name, has(name as Section), async () => {
+        const out = await section({
+          env,
+          tmp: await Deno.makeTempDir({ dir: tmp, prefix: `${name}-` }),
+          n: plan.n,
+          log: io.err,
+        });
+        results.sections[name] = out.data;
+        results.sectionRows[name] = out.rows;
+        Object.assign(results.ratios, out.ratios);
+      }] as [string, boolean, () => Promise<void>]
+    ),
     ["reset", has("reset"), () => benchReset(ctx)],
     ["concurrent", has("concurrent"), () => benchConcurrent(ctx)],
     ["output", has("output"), () => benchOutput(ctx)],

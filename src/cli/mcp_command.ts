@@ -200,6 +200,29 @@ async function shutdownKernels(
 }
 
 /**
+ * Starts the first kernel at once, while the client's MCP handshake runs
+ * (SPEC §10): with a pool (CODER_POOL_SIZE > 0) as a warm spare, which the
+ * first `python_exec` or `python_reset` takes, else the `_default` kernel
+ * itself. A failure is only logged here; the first call that needs the
+ * kernel starts it again and reports the error.
+ *
+ * @param registry The server's registry.
+ * @param logger Where a failed early start is logged (debug).
+ */
+export function startFirstKernel(
+  registry: KernelRegistry,
+  logger: Logger,
+): void {
+  if (registry.poolSize > 0) {
+    registry.warm();
+    return;
+  }
+  registry.ensureDefault().catch((error) =>
+    logger.debug(`Early start of the default kernel failed: ${error}`)
+  );
+}
+
+/**
  * Runs the MCP server on `io.stdin`/`io.stdout` until stdin ends or SIGTERM
  * or SIGINT arrives, then kills every kernel and returns.
  *
@@ -319,6 +342,7 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     maxKernels: settings.maxKernels,
     poolSize: settings.poolSize,
   });
+  startFirstKernel(registry, logger);
   const server = createIpythonMcpServer({
     registry,
     logger,
@@ -336,8 +360,6 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
   );
   try {
     await server.connect(transport);
-    // Start the warm spare kernels (CODER_POOL_SIZE) so the first call is fast.
-    registry.warm();
     logger.info(`Serving MCP on stdio; working directory ${cwd}`);
     const reason = await stop.promise;
     logger.info(`Shutting down (${reason})`);
