@@ -267,7 +267,8 @@ export async function resolvePythonCached(
   try {
     const entry = JSON.parse(await Deno.readTextFile(file));
     if (
-      typeof entry.python === "string" && typeof entry.fingerprint === "string" &&
+      typeof entry.python === "string" &&
+      typeof entry.fingerprint === "string" &&
       await fingerprint(entry.python) === entry.fingerprint
     ) {
       return { python: entry.python, cached: true };
