@@ -197,25 +197,15 @@ async function shutdownKernels(
 
 /**
  * Starts the first kernel at once, while the client's MCP handshake runs
- * (SPEC §10): with a pool (CODER_POOL_SIZE > 0) as a warm spare, which the
- * first `python_exec` or `python_reset` takes, else the `_default` kernel
- * itself. A failure is only logged here; the first call that needs the
- * kernel starts it again and reports the error.
+ * (SPEC §10): the warm spare of the pool (CODER_POOL_SIZE, default 1), which
+ * the first `python_exec` or `python_reset` takes. With the pool off nothing
+ * starts before it is asked for. A failed early start is only logged; the
+ * first call that needs a kernel starts one and reports the error.
  *
  * @param registry The server's registry.
- * @param logger Where a failed early start is logged (debug).
  */
-export function startFirstKernel(
-  registry: KernelRegistry,
-  logger: Logger,
-): void {
-  if (registry.poolSize > 0) {
-    registry.warm();
-    return;
-  }
-  registry.ensureDefault().catch((error) =>
-    logger.debug(`Early start of the default kernel failed: ${error}`)
-  );
+export function startFirstKernel(registry: KernelRegistry): void {
+  registry.warm();
 }
 
 /**
@@ -338,7 +328,7 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     maxKernels: settings.maxKernels,
     poolSize: settings.poolSize,
   });
-  startFirstKernel(registry, logger);
+  startFirstKernel(registry);
   // Loaded after the kernel was started: the MCP SDK takes ~80 ms to load.
   const { createIpythonMcpServer, WebStreamServerTransport } = await import(
     "../mcp/mod.ts"
