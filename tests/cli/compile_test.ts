@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { testEnv } from "../_helpers/kernel_env.ts";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
