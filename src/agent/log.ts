@@ -46,6 +46,8 @@ export class AgentLog {
   readonly #secrets: string[];
 
   /**
+   * Creates an empty log.
+   *
    * @param secrets Strings that must never reach the file (API keys).
    */
   constructor(secrets: readonly string[] = []) {

@@ -59,6 +59,7 @@ export {
   type TodoItem,
   type TodoPriority,
   type TodoStatus,
+  type ToolHost,
   type ToolOutcome,
   validateTodos,
 } from "./tools.ts";

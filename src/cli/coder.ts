@@ -44,6 +44,8 @@ import {
 import { type CoderSettings, readSettings, resolveApiKey } from "./env.ts";
 import { BackendChoiceError, createBackend } from "./backend.ts";
 import { type CliIo, processIo } from "./io.ts";
+
+export type { CliIo } from "./io.ts";
 import { runMcpServer } from "./mcp_command.ts";
 import {
   createCliLogger,
@@ -55,7 +57,13 @@ import {
 import { initTemplates } from "./templates.ts";
 
 /** Exit codes of `coder`. */
-export const EXIT = Object.freeze({
+export const EXIT: Readonly<{
+  ok: 0;
+  runtime: 1;
+  usage: 2;
+  stepLimit: 3;
+  interrupted: 130;
+}> = Object.freeze({
   /** A final answer was given. */
   ok: 0,
   /** Runtime failure: API, missing key, kernel. */

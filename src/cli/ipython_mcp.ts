@@ -17,6 +17,8 @@
 import { denoVersionProblem } from "./deno_version.ts";
 import { type CliIo, processIo, writeText } from "./io.ts";
 
+export type { CliIo } from "./io.ts";
+
 /**
  * Runs the ipython_mcp server until stdin ends or SIGTERM/SIGINT.
  *

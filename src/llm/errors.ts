@@ -7,6 +7,8 @@
 /** Base class of every error thrown by the LLM layer. */
 export class LlmError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What went wrong.
    * @param options Standard error options (`cause`).
    */
@@ -24,6 +26,8 @@ export class UnknownModelError extends LlmError {
   readonly available: string[];
 
   /**
+   * Creates the error.
+   *
    * @param model The name that was looked up.
    * @param available The bundled model names.
    */
@@ -45,6 +49,8 @@ export class ModelConfigError extends LlmError {
   readonly source: string;
 
   /**
+   * Creates the error.
+   *
    * @param source File path or bundled name of the configuration.
    * @param detail What is wrong with it.
    * @param options Standard error options (`cause`).
@@ -62,6 +68,8 @@ export class MissingApiKeyError extends LlmError {
   readonly envVar: string;
 
   /**
+   * Creates the error.
+   *
    * @param envVar The environment variable that would hold the key.
    */
   constructor(envVar: string) {
@@ -81,6 +89,8 @@ export class LlmResponseError extends LlmError {
   readonly code: string | number | null;
 
   /**
+   * Creates the error.
+   *
    * @param detail What the envelope said.
    * @param code Provider error code, if any.
    */
@@ -99,6 +109,8 @@ export class LlmRequestError extends LlmError {
   readonly status: number | null;
 
   /**
+   * Creates the error.
+   *
    * @param detail What failed.
    * @param status HTTP status, if any.
    * @param options Standard error options (`cause`).
