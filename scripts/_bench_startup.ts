@@ -80,7 +80,7 @@ async function freshStart(
     );
   }
   const t1 = performance.now();
-  await using server = await startBenchServer({
+  await using _server = await startBenchServer({
     env: { ...freshEnv, CODER_POOL_SIZE: "0" },
     cwd: dir,
     entry: join(dir, "src", "cli", "ipython_mcp.ts"),
