@@ -19,6 +19,10 @@
  * `reference`: jupyter_client KernelManager start and execute round trip
  * (when importable), for ours/reference ratios.
  *
+ * Per-message costs without processes (framing, signing, decoding) are
+ * `Deno.bench` micro-benchmarks in `scripts/micro_bench.ts`
+ * (`deno task bench:micro`).
+ *
  * Prints one table (progress goes to stderr) and writes JSON to
  * `bench-results.json` at the repository root or `--json PATH`. Every
  * process started is tagged with a run marker in its environment; the run

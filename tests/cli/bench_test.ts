@@ -27,6 +27,8 @@ function emptyResults(): BenchResults {
       cpus: 2,
       loadavg: "0 0 0",
     },
+    sections: {},
+    sectionRows: {},
     ratios: {},
     targets: [],
     errors: {},
