@@ -279,9 +279,10 @@ export async function resolvePythonCached(
   const python = await resolvePython(options);
   const print = await fingerprint(python);
   if (print !== null) {
+    let temp: string | null = null;
     try {
       await Deno.mkdir(dirname(file), { recursive: true });
-      const temp = await Deno.makeTempFile({
+      temp = await Deno.makeTempFile({
         dir: dirname(file),
         prefix: ".resolve-",
       });
@@ -291,7 +292,8 @@ export async function resolvePythonCached(
       );
       await Deno.rename(temp, file);
     } catch {
-      // a read-only cache only costs the probe next time
+      // A read-only cache only costs the probe next time.
+      if (temp !== null) await Deno.remove(temp).catch(() => {});
     }
   }
   return { python, cached: false };
