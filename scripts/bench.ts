@@ -12,8 +12,8 @@
  * 3. `kernel` and `transport`: the same round trip through
  *    `Kernel.execute` and through a bare ZMTP DEALER with pre-signed
  *    frames (reply only); ratios MCP/bare and kernel/bare.
- * 4. `reset`: python_reset creating a new kernel, pool 0 vs warm spare.
- * 5. `concurrent`: 8 kernels each sleeping 1 s at once vs one.
+ * 4. `kernels` (`_bench_kernels.ts`): python_reset cold vs warm spare, and
+ *    8 kernels each sleeping 1 s at once vs one.
  * 6. `output`: 10 MiB of stdout in one python_exec, time and server peak RSS.
  * 7. `rss`: server RSS after the first call and after 1000 calls.
  * `reference`: jupyter_client KernelManager start and execute round trip
@@ -42,12 +42,12 @@ import {
   openBareShell,
 } from "./_bench_layers.ts";
 import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
+import { benchKernels } from "./_bench_kernels.ts";
 import { benchStartup } from "./_bench_startup.ts";
 import {
   findKernels,
   killPids,
   type ProcMemory,
-  waitForQuietKernels,
   waitGone,
 } from "./_bench_proc.ts";
 import {
@@ -69,6 +69,7 @@ import {
  */
 const PLUGINS: Readonly<Record<string, BenchSection>> = {
   startup: benchStartup,
+  kernels: benchKernels,
 };
 
 /** Section names, in the order they run. */
@@ -79,8 +80,7 @@ export const SECTIONS = [
   "mcp",
   "rss",
   "startup",
-  "reset",
-  "concurrent",
+  "kernels",
   "output",
 ] as const;
 
@@ -125,10 +125,6 @@ export interface BenchPlan {
 
   /** Kernel starts timed in the kernel layer. */
   kernelStarts: number;
-  /** python_reset calls per pool setting. */
-  resetReps: number;
-  /** Repeats of the 1-vs-8 concurrent job. */
-  concurrentReps: number;
   /** KernelManager starts of the reference. */
   referenceStarts: number;
 }
@@ -139,16 +135,12 @@ export const PLANS: Readonly<Record<"full" | "quick", BenchPlan>> = {
     n: 1000,
     warmup: 50,
     kernelStarts: 4,
-    resetReps: 5,
-    concurrentReps: 3,
     referenceStarts: 3,
   },
   quick: {
     n: 100,
     warmup: 10,
     kernelStarts: 1,
-    resetReps: 2,
-    concurrentReps: 1,
     referenceStarts: 1,
   },
 };
@@ -210,7 +202,6 @@ export function parseBenchArgs(args: string[]): BenchArgs {
 const TEN_MIB_CODE = "import sys\n_w = sys.stdout.write\n" +
   'for _ in range(10240): _w("x" * 1023 + "\\n")\ndel _w';
 const TEN_MIB = 10 * 1024 * 1024;
-const SLEEP_JOB = "import time\ntime.sleep(1)\nprint('tick ' * 200)";
 
 /** Everything measured; written as JSON. */
 export interface BenchResults {
@@ -243,10 +234,6 @@ export interface BenchResults {
   };
   /** Section 3 (bare transport). */
   transport?: Summary;
-  /** Section 4. */
-  reset?: { coldMs: number[]; warmMs: number[]; spareWaitMs: number[] };
-  /** Section 5. */
-  concurrent?: { oneMs: number[]; eightMs: number[] };
   /** Section 6. */
   output?: {
     ms: number;
@@ -521,85 +508,6 @@ async function benchRoundTrips(
   }
 }
 
-// Section 4.
-async function benchReset(ctx: Context): Promise<void> {
-  const reps = ctx.plan.resetReps;
-  const result = { coldMs: [] as number[], warmMs: [] as number[] };
-  const spareWaitMs: number[] = [];
-  const limit = String(reps + 3);
-  for (const pooled of [false, true]) {
-    const s = await server(ctx, pooled ? "reset-pool" : "reset-cold", {
-      CODER_POOL_SIZE: pooled ? undefined : "0",
-      CODER_MAX_KERNELS: limit,
-    });
-    try {
-      await execOk(s, "1+1");
-      for (let i = 0; i < reps; i++) {
-        ctx.deadline.throwIfAborted();
-        ctx.io.err(
-          `bench: python_reset ${pooled ? "warm" : "cold"} ${i + 1}/${reps}`,
-        );
-        if (pooled) {
-          // _default + i created + 1 spare being refilled.
-          spareWaitMs.push(
-            await waitForQuietKernels(s.pid, { count: 2 + i }),
-          );
-        }
-        const t0 = performance.now();
-        const { json } = await s.call("python_reset", {});
-        const ms = performance.now() - t0;
-        if (json.success !== true || typeof json.kernel_id !== "string") {
-          throw new Error(`python_reset gave ${JSON.stringify(json)}`);
-        }
-        (pooled ? result.warmMs : result.coldMs).push(ms);
-      }
-    } finally {
-      await closeServer(ctx, s);
-    }
-  }
-  ctx.results.reset = { ...result, spareWaitMs };
-}
-
-// Section 5.
-async function benchConcurrent(ctx: Context): Promise<void> {
-  ctx.io.err("bench: starting 8 kernels");
-  const s = await server(ctx, "concurrent", {
-    CODER_POOL_SIZE: "0",
-    CODER_MAX_KERNELS: "10",
-  });
-  try {
-    const ids = await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        const { json } = await s.call("python_reset", {}, 120_000);
-        if (typeof json.kernel_id !== "string") {
-          throw new Error(`python_reset gave ${JSON.stringify(json)}`);
-        }
-        return json.kernel_id;
-      }),
-    );
-    await Promise.all(ids.map((id) => execOk(s, "1+1", { kernel_id: id })));
-    const oneMs: number[] = [];
-    const eightMs: number[] = [];
-    for (let rep = 0; rep < ctx.plan.concurrentReps; rep++) {
-      ctx.deadline.throwIfAborted();
-      ctx.io.err(
-        `bench: 1 vs 8 concurrent ${rep + 1}/${ctx.plan.concurrentReps}`,
-      );
-      let t0 = performance.now();
-      await execOk(s, SLEEP_JOB, { kernel_id: ids[0] });
-      oneMs.push(performance.now() - t0);
-      t0 = performance.now();
-      await Promise.all(
-        ids.map((id) => execOk(s, SLEEP_JOB, { kernel_id: id })),
-      );
-      eightMs.push(performance.now() - t0);
-    }
-    ctx.results.concurrent = { oneMs, eightMs };
-  } finally {
-    await closeServer(ctx, s);
-  }
-}
-
 // Section 6.
 async function benchOutput(ctx: Context): Promise<void> {
   ctx.io.err("bench: 10 MiB of stdout over MCP");
@@ -829,64 +737,6 @@ export function buildRows(results: BenchResults): Row[] {
       section: "3",
       what: "ratio MCP/kernel (p50)",
       value: formatRatio(r.mcp_over_kernel_p50),
-    });
-  }
-
-  if (results.reset) {
-    const cold = median(results.reset.coldMs);
-    const warm = median(results.reset.warmMs);
-    r.reset_warm_over_cold = warm / cold;
-    rows.push({
-      section: "4",
-      what:
-        `python_reset new kernel, pool 0 (median of ${results.reset.coldMs.length})`,
-      value: formatMs(cold),
-    });
-    rows.push({
-      section: "4",
-      what:
-        `python_reset new kernel, warm spare (median of ${results.reset.warmMs.length})`,
-      value: formatMs(warm),
-    });
-    rows.push({
-      section: "4",
-      what: "ratio warm/cold",
-      value: formatRatio(r.reset_warm_over_cold),
-      target: target(
-        results,
-        "python_reset warm < 1/10 of cold",
-        r.reset_warm_over_cold,
-        "< 0.1x",
-        r.reset_warm_over_cold < 0.1,
-      ),
-    });
-  }
-
-  if (results.concurrent) {
-    const one = median(results.concurrent.oneMs);
-    const eight = median(results.concurrent.eightMs);
-    r.concurrent_8_over_1 = eight / one;
-    rows.push({
-      section: "5",
-      what: "1 kernel: sleep(1) job wall time",
-      value: formatMs(one),
-    });
-    rows.push({
-      section: "5",
-      what: "8 kernels concurrently: wall time",
-      value: formatMs(eight),
-    });
-    rows.push({
-      section: "5",
-      what: "ratio 8-concurrent/1",
-      value: formatRatio(r.concurrent_8_over_1),
-      target: target(
-        results,
-        "8 concurrent within 1.5x of one",
-        r.concurrent_8_over_1,
-        "<= 1.5x",
-        r.concurrent_8_over_1 <= 1.5,
-      ),
     });
   }
 
@@ -1125,8 +975,6 @@ export async function main(
         Object.assign(results.ratios, out.ratios);
       }] as [string, boolean, () => Promise<void>]
     ),
-    ["reset", has("reset"), () => benchReset(ctx)],
-    ["concurrent", has("concurrent"), () => benchConcurrent(ctx)],
     ["output", has("output"), () => benchOutput(ctx)],
   ];
   try {
