@@ -7,8 +7,13 @@ import {
   KernelNotFoundError,
   KernelRegistry,
 } from "../../src/kernel/mod.ts";
-import { testLaunch } from "../_helpers/kernel_env.ts";
-import { kernelPidsOf, pidAlive, waitGone } from "../_helpers/processes.ts";
+import { testEnv, testLaunch } from "../_helpers/kernel_env.ts";
+import {
+  kernelPidsOf,
+  pidAlive,
+  pidsWithMark,
+  waitGone,
+} from "../_helpers/processes.ts";
 
 Deno.test("KernelRegistry", async (t) => {
   const cwd = await Deno.makeTempDir();
@@ -165,9 +170,11 @@ Deno.test("KernelRegistry", async (t) => {
 
 Deno.test("KernelRegistry pool", async (t) => {
   const cwd = await Deno.makeTempDir();
+  // Other test files start kernels in this process too: count only ours.
+  const mark = crypto.randomUUID();
   const registry = new KernelRegistry({
     cwd,
-    launch: testLaunch(),
+    launch: testLaunch({ env: { ...testEnv(), CODER_TEST_MARK: mark } }),
     poolSize: 1,
   });
   try {
@@ -176,7 +183,7 @@ Deno.test("KernelRegistry pool", async (t) => {
       async () => {
         registry.warm();
         await new Promise((r) => setTimeout(r, 200));
-        const spares = () => kernelPidsOf(Deno.pid);
+        const spares = () => pidsWithMark(mark);
         const { kernel } = await registry.create();
         assert.equal((await kernel.execute("1+1")).result, "2");
         // One in use plus one new spare.
@@ -189,7 +196,7 @@ Deno.test("KernelRegistry pool", async (t) => {
       },
     );
   } finally {
-    const pids = kernelPidsOf(Deno.pid);
+    const pids = pidsWithMark(mark);
     await registry.shutdownAll();
     assert.deepEqual(await waitGone(pids), []);
     await Deno.remove(cwd, { recursive: true });
