@@ -55,6 +55,8 @@ Stdout carries only MCP messages; logs go to stderr.
 const SHUTDOWN_GRACE_MS = 3_000;
 /** After stdin EOF, how long requests already received may take to finish. */
 const EOF_DRAIN_MS = 1_000;
+/** How long loading the MCP SDK waits for the first kernel's spawn. */
+const FIRST_SPAWN_WAIT_MS = 250;
 /** After kernel shutdown, how long the last answers may take to be written. */
 const FINAL_DRAIN_MS = 300;
 
@@ -290,7 +292,9 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     return 1;
   }
 
+  const firstSpawn = Promise.withResolvers<void>();
   const launch = {
+    onSpawn: () => firstSpawn.resolve(),
     env: io.env,
     ...(settings.python ? { python: settings.python } : {}),
     cacheDir: settings.cacheDir,
@@ -329,7 +333,11 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     poolSize: settings.poolSize,
   });
   startFirstKernel(registry);
-  // Loaded after the kernel was started: the MCP SDK takes ~80 ms to load.
+  // Load the MCP SDK (~80 ms of module evaluation that blocks the event loop)
+  // only once the first kernel process runs, so Python starts first.
+  if (registry.poolSize > 0 && backend.kind !== "remote") {
+    await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
+  }
   const { createIpythonMcpServer, WebStreamServerTransport } = await import(
     "../mcp/mod.ts"
   );

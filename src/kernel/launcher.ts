@@ -30,6 +30,8 @@ export interface LaunchOptions {
    * {@linkcode resolvePythonCached}): start it without probing it again.
    */
   pythonChecked?: boolean;
+  /** Called with the pid as soon as a kernel process is spawned (before it is ready). */
+  onSpawn?: (pid: number) => void;
 }
 
 /** A resolved way to start a kernel. */
@@ -573,6 +575,7 @@ export async function spawnKernel(
     stderr: "piped",
     detached: true,
   }).spawn();
+  options.onSpawn?.(child.pid);
   const tail: string[] = [];
   const drained = Promise.all([
     drain(child.stdout, () => {}),

@@ -95,6 +95,11 @@ export class LocalBackend implements KernelBackend {
     const resolved = await this.#resolve().catch(() => null);
     // Unresolvable: let the launcher explain what was tried.
     if (resolved === null) return await start(this.#options);
+    this.#options.logger?.debug(
+      `Starting a kernel with ${resolved.python}${
+        resolved.cached ? " (cached resolution)" : ""
+      }`,
+    );
     const checked = (python: string) => ({
       ...this.#options,
       python,
