@@ -14,7 +14,8 @@
  *    frames (reply only); ratios MCP/bare and kernel/bare.
  * 4. `kernels` (`_bench_kernels.ts`): python_reset cold vs warm spare, and
  *    8 kernels each sleeping 1 s at once vs one.
- * 6. `output`: 10 MiB of stdout in one python_exec, time and server peak RSS.
+ * 6. `output` (`_bench_output.ts`): 10 MiB of stdout in one execution,
+ *    python_exec vs Kernel.execute, and the server's peak RSS.
  * 7. `rss`: server RSS after the first call and after 1000 calls.
  * `reference`: jupyter_client KernelManager start and execute round trip
  * (when importable), for ours/reference ratios.
@@ -43,6 +44,7 @@ import {
 } from "./_bench_layers.ts";
 import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
 import { benchKernels } from "./_bench_kernels.ts";
+import { benchOutput } from "./_bench_output.ts";
 import { benchStartup } from "./_bench_startup.ts";
 import {
   findKernels,
@@ -70,6 +72,7 @@ import {
 const PLUGINS: Readonly<Record<string, BenchSection>> = {
   startup: benchStartup,
   kernels: benchKernels,
+  output: benchOutput,
 };
 
 /** Section names, in the order they run. */
@@ -199,10 +202,6 @@ export function parseBenchArgs(args: string[]): BenchArgs {
   };
 }
 
-const TEN_MIB_CODE = "import sys\n_w = sys.stdout.write\n" +
-  'for _ in range(10240): _w("x" * 1023 + "\\n")\ndel _w';
-const TEN_MIB = 10 * 1024 * 1024;
-
 /** Everything measured; written as JSON. */
 export interface BenchResults {
   /** When, where and how. */
@@ -230,18 +229,10 @@ export interface BenchResults {
     bareBindMs: number[];
     bareKernelInfoMs: number[];
     roundTrip: Summary;
-    tenMibStdoutMs: number;
   };
   /** Section 3 (bare transport). */
   transport?: Summary;
   /** Section 6. */
-  output?: {
-    ms: number;
-    bytes: number;
-    truncatedInAnswer: boolean;
-    before: ProcMemory | null;
-    after: ProcMemory | null;
-  };
   /** Section 7. */
   rss?: {
     idleKiB: number;
@@ -486,50 +477,18 @@ async function benchRoundTrips(
       };
     }
     if (want.kernel) {
-      const t2 = performance.now();
-      const big = await kernel!.execute(TEN_MIB_CODE, { timeoutMs: 120_000 });
-      const tenMibStdoutMs = performance.now() - t2;
-      if (big.stdout.length !== TEN_MIB) {
-        throw new Error(`10 MiB run kept ${big.stdout.length} characters`);
-      }
       ctx.results.kernel = {
         resolvePythonMs,
         startMs,
         bareBindMs,
         bareKernelInfoMs,
         roundTrip: summarize(samples.kernel),
-        tenMibStdoutMs,
       };
     }
   } finally {
     await bare?.close().catch(() => {});
     if (s) await closeServer(ctx, s);
     await kernel?.shutdown();
-  }
-}
-
-// Section 6.
-async function benchOutput(ctx: Context): Promise<void> {
-  ctx.io.err("bench: 10 MiB of stdout over MCP");
-  const s = await server(ctx, "output", { CODER_POOL_SIZE: "0" });
-  try {
-    await execOk(s, "1+1");
-    await sleep(300);
-    const before = await s.memory();
-    const t0 = performance.now();
-    const json = await execOk(s, TEN_MIB_CODE, { timeout: 120 }, 150_000);
-    const ms = performance.now() - t0;
-    const after = await s.memory();
-    const stdout = typeof json.stdout === "string" ? json.stdout : "";
-    ctx.results.output = {
-      ms,
-      bytes: TEN_MIB,
-      truncatedInAnswer: /truncated/.test(stdout) && stdout.length < TEN_MIB,
-      before,
-      after,
-    };
-  } finally {
-    await closeServer(ctx, s);
   }
 }
 
@@ -692,11 +651,6 @@ export function buildRows(results: BenchResults): Row[] {
       ref?.replyAndIdle.p50 ?? NaN,
       "ref",
     );
-    rows.push({
-      section: "3",
-      what: "kernel layer: 10 MiB stdout in one execute",
-      value: formatMs(k.tenMibStdoutMs),
-    });
   }
   if (results.transport) {
     const t = results.transport;
@@ -737,35 +691,6 @@ export function buildRows(results: BenchResults): Row[] {
       section: "3",
       what: "ratio MCP/kernel (p50)",
       value: formatRatio(r.mcp_over_kernel_p50),
-    });
-  }
-
-  if (results.output) {
-    const o = results.output;
-    const peak = o.after?.hwmKiB ?? NaN;
-    rows.push({
-      section: "6",
-      what: "10 MiB stdout in one python_exec: time",
-      value: formatMs(o.ms),
-      ...(results.kernel
-        ? {
-          compare: `${
-            formatRatio(o.ms / results.kernel.tenMibStdoutMs)
-          } of kernel layer`,
-        }
-        : {}),
-    });
-    rows.push({
-      section: "6",
-      what: "server RSS before / peak (VmHWM) after",
-      value: `${formatKiB(o.before?.rssKiB ?? NaN)} / ${formatKiB(peak)}`,
-      target: target(
-        results,
-        "10 MB output with server peak RSS < 200 MB",
-        peak / 1024,
-        "< 200 MiB",
-        peak < 200 * 1024,
-      ),
     });
   }
 
@@ -975,7 +900,6 @@ export async function main(
         Object.assign(results.ratios, out.ratios);
       }] as [string, boolean, () => Promise<void>]
     ),
-    ["output", has("output"), () => benchOutput(ctx)],
   ];
   try {
     for (const [name, wanted, run] of steps) {
