@@ -46,12 +46,7 @@ import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
 import { benchKernels } from "./_bench_kernels.ts";
 import { benchOutput } from "./_bench_output.ts";
 import { benchStartup } from "./_bench_startup.ts";
-import {
-  findKernels,
-  killPids,
-  type ProcMemory,
-  waitGone,
-} from "./_bench_proc.ts";
+import { findKernels, killPids, waitGone } from "./_bench_proc.ts";
 import {
   type BenchSection,
   formatKiB,
