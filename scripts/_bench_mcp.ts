@@ -37,6 +37,8 @@ export interface BenchServerOptions {
   cwd: string;
   /** Extra server arguments. */
   args?: string[];
+  /** Server entry file (default {@linkcode SERVER_ENTRY}). */
+  entry?: string;
 }
 
 /** A parsed tool answer. */
@@ -99,7 +101,7 @@ export async function startBenchServer(
       "run",
       "--quiet",
       ...SERVER_PERMISSIONS,
-      SERVER_ENTRY,
+      options.entry ?? SERVER_ENTRY,
       ...(options.args ?? []),
     ],
     env: options.env,

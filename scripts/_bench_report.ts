@@ -156,3 +156,40 @@ export function renderTable(rows: readonly Row[]): string[] {
   }
   return lines;
 }
+
+/** What a plug-in bench section gets. */
+export interface SectionInput {
+  /** Environment for every process the section starts. */
+  env: Record<string, string>;
+  /** A scratch directory, removed after the run. */
+  tmp: string;
+  /** Iteration count (1000 in a full run, 100 with `--quick`). */
+  n: number;
+  /** Progress line to stderr. */
+  log(line: string): void;
+}
+
+/** One row a plug-in section adds to the table. */
+export interface SectionRow {
+  /** What was measured. */
+  measurement: string;
+  /** The value. */
+  value: string;
+  /** Comparison with a baseline measured in the same run. */
+  compare?: string;
+  /** Target and pass/miss. */
+  target?: string;
+}
+
+/** What a plug-in bench section returns. */
+export interface SectionResult {
+  /** Raw data, written to the JSON results. */
+  data: unknown;
+  /** Named ratios (and target figures), merged into the results' `ratios`. */
+  ratios: Record<string, number>;
+  /** Table rows. */
+  rows: SectionRow[];
+}
+
+/** A plug-in bench section: `scripts/_bench_<name>.ts` exports one. */
+export type BenchSection = (input: SectionInput) => Promise<SectionResult>;

@@ -6,18 +6,23 @@
  * ```
  *
  * Sections (names for `--only`, comma-separated):
- * 1. `cold`: spawn the server, initialize, first `python_exec("1+1")`, with
- *    CODER_POOL_SIZE=0 and with the default pool.
+ * 1. `startup` (`_bench_startup.ts`): server spawn to `initialize` and to
+ *    the first `python_exec("1+1")` vs a bare kernel start; a fresh DENO_DIR.
  * 2. `mcp`: python_exec `1+1` round trip over MCP stdio, p50/p99.
  * 3. `kernel` and `transport`: the same round trip through
  *    `Kernel.execute` and through a bare ZMTP DEALER with pre-signed
  *    frames (reply only); ratios MCP/bare and kernel/bare.
- * 4. `reset`: python_reset creating a new kernel, pool 0 vs warm spare.
- * 5. `concurrent`: 8 kernels each sleeping 1 s at once vs one.
- * 6. `output`: 10 MiB of stdout in one python_exec, time and server peak RSS.
+ * 4. `kernels` (`_bench_kernels.ts`): python_reset cold vs warm spare, and
+ *    8 kernels each sleeping 1 s at once vs one.
+ * 6. `output` (`_bench_output.ts`): 10 MiB of stdout in one execution,
+ *    python_exec vs Kernel.execute, and the server's peak RSS.
  * 7. `rss`: server RSS after the first call and after 1000 calls.
  * `reference`: jupyter_client KernelManager start and execute round trip
  * (when importable), for ours/reference ratios.
+ *
+ * Per-message costs without processes (framing, signing, decoding) are
+ * `Deno.bench` micro-benchmarks in `scripts/micro_bench.ts`
+ * (`deno task bench:micro`).
  *
  * Prints one table (progress goes to stderr) and writes JSON to
  * `bench-results.json` at the repository root or `--json PATH`. Every
@@ -38,26 +43,38 @@ import {
   openBareShell,
 } from "./_bench_layers.ts";
 import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
-import { benchHttp, type HttpBenchResult } from "./_bench_http.ts";
+import { benchKernels } from "./_bench_kernels.ts";
+import { benchOutput } from "./_bench_output.ts";
+import { benchStartup } from "./_bench_startup.ts";
 import { benchSandbox } from "./_bench_sandbox.ts";
-import { benchRemote, type BenchRemoteOutput } from "./_bench_remote.ts";
+import { benchRemote } from "./_bench_remote.ts";
+import { benchHttp } from "./_bench_http.ts";
+import { findKernels, killPids, waitGone } from "./_bench_proc.ts";
 import {
-  findKernels,
-  killPids,
-  type ProcMemory,
-  waitForQuietKernels,
-  waitGone,
-} from "./_bench_proc.ts";
-import {
+  type BenchSection,
   formatKiB,
   formatMs,
   formatRatio,
   median,
   renderTable,
   type Row,
+  type SectionRow,
   summarize,
   type Summary,
 } from "./_bench_report.ts";
+
+/**
+ * Plug-in sections: each is one `scripts/_bench_<name>.ts` exporting an
+ * async `({ env, tmp, n, log }) => { data, ratios, rows }`; add one entry.
+ */
+const PLUGINS: Readonly<Record<string, BenchSection>> = {
+  startup: benchStartup,
+  kernels: benchKernels,
+  output: benchOutput,
+  sandbox: benchSandbox,
+  remote: benchRemote,
+  http: benchHttp,
+};
 
 /** Section names, in the order they run. */
 export const SECTIONS = [
@@ -66,13 +83,12 @@ export const SECTIONS = [
   "kernel",
   "mcp",
   "rss",
-  "cold",
-  "reset",
-  "concurrent",
+  "startup",
+  "kernels",
   "output",
-  "http",
   "sandbox",
   "remote",
+  "http",
 ] as const;
 
 /** One section name. */
@@ -113,14 +129,9 @@ export interface BenchPlan {
   n: number;
   /** Untimed round trips before timing. */
   warmup: number;
-  /** Server cold starts per pool setting. */
-  coldReps: number;
+
   /** Kernel starts timed in the kernel layer. */
   kernelStarts: number;
-  /** python_reset calls per pool setting. */
-  resetReps: number;
-  /** Repeats of the 1-vs-8 concurrent job. */
-  concurrentReps: number;
   /** KernelManager starts of the reference. */
   referenceStarts: number;
 }
@@ -130,19 +141,13 @@ export const PLANS: Readonly<Record<"full" | "quick", BenchPlan>> = {
   full: {
     n: 1000,
     warmup: 50,
-    coldReps: 3,
     kernelStarts: 4,
-    resetReps: 5,
-    concurrentReps: 3,
     referenceStarts: 3,
   },
   quick: {
     n: 100,
     warmup: 10,
-    coldReps: 1,
     kernelStarts: 1,
-    resetReps: 2,
-    concurrentReps: 1,
     referenceStarts: 1,
   },
 };
@@ -201,11 +206,6 @@ export function parseBenchArgs(args: string[]): BenchArgs {
   };
 }
 
-const TEN_MIB_CODE = "import sys\n_w = sys.stdout.write\n" +
-  'for _ in range(10240): _w("x" * 1023 + "\\n")\ndel _w';
-const TEN_MIB = 10 * 1024 * 1024;
-const SLEEP_JOB = "import time\ntime.sleep(1)\nprint('tick ' * 200)";
-
 /** Everything measured; written as JSON. */
 export interface BenchResults {
   /** When, where and how. */
@@ -220,11 +220,10 @@ export interface BenchResults {
     python?: string;
     wallSeconds?: number;
   };
-  /** Section 1. */
-  cold?: Record<
-    "pool0" | "poolDefault",
-    { connectMs: number[]; firstExecMs: number[]; totalMs: number[] }
-  >;
+  /** Plug-in sections' raw data, by section name. */
+  sections: Record<string, unknown>;
+  /** Plug-in sections' table rows, by section name. */
+  sectionRows: Record<string, SectionRow[]>;
   /** Section 2. */
   mcp?: Summary;
   /** Section 3 (kernel layer). */
@@ -234,22 +233,10 @@ export interface BenchResults {
     bareBindMs: number[];
     bareKernelInfoMs: number[];
     roundTrip: Summary;
-    tenMibStdoutMs: number;
   };
   /** Section 3 (bare transport). */
   transport?: Summary;
-  /** Section 4. */
-  reset?: { coldMs: number[]; warmMs: number[]; spareWaitMs: number[] };
-  /** Section 5. */
-  concurrent?: { oneMs: number[]; eightMs: number[] };
   /** Section 6. */
-  output?: {
-    ms: number;
-    bytes: number;
-    truncatedInAnswer: boolean;
-    before: ProcMemory | null;
-    after: ProcMemory | null;
-  };
   /** Section 7. */
   rss?: {
     idleKiB: number;
@@ -270,8 +257,6 @@ export interface BenchResults {
       reply: Summary;
       replyAndIdle: Summary;
     };
-  /** Section http: 1+1 over Streamable HTTP vs stdio. */
-  http?: HttpBenchResult;
   /** Derived ratios. */
   ratios: Record<string, number>;
   /** Targets with PASS/MISS. */
@@ -280,8 +265,6 @@ export interface BenchResults {
   errors: Record<string, string>;
   /** Kernel processes found after the run (killed); empty when clean. */
   leftoverPids: number[];
-  /** Section "remote" (scripts/_bench_remote.ts). */
-  remote?: BenchRemoteOutput;
 }
 
 interface Context {
@@ -347,53 +330,6 @@ async function closeServer(ctx: Context, s: BenchServer): Promise<void> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-// Section 1.
-async function benchCold(ctx: Context): Promise<void> {
-  // Untimed: load and cache the server's module graph once.
-  await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-all",
-      fileURLToPath(new URL("../src/cli/ipython_mcp.ts", import.meta.url)),
-      "--version",
-    ],
-    env: ctx.env,
-    clearEnv: true,
-    stdout: "null",
-    stderr: "null",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const configs = {
-    pool0: { CODER_POOL_SIZE: "0" },
-    poolDefault: { CODER_POOL_SIZE: undefined },
-  } as const;
-  const cold: NonNullable<BenchResults["cold"]> = {
-    pool0: { connectMs: [], firstExecMs: [], totalMs: [] },
-    poolDefault: { connectMs: [], firstExecMs: [], totalMs: [] },
-  };
-  for (let rep = 0; rep < ctx.plan.coldReps; rep++) {
-    for (const [name, overrides] of Object.entries(configs)) {
-      ctx.deadline.throwIfAborted();
-      ctx.io.err(`bench: cold start ${name} ${rep + 1}/${ctx.plan.coldReps}`);
-      const s = await server(ctx, `cold-${name}`, overrides);
-      try {
-        const t0 = performance.now();
-        const json = await execOk(s, "1+1");
-        const firstExecMs = performance.now() - t0;
-        if (json.result !== "2") throw new Error(`1+1 gave ${json.result}`);
-        const entry = cold[name as keyof typeof configs];
-        entry.connectMs.push(s.connectMs);
-        entry.firstExecMs.push(firstExecMs);
-        entry.totalMs.push(s.connectMs + firstExecMs);
-      } finally {
-        await closeServer(ctx, s);
-      }
-    }
-  }
-  ctx.results.cold = cold;
 }
 
 /** Which of the round-trip sections (2, 3, 7) run. */
@@ -545,129 +481,18 @@ async function benchRoundTrips(
       };
     }
     if (want.kernel) {
-      const t2 = performance.now();
-      const big = await kernel!.execute(TEN_MIB_CODE, { timeoutMs: 120_000 });
-      const tenMibStdoutMs = performance.now() - t2;
-      if (big.stdout.length !== TEN_MIB) {
-        throw new Error(`10 MiB run kept ${big.stdout.length} characters`);
-      }
       ctx.results.kernel = {
         resolvePythonMs,
         startMs,
         bareBindMs,
         bareKernelInfoMs,
         roundTrip: summarize(samples.kernel),
-        tenMibStdoutMs,
       };
     }
   } finally {
     await bare?.close().catch(() => {});
     if (s) await closeServer(ctx, s);
     await kernel?.shutdown();
-  }
-}
-
-// Section 4.
-async function benchReset(ctx: Context): Promise<void> {
-  const reps = ctx.plan.resetReps;
-  const result = { coldMs: [] as number[], warmMs: [] as number[] };
-  const spareWaitMs: number[] = [];
-  const limit = String(reps + 3);
-  for (const pooled of [false, true]) {
-    const s = await server(ctx, pooled ? "reset-pool" : "reset-cold", {
-      CODER_POOL_SIZE: pooled ? undefined : "0",
-      CODER_MAX_KERNELS: limit,
-    });
-    try {
-      await execOk(s, "1+1");
-      for (let i = 0; i < reps; i++) {
-        ctx.deadline.throwIfAborted();
-        ctx.io.err(
-          `bench: python_reset ${pooled ? "warm" : "cold"} ${i + 1}/${reps}`,
-        );
-        if (pooled) {
-          // _default + i created + 1 spare being refilled.
-          spareWaitMs.push(
-            await waitForQuietKernels(s.pid, { count: 2 + i }),
-          );
-        }
-        const t0 = performance.now();
-        const { json } = await s.call("python_reset", {});
-        const ms = performance.now() - t0;
-        if (json.success !== true || typeof json.kernel_id !== "string") {
-          throw new Error(`python_reset gave ${JSON.stringify(json)}`);
-        }
-        (pooled ? result.warmMs : result.coldMs).push(ms);
-      }
-    } finally {
-      await closeServer(ctx, s);
-    }
-  }
-  ctx.results.reset = { ...result, spareWaitMs };
-}
-
-// Section 5.
-async function benchConcurrent(ctx: Context): Promise<void> {
-  ctx.io.err("bench: starting 8 kernels");
-  const s = await server(ctx, "concurrent", {
-    CODER_POOL_SIZE: "0",
-    CODER_MAX_KERNELS: "10",
-  });
-  try {
-    const ids = await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        const { json } = await s.call("python_reset", {}, 120_000);
-        if (typeof json.kernel_id !== "string") {
-          throw new Error(`python_reset gave ${JSON.stringify(json)}`);
-        }
-        return json.kernel_id;
-      }),
-    );
-    await Promise.all(ids.map((id) => execOk(s, "1+1", { kernel_id: id })));
-    const oneMs: number[] = [];
-    const eightMs: number[] = [];
-    for (let rep = 0; rep < ctx.plan.concurrentReps; rep++) {
-      ctx.deadline.throwIfAborted();
-      ctx.io.err(
-        `bench: 1 vs 8 concurrent ${rep + 1}/${ctx.plan.concurrentReps}`,
-      );
-      let t0 = performance.now();
-      await execOk(s, SLEEP_JOB, { kernel_id: ids[0] });
-      oneMs.push(performance.now() - t0);
-      t0 = performance.now();
-      await Promise.all(
-        ids.map((id) => execOk(s, SLEEP_JOB, { kernel_id: id })),
-      );
-      eightMs.push(performance.now() - t0);
-    }
-    ctx.results.concurrent = { oneMs, eightMs };
-  } finally {
-    await closeServer(ctx, s);
-  }
-}
-
-// Section 6.
-async function benchOutput(ctx: Context): Promise<void> {
-  ctx.io.err("bench: 10 MiB of stdout over MCP");
-  const s = await server(ctx, "output", { CODER_POOL_SIZE: "0" });
-  try {
-    await execOk(s, "1+1");
-    await sleep(300);
-    const before = await s.memory();
-    const t0 = performance.now();
-    const json = await execOk(s, TEN_MIB_CODE, { timeout: 120 }, 150_000);
-    const ms = performance.now() - t0;
-    const after = await s.memory();
-    const stdout = typeof json.stdout === "string" ? json.stdout : "";
-    ctx.results.output = {
-      ms,
-      bytes: TEN_MIB,
-      truncatedInAnswer: /truncated/.test(stdout) && stdout.length < TEN_MIB,
-      before,
-      after,
-    };
-  } finally {
-    await closeServer(ctx, s);
   }
 }
 
@@ -782,37 +607,6 @@ export function buildRows(results: BenchResults): Row[] {
     rows.push({ section, what: `${what} p99`, value: formatMs(stats.p99) });
   };
 
-  if (results.cold) {
-    for (
-      const [key, label] of [["pool0", "pool 0"], [
-        "poolDefault",
-        "default pool",
-      ]] as const
-    ) {
-      const c = results.cold[key];
-      rows.push({
-        section: "1",
-        what: `cold start, ${label}: spawn -> initialized`,
-        value: formatMs(median(c.connectMs)),
-      });
-      rows.push({
-        section: "1",
-        what: `cold start, ${label}: first 1+1 result`,
-        value: formatMs(median(c.firstExecMs)),
-      });
-      const total = median(c.totalMs);
-      r[`cold_${key}_vs_ref_start`] = total / refStart;
-      rows.push({
-        section: "1",
-        what: `cold start, ${label}: total (median of ${c.totalMs.length})`,
-        value: formatMs(total),
-        ...(vsRef(total, refStart, "ref kernel start")
-          ? { compare: vsRef(total, refStart, "ref kernel start") }
-          : {}),
-      });
-    }
-  }
-
   const bare = results.transport?.p50 ?? NaN;
   if (results.mcp) {
     const m = results.mcp;
@@ -861,11 +655,6 @@ export function buildRows(results: BenchResults): Row[] {
       ref?.replyAndIdle.p50 ?? NaN,
       "ref",
     );
-    rows.push({
-      section: "3",
-      what: "kernel layer: 10 MiB stdout in one execute",
-      value: formatMs(k.tenMibStdoutMs),
-    });
   }
   if (results.transport) {
     const t = results.transport;
@@ -906,93 +695,6 @@ export function buildRows(results: BenchResults): Row[] {
       section: "3",
       what: "ratio MCP/kernel (p50)",
       value: formatRatio(r.mcp_over_kernel_p50),
-    });
-  }
-
-  if (results.reset) {
-    const cold = median(results.reset.coldMs);
-    const warm = median(results.reset.warmMs);
-    r.reset_warm_over_cold = warm / cold;
-    rows.push({
-      section: "4",
-      what:
-        `python_reset new kernel, pool 0 (median of ${results.reset.coldMs.length})`,
-      value: formatMs(cold),
-    });
-    rows.push({
-      section: "4",
-      what:
-        `python_reset new kernel, warm spare (median of ${results.reset.warmMs.length})`,
-      value: formatMs(warm),
-    });
-    rows.push({
-      section: "4",
-      what: "ratio warm/cold",
-      value: formatRatio(r.reset_warm_over_cold),
-      target: target(
-        results,
-        "python_reset warm < 1/10 of cold",
-        r.reset_warm_over_cold,
-        "< 0.1x",
-        r.reset_warm_over_cold < 0.1,
-      ),
-    });
-  }
-
-  if (results.concurrent) {
-    const one = median(results.concurrent.oneMs);
-    const eight = median(results.concurrent.eightMs);
-    r.concurrent_8_over_1 = eight / one;
-    rows.push({
-      section: "5",
-      what: "1 kernel: sleep(1) job wall time",
-      value: formatMs(one),
-    });
-    rows.push({
-      section: "5",
-      what: "8 kernels concurrently: wall time",
-      value: formatMs(eight),
-    });
-    rows.push({
-      section: "5",
-      what: "ratio 8-concurrent/1",
-      value: formatRatio(r.concurrent_8_over_1),
-      target: target(
-        results,
-        "8 concurrent within 1.5x of one",
-        r.concurrent_8_over_1,
-        "<= 1.5x",
-        r.concurrent_8_over_1 <= 1.5,
-      ),
-    });
-  }
-
-  if (results.output) {
-    const o = results.output;
-    const peak = o.after?.hwmKiB ?? NaN;
-    rows.push({
-      section: "6",
-      what: "10 MiB stdout in one python_exec: time",
-      value: formatMs(o.ms),
-      ...(results.kernel
-        ? {
-          compare: `${
-            formatRatio(o.ms / results.kernel.tenMibStdoutMs)
-          } of kernel layer`,
-        }
-        : {}),
-    });
-    rows.push({
-      section: "6",
-      what: "server RSS before / peak (VmHWM) after",
-      value: `${formatKiB(o.before?.rssKiB ?? NaN)} / ${formatKiB(peak)}`,
-      target: target(
-        results,
-        "10 MB output with server peak RSS < 200 MB",
-        peak / 1024,
-        "< 200 MiB",
-        peak < 200 * 1024,
-      ),
     });
   }
 
@@ -1073,6 +775,17 @@ export function buildRows(results: BenchResults): Row[] {
       }
     }
   }
+  for (const [section, rows_] of Object.entries(results.sectionRows)) {
+    for (const row of rows_) {
+      rows.push({
+        section,
+        what: row.measurement,
+        value: row.value,
+        ...(row.compare ? { compare: row.compare } : {}),
+        ...(row.target ? { target: row.target } : {}),
+      });
+    }
+  }
   for (const [section, reason] of Object.entries(results.errors)) {
     rows.push({
       section: "!",
@@ -1080,10 +793,6 @@ export function buildRows(results: BenchResults): Row[] {
       value: "error",
       compare: reason.split("\n")[0]!,
     });
-  }
-  if (results.http) Object.assign(r, results.http.ratios);
-  for (const row of results.http?.rows ?? []) {
-    rows.push({ section: "http", what: row.measurement, ...row });
   }
   return rows;
 }
@@ -1153,6 +862,8 @@ export async function main(
         () => "n/a",
       ),
     },
+    sections: {},
+    sectionRows: {},
     ratios: {},
     targets: [],
     errors: {},
@@ -1180,42 +891,20 @@ export async function main(
           rss: has("rss"),
         }),
     ],
-    ["cold", has("cold"), () => benchCold(ctx)],
-    ["reset", has("reset"), () => benchReset(ctx)],
-    ["concurrent", has("concurrent"), () => benchConcurrent(ctx)],
-    ["output", has("output"), () => benchOutput(ctx)],
-    ["http", has("http"), async () => {
-      results.http = await benchHttp({ env, tmp, n: plan.n, log: io.err });
-    }],
-    ["sandbox", has("sandbox"), async () => {
-      const out = await benchSandbox({ env, tmp, n: plan.n, log: io.err });
-      Object.assign(results, { sandbox: out.data });
-      Object.assign(results.ratios, out.ratios);
-      for (const [name, value] of Object.entries(out.ratios)) {
-        results.targets.push({
-          name,
-          value,
-          limit: "<= 1.1x",
-          pass: value <= 1.1,
+    ...Object.entries(PLUGINS).map(([name, section]) =>
+      [name, has(name as Section), async () => {
+        const out = await section({
+          env,
+          tmp: await Deno.makeTempDir({ dir: tmp, prefix: `${name}-` }),
+          n: plan.n,
+          log: io.err,
         });
-      }
-      extraRows.push(
-        ...out.rows.map((r) => ({
-          section: "sandbox",
-          what: r.measurement,
-          value: r.value,
-          compare: r.compare,
-          target: r.target,
-        })),
-      );
-    }],
-    ["remote", has("remote"), async () => {
-      const r = await benchRemote({ env, tmp, n: plan.n, log: io.err });
-      results.remote = r;
-      Object.assign(results.ratios, r.ratios);
-    }],
+        results.sections[name] = out.data;
+        results.sectionRows[name] = out.rows;
+        Object.assign(results.ratios, out.ratios);
+      }] as [string, boolean, () => Promise<void>]
+    ),
   ];
-  const extraRows: Row[] = [];
   try {
     for (const [name, wanted, run] of steps) {
       if (!wanted) continue;
@@ -1239,17 +928,7 @@ export async function main(
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
   results.meta.wallSeconds = (performance.now() - started) / 1000;
-  const rows = [
-    ...buildRows(results),
-    ...extraRows,
-    ...(results.remote?.rows ?? []).map((r) => ({
-      section: "remote",
-      what: r.measurement,
-      value: r.value,
-      compare: r.compare,
-      target: r.target,
-    })),
-  ];
+  const rows = buildRows(results);
   io.out(
     `ipython_mcp benchmark (${
       options.quick ? "quick" : "full"

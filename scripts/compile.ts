@@ -218,6 +218,38 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/**
+ * Checks that a runtime is not a plain `deno`: given as DENORT_BIN, a plain
+ * deno yields a "binary" that ignores the embedded program and only prints
+ * Deno's version. A plain deno answers `--version` with `deno X.Y.Z`; denort
+ * does not.
+ *
+ * @param runtime Path of the runtime binary.
+ * @returns One line for stderr, or null when the runtime is not a plain deno.
+ */
+export async function plainDenoProblem(
+  runtime: string,
+): Promise<string | null> {
+  let stdout = "";
+  try {
+    const out = await new Deno.Command(runtime, {
+      args: ["--version"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+      env: { NO_COLOR: "1" },
+      clearEnv: true,
+      signal: AbortSignal.timeout(10_000),
+    }).output();
+    stdout = new TextDecoder().decode(out.stdout);
+  } catch {
+    return null; // not runnable here (another target): deno compile decides
+  }
+  return /^deno \d+\.\d+\.\d+/m.test(stdout)
+    ? `compile: DENORT_BIN "${runtime}" is a plain deno, not the denort runtime (its binaries would only print Deno's version); set DENORT_BIN to denort from denort-<target>.zip of the Deno release`
+    : null;
+}
+
 async function isFile(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isFile;
@@ -347,6 +379,13 @@ export async function main(
   if (denortBin !== undefined && !(await isFile(denortBin))) {
     io.err(`compile: DENORT_BIN is set to "${denortBin}", which is not a file`);
     return 1;
+  }
+  if (denortBin !== undefined) {
+    const problem = await plainDenoProblem(denortBin);
+    if (problem !== null) {
+      io.err(problem);
+      return 1;
+    }
   }
   delete env.DENORT_BIN;
 

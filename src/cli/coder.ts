@@ -49,6 +49,8 @@ import { type CoderSettings, readDotenvText, readSettings } from "./env.ts";
 import { BackendChoiceError, createBackend } from "./backend.ts";
 import { type CliIo, processIo, readLines } from "./io.ts";
 import { exitCodeOf, listenForStop, type StopSignal } from "./signals.ts";
+
+export type { CliIo } from "./io.ts";
 import { runMcpServer } from "./mcp_command.ts";
 import {
   createCliLogger,
@@ -60,7 +62,13 @@ import {
 import { initTemplates } from "./templates.ts";
 
 /** Exit codes of `coder`. */
-export const EXIT = Object.freeze({
+export const EXIT: Readonly<{
+  ok: 0;
+  runtime: 1;
+  usage: 2;
+  stepLimit: 3;
+  interrupted: 130;
+}> = Object.freeze({
   /** A final answer was given. */
   ok: 0,
   /** Runtime failure: API, missing key, kernel. */

@@ -2,6 +2,10 @@
  * Entry point of `ipython_mcp`: an MCP server on stdio giving any MCP client
  * persistent Python kernels. Same server as `coder mcp`.
  *
+ * This file imports only the version gate and the stream helpers: the
+ * server's modules are loaded by {@linkcode main}, so an older Deno gets one
+ * clear line instead of a module-loading error.
+ *
  * @example Running from source
  * ```sh
  * deno task ipython_mcp --dir ./work
@@ -10,8 +14,10 @@
  * @module
  */
 
-import { type CliIo, processIo } from "./io.ts";
-import { runMcpServer } from "./mcp_command.ts";
+import { denoVersionProblem } from "./deno_version.ts";
+import { type CliIo, processIo, writeText } from "./io.ts";
+
+export type { CliIo } from "./io.ts";
 
 /**
  * Runs the ipython_mcp server until stdin ends or SIGTERM/SIGINT.
@@ -21,6 +27,12 @@ import { runMcpServer } from "./mcp_command.ts";
  * @returns The exit code: 0 clean shutdown, 1 start failure, 2 usage error.
  */
 export async function main(args: string[], io: CliIo): Promise<number> {
+  const problem = denoVersionProblem(Deno.version.deno, "ipython_mcp");
+  if (problem !== null) {
+    await writeText(io.stderr, `${problem}\n`);
+    return 1;
+  }
+  const { runMcpServer } = await import("./mcp_command.ts");
   return await runMcpServer(args, io);
 }
 

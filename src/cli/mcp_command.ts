@@ -17,14 +17,6 @@ import {
   type LaunchOptions,
   type Logger,
 } from "../kernel/mod.ts";
-import {
-  createIpythonMcpServer,
-  isLoopbackHost,
-  isWildcardHost,
-  McpHttpService,
-  parseListenAddress,
-  WebStreamServerTransport,
-} from "../mcp/mod.ts";
 import { BackendChoiceError, createBackend } from "./backend.ts";
 import { type CliIo, writeText } from "./io.ts";
 import { type LogLevel, readSettings } from "./env.ts";
@@ -78,6 +70,8 @@ Stdout carries only MCP messages; logs go to stderr.
 const SHUTDOWN_WAIT_MS = 10_000;
 /** After stdin EOF, how long requests already received may take to finish. */
 const EOF_DRAIN_MS = 1_000;
+/** How long loading the MCP SDK waits for the first kernel's spawn. */
+const FIRST_SPAWN_WAIT_MS = 250;
 /** After kernel shutdown, how long the last answers may take to be written. */
 const FINAL_DRAIN_MS = 300;
 
@@ -190,6 +184,19 @@ async function settleWithin(
 }
 
 /**
+ * Starts the first kernel at once, while the client's MCP handshake runs
+ * (SPEC §10): the warm spare of the pool (CODER_POOL_SIZE, default 1), which
+ * the first `python_exec` or `python_reset` takes. With the pool off nothing
+ * starts before it is asked for. A failed early start is only logged; the
+ * first call that needs a kernel starts one and reports the error.
+ *
+ * @param registry The server's registry.
+ */
+export function startFirstKernel(registry: KernelRegistry): void {
+  registry.warm();
+}
+
+/**
  * Runs the MCP server on `io.stdin`/`io.stdout` until stdin ends or SIGTERM
  * or SIGINT arrives, then kills every kernel and returns.
  *
@@ -271,7 +278,9 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     return 1;
   }
 
+  const firstSpawn = Promise.withResolvers<void>();
   const launch = {
+    onSpawn: () => firstSpawn.resolve(),
     env: io.env,
     ...(settings.python ? { python: settings.python } : {}),
     cacheDir: settings.cacheDir,
@@ -312,6 +321,15 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     maxKernels: settings.maxKernels,
     poolSize: settings.poolSize,
   });
+  startFirstKernel(registry);
+  // Load the MCP SDK (~80 ms of module evaluation that blocks the event loop)
+  // only once the first kernel process runs, so Python starts first.
+  if (registry.poolSize > 0 && backend.kind !== "remote") {
+    await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
+  }
+  const { createIpythonMcpServer, WebStreamServerTransport } = await import(
+    "../mcp/mod.ts"
+  );
   const server = createIpythonMcpServer({
     registry,
     logger,
@@ -329,8 +347,6 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
   );
   try {
     await server.connect(transport);
-    // Start the warm spare kernels (CODER_POOL_SIZE) so the first call is fast.
-    registry.warm();
     logger.info(`Serving MCP on stdio; working directory ${cwd}`);
     const reason = await stop.promise;
     logger.info(`Shutting down (${reason})`);
@@ -388,6 +404,8 @@ function urlHost(hostname: string): string {
  */
 async function serveHttp(value: string, context: HttpContext): Promise<number> {
   const { io, settings, logger, cwd, launch, backend } = context;
+  const { isLoopbackHost, isWildcardHost, McpHttpService, parseListenAddress } =
+    await import("../mcp/mod.ts");
   let address;
   try {
     address = parseListenAddress(value);

@@ -10,6 +10,8 @@ import type { ExecuteResult, KernelExit } from "./messages.ts";
 /** Base class of every kernel-layer error. */
 export class KernelError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What went wrong.
    * @param options Standard error options (`cause`).
    */
@@ -26,6 +28,8 @@ export class KernelStartError extends KernelError {
   /** Last lines the kernel wrote to stderr, if any. */
   readonly stderrTail: string;
   /**
+   * Creates the error.
+   *
    * @param message What went wrong and how to fix it.
    * @param details What was tried and the kernel's last stderr lines.
    * @param options Standard error options (`cause`).
@@ -98,6 +102,8 @@ export class KernelDiedError extends KernelError {
   /** Output gathered before the death, when it died mid-execution. */
   readonly partial: ExecuteResult | null;
   /**
+   * Creates the error.
+   *
    * @param exit How the process ended.
    * @param partial Output gathered before the death.
    */
@@ -122,6 +128,8 @@ export class ExecutionTimeoutError extends KernelError {
   /** True when the interrupt worked and the kernel's state is preserved. */
   readonly kernelAlive: boolean;
   /**
+   * Creates the error.
+   *
    * @param timeoutMs The deadline, in milliseconds.
    * @param partial Output gathered before the deadline.
    * @param kernelAlive Whether the kernel survived the interrupt.
@@ -147,7 +155,11 @@ export class ExecutionTimeoutError extends KernelError {
 export class KernelNotFoundError extends KernelError {
   /** The id that was looked up. */
   readonly kernelId: string;
-  /** @param kernelId The id that was looked up. */
+  /**
+   * Creates the error.
+   *
+   * @param kernelId The id that was looked up.
+   */
   constructor(kernelId: string) {
     super(`Kernel ${kernelId} not found`);
     this.name = "KernelNotFoundError";
@@ -159,7 +171,11 @@ export class KernelNotFoundError extends KernelError {
 export class KernelLimitError extends KernelError {
   /** The maximum number of live kernels. */
   readonly limit: number;
-  /** @param limit The maximum number of live kernels. */
+  /**
+   * Creates the error.
+   *
+   * @param limit The maximum number of live kernels.
+   */
   constructor(limit: number) {
     super(
       `Cannot start another kernel: the limit of ${limit} live kernels is reached (CODER_MAX_KERNELS); shut one down first`,
@@ -174,6 +190,8 @@ export class InvalidPackageSpecError extends KernelError {
   /** The refused spec. */
   readonly spec: string;
   /**
+   * Creates the error.
+   *
    * @param spec The refused spec.
    * @param reason Why it was refused.
    */

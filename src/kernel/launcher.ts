@@ -7,7 +7,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { delimiter, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { KernelStartError } from "./errors.ts";
 import type { KernelExit, Logger } from "./messages.ts";
 import type { BackendKind } from "./backend.ts";
@@ -28,6 +28,13 @@ export interface LaunchOptions {
   logger?: Logger;
   /** Changes how kernel processes are spawned (sandbox, memory limit). */
   wrapper?: SpawnWrapper;
+  /**
+   * `python` was already found to have ipykernel (by
+   * {@linkcode resolvePythonCached}): start it without probing it again.
+   */
+  pythonChecked?: boolean;
+  /** Called with the pid as soon as a kernel process is spawned (before it is ready). */
+  onSpawn?: (pid: number) => void;
 }
 
 // ---- Spawn hooks (sandbox, memory limit): see sandbox.ts, memory_limit.ts ----
@@ -203,16 +210,10 @@ export async function resolvePython(options: LaunchOptions): Promise<string> {
   );
 }
 
-async function findPython(
+/** The interpreters to try, in order, each with its real path (duplicates and missing ones left out). */
+async function pythonCandidates(
   options: LaunchOptions,
-): Promise<{ python?: string; tried: string[] }> {
-  const tried: string[] = [];
-  if (options.python) {
-    const result = await probe(options.python, options.env);
-    if (result.ok) return { python: options.python, tried };
-    tried.push(`${options.python} (${result.why})`);
-    return { tried };
-  }
+): Promise<{ path: string; real: string }[]> {
   const candidates: string[] = [];
   for (const name of ["python3", "python"]) {
     const path = await which(name, options.env);
@@ -220,13 +221,28 @@ async function findPython(
   }
   candidates.push(...SYSTEM_PYTHONS);
   const seen = new Set<string>();
-  const unique: string[] = [];
-  for (const candidate of candidates) {
-    const real = await Deno.realPath(candidate).catch(() => null);
+  const unique: { path: string; real: string }[] = [];
+  for (const path of candidates) {
+    const real = await Deno.realPath(path).catch(() => null);
     if (real === null || seen.has(real)) continue; // missing or a duplicate
     seen.add(real);
-    unique.push(candidate);
+    unique.push({ path, real });
   }
+  return unique;
+}
+
+async function findPython(
+  options: LaunchOptions,
+): Promise<{ python?: string; tried: string[] }> {
+  const tried: string[] = [];
+  if (options.python) {
+    if (options.pythonChecked) return { python: options.python, tried };
+    const result = await probe(options.python, options.env);
+    if (result.ok) return { python: options.python, tried };
+    tried.push(`${options.python} (${result.why})`);
+    return { tried };
+  }
+  const unique = (await pythonCandidates(options)).map((c) => c.path);
   // Probe in parallel (pyenv shims take ~1 s each), keep the first in order.
   const results = await Promise.all(
     unique.map((candidate) => probe(candidate, options.env)),
@@ -236,6 +252,112 @@ async function findPython(
     tried.push(`${unique[i]} (${result.why})`);
   }
   return { tried };
+}
+
+/** An interpreter with ipykernel and where the answer came from. */
+export interface ResolvedPython {
+  /** The interpreter path. */
+  python: string;
+  /** True when it came from the resolution cache without a probe. */
+  cached: boolean;
+}
+
+/** The cache file of one candidate list (explicit interpreter, or PATH's and the system's). */
+async function resolutionCacheFile(
+  options: LaunchOptions,
+): Promise<string> {
+  const candidates = options.python
+    ? [{
+      path: options.python,
+      real: await Deno.realPath(options.python).catch(() => options.python),
+    }]
+    : await pythonCandidates(options);
+  const key = createHash("sha256").update(JSON.stringify(candidates)).digest(
+    "hex",
+  ).slice(0, 16);
+  return join(
+    options.cacheDir ?? defaultCacheDir(options.env),
+    "interpreters",
+    `${key}.json`,
+  );
+}
+
+/** Size and mtime of an interpreter's real file: the cache entry's check. */
+async function fingerprint(python: string): Promise<string | null> {
+  try {
+    const real = await Deno.realPath(python);
+    const stat = await Deno.stat(real);
+    return `${real}:${stat.size}:${stat.mtime?.getTime() ?? 0}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Like {@linkcode resolvePython}, but answers from a cache under the cache
+ * directory when the same candidates were resolved before and the chosen
+ * interpreter's file is unchanged (a few `stat` calls instead of starting
+ * Python). A kernel that then fails to start should call
+ * {@linkcode forgetResolvedPython} and resolve again.
+ *
+ * @param options Launch options (env, explicit python, cache dir).
+ * @returns The interpreter and whether it came from the cache.
+ * @throws {KernelStartError} Naming everything tried and how to install ipykernel.
+ * @example Resolving the interpreter quickly on later runs
+ * ```ts
+ * import { resolvePythonCached } from "./launcher.ts";
+ * const { python, cached } = await resolvePythonCached({ env: { PATH: "/usr/bin" } });
+ * ```
+ */
+export async function resolvePythonCached(
+  options: LaunchOptions,
+): Promise<ResolvedPython> {
+  const file = await resolutionCacheFile(options);
+  try {
+    const entry = JSON.parse(await Deno.readTextFile(file));
+    if (
+      typeof entry.python === "string" &&
+      typeof entry.fingerprint === "string" &&
+      await fingerprint(entry.python) === entry.fingerprint
+    ) {
+      return { python: entry.python, cached: true };
+    }
+  } catch {
+    // no usable entry
+  }
+  const python = await resolvePython(options);
+  const print = await fingerprint(python);
+  if (print !== null) {
+    let temp: string | null = null;
+    try {
+      await Deno.mkdir(dirname(file), { recursive: true });
+      temp = await Deno.makeTempFile({
+        dir: dirname(file),
+        prefix: ".resolve-",
+      });
+      await Deno.writeTextFile(
+        temp,
+        JSON.stringify({ python, fingerprint: print }),
+      );
+      await Deno.rename(temp, file);
+    } catch {
+      // A read-only cache only costs the probe next time.
+      if (temp !== null) await Deno.remove(temp).catch(() => {});
+    }
+  }
+  return { python, cached: false };
+}
+
+/**
+ * Drops the cached resolution for these options (after a kernel started
+ * from it failed).
+ *
+ * @param options The launch options the resolution was made for.
+ */
+export async function forgetResolvedPython(
+  options: LaunchOptions,
+): Promise<void> {
+  await Deno.remove(await resolutionCacheFile(options)).catch(() => {});
 }
 
 function venvPython(dir: string): string {
@@ -530,6 +652,7 @@ export async function spawnKernel(
       stderr: "piped",
       detached: true,
     }).spawn();
+    options.onSpawn?.(child.pid);
   } catch (error) {
     await spawn.finish?.({ code: 127, signal: null }).catch(() => {});
     await Deno.remove(runtimeDir, { recursive: true }).catch(() => {});

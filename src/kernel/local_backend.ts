@@ -1,7 +1,8 @@
 /**
  * The local backend: ipykernel processes on this machine, started by
- * {@linkcode startKernel}. The interpreter is resolved once per backend and
- * reused for every kernel without packages.
+ * {@linkcode startKernel}. The interpreter is resolved once per backend
+ * (from a cache checked with a few `stat` calls when possible) and reused for
+ * every kernel without packages.
  *
  * @module
  */
@@ -13,9 +14,12 @@ import type {
 } from "./backend.ts";
 import type { SocketFactory } from "./connection.ts";
 import { startKernel } from "./kernel.ts";
+import { KernelStartError } from "./errors.ts";
 import {
+  forgetResolvedPython,
   type LaunchOptions,
-  resolvePython,
+  type ResolvedPython,
+  resolvePythonCached,
   sweepStaleRuntimeDirs,
 } from "./launcher.ts";
 
@@ -39,7 +43,7 @@ export class LocalBackend implements KernelBackend {
   /** Local kernels have no remote location. */
   readonly location: null = null;
   readonly #options: LocalBackendOptions;
-  #python: Promise<string> | null = null;
+  #python: Promise<ResolvedPython> | null = null;
   #swept: Promise<number> | null = null;
 
   /** @param options Launch options shared by every kernel. */
@@ -53,14 +57,19 @@ export class LocalBackend implements KernelBackend {
   }
 
   /**
-   * The interpreter with ipykernel, resolved once (a failed resolution is
-   * retried next time).
+   * The interpreter with ipykernel, resolved once per backend (from the
+   * resolution cache when it is still valid; a failed resolution is retried
+   * next time).
    *
    * @returns The interpreter path.
    * @throws {KernelStartError} When none is found.
    */
-  python(): Promise<string> {
-    this.#python ??= resolvePython(this.#options);
+  async python(): Promise<string> {
+    return (await this.#resolve()).python;
+  }
+
+  #resolve(): Promise<ResolvedPython> {
+    this.#python ??= resolvePythonCached(this.#options);
     return this.#python.catch((error) => {
       this.#python = null;
       throw error;
@@ -69,11 +78,14 @@ export class LocalBackend implements KernelBackend {
 
   /** Resolves the interpreter ahead of the first kernel. */
   async preflight(): Promise<void> {
-    if (!this.#options.python) await this.python();
+    await this.python();
   }
 
   /**
-   * Starts one local kernel.
+   * Starts one local kernel. Without packages it launches the resolved
+   * interpreter at once (no probe); when a cached resolution turns out stale
+   * (the kernel cannot start), the cache entry is dropped, the interpreter
+   * resolved again and the start retried once.
    *
    * @param request Working directory, packages and abort signal.
    * @returns The ready kernel.
@@ -82,17 +94,40 @@ export class LocalBackend implements KernelBackend {
     this.#swept ??= sweepStaleRuntimeDirs(tmpDirOf(this.#options.env)).catch(
       () => 0,
     );
-    let launch: LocalBackendOptions = this.#options;
-    if (request.packages.length === 0 && !launch.python) {
-      const python = await this.python().catch(() => undefined);
-      if (python) launch = { ...launch, python };
-    }
-    return await startKernel({
-      ...launch,
-      cwd: request.cwd,
-      packages: request.packages,
-      ...(request.signal ? { signal: request.signal } : {}),
+    const start = (launch: LocalBackendOptions) =>
+      startKernel({
+        ...launch,
+        cwd: request.cwd,
+        packages: request.packages,
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+    if (request.packages.length > 0) return await start(this.#options);
+    const resolved = await this.#resolve().catch(() => null);
+    // Unresolvable: let the launcher explain what was tried.
+    if (resolved === null) return await start(this.#options);
+    this.#options.logger?.debug(
+      `Starting a kernel with ${resolved.python}${
+        resolved.cached ? " (cached resolution)" : ""
+      }`,
+    );
+    const checked = (python: string) => ({
+      ...this.#options,
+      python,
+      pythonChecked: true,
     });
+    try {
+      return await start(checked(resolved.python));
+    } catch (error) {
+      if (
+        !resolved.cached || !(error instanceof KernelStartError) ||
+        request.signal?.aborted
+      ) throw error;
+      await forgetResolvedPython(this.#options);
+      this.#python = null;
+      const fresh = await this.#resolve().catch(() => null);
+      if (fresh === null || fresh.python === resolved.python) throw error;
+      return await start(checked(fresh.python));
+    }
   }
 }
 

@@ -128,7 +128,11 @@ export class KernelRegistry implements AsyncDisposable {
   readonly #checkers = new Limiter(MAX_CHECKERS);
   #closed = false;
 
-  /** @param options Working directory, launch options, limit and pool size. */
+  /**
+   * Creates a registry; no kernel starts until one is asked for.
+   *
+   * @param options Working directory, launch options, limit and pool size.
+   */
   constructor(options: KernelRegistryOptions) {
     this.cwd = options.cwd;
     this.#launch = options.launch;

@@ -26,7 +26,11 @@ export class KernelSlots {
   readonly limit: number;
   #used = 0;
 
-  /** @param limit Most slots held at once (a positive integer). */
+  /**
+   * Creates a counter with every slot free.
+   *
+   * @param limit Most slots held at once (a positive integer).
+   */
   constructor(limit: number) {
     if (!Number.isInteger(limit) || limit < 1) {
       throw new RangeError(

@@ -14,6 +14,13 @@ import grok41 from "./models/grok41.json" with { type: "json" };
 import opus45 from "./models/opus45.json" with { type: "json" };
 import qwen3 from "./models/qwen3.json" with { type: "json" };
 import sonnet45 from "./models/sonnet45.json" with { type: "json" };
+import gemini31 from "./models/gemini31.json" with { type: "json" };
+import gemini3flash from "./models/gemini3flash.json" with { type: "json" };
+import gpt56sol from "./models/gpt56sol.json" with { type: "json" };
+import gpt56terra from "./models/gpt56terra.json" with { type: "json" };
+import opus48 from "./models/opus48.json" with { type: "json" };
+import sonnet46 from "./models/sonnet46.json" with { type: "json" };
+import sonnet5 from "./models/sonnet5.json" with { type: "json" };
 
 /** The model used when none is named. */
 export const DEFAULT_MODEL = "sonnet45";
@@ -27,6 +34,13 @@ const BUNDLED: Readonly<Record<string, unknown>> = Object.freeze({
   opus45,
   qwen3,
   sonnet45,
+  gemini31,
+  gemini3flash,
+  gpt56sol,
+  gpt56terra,
+  opus48,
+  sonnet46,
+  sonnet5,
 });
 
 /**

@@ -119,6 +119,26 @@ export function kernelPidsOf(parent: number): number[] {
 }
 
 /**
+ * Running processes whose environment holds `CODER_TEST_MARK=<mark>`: the
+ * kernels of one test, even when other test files in this process (with
+ * `--parallel`) run kernels of their own.
+ *
+ * @param mark The marker value the test put in its launch env.
+ * @returns Their pids.
+ */
+export function pidsWithMark(mark: string): number[] {
+  const needle = `\0CODER_TEST_MARK=${mark}\0`;
+  return allPids().filter((pid) => {
+    try {
+      const environ = "\0" + Deno.readTextFileSync(`/proc/${pid}/environ`);
+      return environ.includes(needle) && pidAlive(pid);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
  * Waits until none of the processes runs.
  *
  * @param pids Processes to wait for.

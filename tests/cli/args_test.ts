@@ -133,6 +133,6 @@ Deno.test("HELP_TEXT documents every flag", () => {
   }
   assert.match(
     HELP_TEXT,
-    /deepseek31, gemini25, gemini3pro, gpt52, grok41, opus45, qwen3, sonnet45/,
+    /deepseek31, gemini25, gemini31, gemini3flash, gemini3pro, gpt52, gpt56sol, gpt56terra, grok41, opus45, opus48, qwen3, sonnet45, sonnet46, sonnet5/,
   );
 });

@@ -10,11 +10,12 @@ import {
   KernelSlots,
   LocalBackend,
 } from "../../src/kernel/mod.ts";
-import { testLaunch } from "../_helpers/kernel_env.ts";
+import { testEnv, testLaunch } from "../_helpers/kernel_env.ts";
 import {
   kernelChildren,
   kernelPidsOf,
   pidAlive,
+  pidsWithMark,
   waitGone,
 } from "../_helpers/processes.ts";
 
@@ -173,9 +174,11 @@ Deno.test("KernelRegistry", async (t) => {
 
 Deno.test("KernelRegistry pool", async (t) => {
   const cwd = await Deno.makeTempDir();
+  // Other test files start kernels in this process too: count only ours.
+  const mark = crypto.randomUUID();
   const registry = new KernelRegistry({
     cwd,
-    launch: testLaunch(),
+    launch: testLaunch({ env: { ...testEnv(), CODER_TEST_MARK: mark } }),
     poolSize: 1,
   });
   try {
@@ -192,7 +195,7 @@ Deno.test("KernelRegistry pool", async (t) => {
       },
     );
   } finally {
-    const pids = kernelPidsOf(Deno.pid);
+    const pids = pidsWithMark(mark);
     await registry.shutdownAll();
     assert.deepEqual(await waitGone(pids), []);
     await Deno.remove(cwd, { recursive: true });

@@ -56,9 +56,46 @@ const BUNDLED: Record<string, Record<string, unknown>> = {
     max_tokens: 16384,
     no_sampling_params: true,
   },
+  // SPEC §10: the upstream tool's newer models.
+  sonnet46: {
+    path: "anthropic/claude-sonnet-4.6",
+    temperature: 0,
+    max_tokens: 16384,
+  },
+  sonnet5: {
+    path: "anthropic/claude-sonnet-5",
+    temperature: 0,
+    max_tokens: 32768,
+  },
+  opus48: {
+    path: "anthropic/claude-opus-4.8",
+    temperature: 0,
+    max_tokens: 16384,
+  },
+  gemini31: {
+    path: "google/gemini-3.1-pro-preview",
+    temperature: 0,
+    max_tokens: 16384,
+    request_timeout: 120,
+  },
+  gemini3flash: {
+    path: "google/gemini-3-flash-preview",
+    temperature: 0.3,
+    max_tokens: 16384,
+  },
+  gpt56sol: {
+    path: "openai/gpt-5.6-sol",
+    max_tokens: 16384,
+    no_sampling_params: true,
+  },
+  gpt56terra: {
+    path: "openai/gpt-5.6-terra",
+    max_tokens: 16384,
+    no_sampling_params: true,
+  },
 };
 
-Deno.test("listAvailableModels() lists the eight bundled models sorted", () => {
+Deno.test("listAvailableModels() lists the fifteen bundled models sorted", () => {
   assert.deepEqual(listAvailableModels(), Object.keys(BUNDLED).sort());
 });
 

@@ -1,0 +1,173 @@
+/**
+ * Bench section `startup` (SPEC §10): the server's spawn to `initialize`
+ * answered and to the first `python_exec("1+1")` result, against a bare
+ * ipykernel start (spawn to `kernel_info_reply`, no kernel layer) measured in
+ * the same run, interleaved; plus one first start from a fresh `DENO_DIR`
+ * (the README's set-up command, then `initialize`).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { resolvePython } from "../src/kernel/mod.ts";
+import { bareKernelStart } from "./_bench_layers.ts";
+import { startBenchServer } from "./_bench_mcp.ts";
+import {
+  formatMs,
+  formatRatio,
+  median,
+  type SectionInput,
+  type SectionResult,
+} from "./_bench_report.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Upper bound of spawn -> first result over a bare kernel start. */
+export const FIRST_RESULT_RATIO_TARGET = 1.15;
+/** Upper bound of spawn -> `initialize` answered, warm cache (ms). */
+export const INITIALIZE_MS_TARGET = 300;
+
+async function serverStart(
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ initializeMs: number; firstResultMs: number }> {
+  const t0 = performance.now();
+  await using server = await startBenchServer({ env, cwd });
+  const { json } = await server.call("python_exec", { code: "1+1" });
+  const firstResultMs = performance.now() - t0;
+  if (json.result !== "2") {
+    throw new Error(`1+1 gave ${JSON.stringify(json)}\n${server.stderrTail()}`);
+  }
+  return { initializeMs: server.connectMs, firstResultMs };
+}
+
+/**
+ * A first start from a fresh `DENO_DIR` and a copy of the sources without
+ * `node_modules`: `deno task setup`, then spawn -> `initialize`.
+ */
+async function freshStart(
+  env: Record<string, string>,
+  tmp: string,
+): Promise<{ setupMs: number; initializeMs: number }> {
+  const dir = join(tmp, "fresh");
+  await Deno.mkdir(dir, { recursive: true });
+  for (const name of ["deno.json", "deno.lock"]) {
+    await Deno.copyFile(join(ROOT, name), join(dir, name));
+  }
+  const copy = await new Deno.Command("cp", {
+    args: ["-r", join(ROOT, "src"), join(dir, "src")],
+  }).output();
+  if (!copy.success) throw new Error("cannot copy src/");
+  const freshEnv = { ...env, DENO_DIR: join(dir, ".deno") };
+  const t0 = performance.now();
+  const setup = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "setup"],
+    cwd: dir,
+    env: freshEnv,
+    clearEnv: true,
+    stdout: "null",
+    stderr: "piped",
+    signal: AbortSignal.timeout(300_000),
+  }).output();
+  const setupMs = performance.now() - t0;
+  if (!setup.success) {
+    throw new Error(
+      `deno task setup failed: ${
+        new TextDecoder().decode(setup.stderr).trim().split("\n").slice(-2)
+          .join(" ")
+      }`,
+    );
+  }
+  const t1 = performance.now();
+  await using _server = await startBenchServer({
+    env: { ...freshEnv, CODER_POOL_SIZE: "0" },
+    cwd: dir,
+    entry: join(dir, "src", "cli", "ipython_mcp.ts"),
+  });
+  return { setupMs, initializeMs: performance.now() - t1 };
+}
+
+/**
+ * Runs the section.
+ *
+ * @param input Environment, scratch directory, iteration count, progress log.
+ * @returns Timings, the two target ratios and the table rows.
+ */
+export async function benchStartup(
+  input: SectionInput,
+): Promise<SectionResult> {
+  const { env, tmp, n, log } = input;
+  const reps = n >= 1000 ? 5 : 2;
+  const python = env.CODER_PYTHON || await resolvePython({ env });
+  const cwd = join(tmp, "startup");
+  await Deno.mkdir(cwd, { recursive: true });
+  log("startup: warming the module and interpreter caches");
+  await serverStart(env, cwd);
+  const bareMs: number[] = [];
+  const initializeMs: number[] = [];
+  const firstResultMs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    log(`startup: ${i + 1}/${reps}`);
+    const bare = await bareKernelStart(python, {
+      env,
+      cwd,
+      signal: AbortSignal.timeout(60_000),
+    });
+    bareMs.push(bare.kernelInfoMs);
+    const s = await serverStart(env, cwd);
+    initializeMs.push(s.initializeMs);
+    firstResultMs.push(s.firstResultMs);
+  }
+  let fresh: { setupMs: number; initializeMs: number } | { error: string };
+  try {
+    log("startup: first start from a fresh DENO_DIR (fetches npm packages)");
+    fresh = await freshStart(env, tmp);
+  } catch (error) {
+    fresh = { error: error instanceof Error ? error.message : String(error) };
+  }
+  const bare = median(bareMs);
+  const first = median(firstResultMs);
+  const init = median(initializeMs);
+  const ratio = first / bare;
+  return {
+    data: { python, bareMs, initializeMs, firstResultMs, fresh },
+    ratios: {
+      startup_first_result_over_bare_start: ratio,
+      startup_initialize_ms: init,
+    },
+    rows: [
+      {
+        measurement: "bare ipykernel start: spawn -> kernel_info_reply",
+        value: formatMs(bare),
+        compare: `median of ${reps}`,
+      },
+      {
+        measurement: "ipython_mcp spawn -> first python_exec 1+1 result",
+        value: formatMs(first),
+        compare: `${formatRatio(ratio)} of a bare kernel start`,
+        target: `<= ${FIRST_RESULT_RATIO_TARGET}x: ${
+          ratio <= FIRST_RESULT_RATIO_TARGET ? "pass" : "miss"
+        }`,
+      },
+      {
+        measurement: "ipython_mcp spawn -> initialize answered (warm cache)",
+        value: formatMs(init),
+        target: `<= ${INITIALIZE_MS_TARGET} ms: ${
+          init <= INITIALIZE_MS_TARGET ? "pass" : "miss"
+        }`,
+      },
+      "error" in fresh
+        ? {
+          measurement: "fresh DENO_DIR: deno task setup, then initialize",
+          value: "n/a",
+          compare: fresh.error.slice(0, 80),
+        }
+        : {
+          measurement: "fresh DENO_DIR: deno task setup, then initialize",
+          value: `${formatMs(fresh.setupMs)} + ${formatMs(fresh.initializeMs)}`,
+          compare: "set-up fetches the npm packages once",
+        },
+    ],
+  };
+}
