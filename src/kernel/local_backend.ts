@@ -46,7 +46,11 @@ export class LocalBackend implements KernelBackend {
   #python: Promise<ResolvedPython> | null = null;
   #swept: Promise<number> | null = null;
 
-  /** @param options Launch options shared by every kernel. */
+  /**
+   * Creates the backend.
+   *
+   * @param options Launch options shared by every kernel.
+   */
   constructor(options: LocalBackendOptions) {
     this.#options = options;
   }

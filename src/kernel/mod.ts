@@ -47,6 +47,7 @@ export {
   defaultCacheDir,
   type KernelCommand,
   type LaunchOptions,
+  type LaunchPlan,
   resolvePython,
   type SpawnWrapper,
   type WrappedKernelCommand,
@@ -107,4 +108,9 @@ export {
   type RemoteBackendOptions,
 } from "./remote/backend.ts";
 export { RemoteKernel } from "./remote/kernel.ts";
-export { GatewayError } from "./remote/rest.ts";
+export {
+  type GatewayClient,
+  type GatewayConfig,
+  GatewayError,
+  type KernelModel,
+} from "./remote/rest.ts";

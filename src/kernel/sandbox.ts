@@ -423,7 +423,11 @@ export class SandboxBackend implements KernelBackend {
   #ready: Promise<SandboxWrapper> | null = null;
   #python: Promise<string> | null = null;
 
-  /** @param options Launch options, memory limit. */
+  /**
+   * Creates the backend (bwrap is checked by `preflight`).
+   *
+   * @param options Launch options, memory limit.
+   */
   constructor(options: SandboxBackendOptions) {
     this.#options = options;
     this.#memory = options.memoryLimit === null

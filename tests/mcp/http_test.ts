@@ -456,13 +456,22 @@ Deno.test("ipython_mcp --http: a dropped SSE stream resumes with Last-Event-ID",
   assert.ok(lastId, "no event id: the stream is not resumable");
   assert.match(seen.join(""), /^tick 0/);
 
-  const resumed = await fetch(server.url, {
-    headers: {
-      ...headers,
-      accept: "text/event-stream",
-      "last-event-id": lastId,
-    },
-  });
+  // The server learns of the dropped stream asynchronously; until then a
+  // resumption is answered 409 (stream still connected), and a client tries
+  // again.
+  let resumed: Response;
+  for (let attempt = 1;; attempt++) {
+    resumed = await fetch(server.url, {
+      headers: {
+        ...headers,
+        accept: "text/event-stream",
+        "last-event-id": lastId,
+      },
+    });
+    if (resumed.status !== 409 || attempt === 50) break;
+    await resumed.body?.cancel();
+    await new Promise((r) => setTimeout(r, 100));
+  }
   assert.equal(resumed.status, 200);
   let result: { stdout?: string } | undefined;
   for await (const event of sseEvents(resumed.body!)) {

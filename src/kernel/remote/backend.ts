@@ -58,7 +58,11 @@ export class RemoteBackend implements KernelBackend {
   readonly #options: RemoteBackendOptions;
   readonly #logger: Logger;
 
-  /** @param options URL, token, kernel spec, user and limits. */
+  /**
+   * Creates the backend (no request is sent yet).
+   *
+   * @param options URL, token, kernel spec, user and limits.
+   */
   constructor(options: RemoteBackendOptions) {
     this.client = new GatewayClient(options);
     this.kernelName = options.kernelName ?? "python3";

@@ -25,6 +25,8 @@ export class GatewayError extends KernelError {
   /** HTTP status, or null when the server could not be reached. */
   readonly status: number | null;
   /**
+   * Creates the error.
+   *
    * @param message What went wrong (never holds the token).
    * @param status HTTP status, or null for a network failure.
    */
@@ -88,7 +90,11 @@ export class GatewayClient {
   readonly base: URL;
   readonly #authorization: string | null;
 
-  /** @param config Base URL, token and scheme. */
+  /**
+   * Creates the client (the URL is checked; nothing is sent).
+   *
+   * @param config Base URL, token and scheme.
+   */
   constructor(config: GatewayConfig) {
     this.base = normalizeBaseUrl(config.url);
     this.#authorization = config.token
