@@ -319,7 +319,11 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     launch,
     backend,
     maxKernels: settings.maxKernels,
-    poolSize: settings.poolSize,
+    // A spare remote kernel is a pod or a server-side process held for
+    // nothing until the first call: no pool for remote kernels unless asked.
+    poolSize: backend.kind === "remote" && !io.env.CODER_POOL_SIZE
+      ? 0
+      : settings.poolSize,
   });
   startFirstKernel(registry);
   // Load the MCP SDK (~80 ms of module evaluation that blocks the event loop)

@@ -254,7 +254,11 @@ export function createProgressRenderer(
       }
       case "kernel_started":
         if (options.verbose) {
-          output.stderr(`Kernel started (pid ${event.pid}, ${event.python})\n`);
+          output.stderr(
+            `Kernel started (${
+              event.pid === null ? "remote" : `pid ${event.pid}`
+            }, ${event.python})\n`,
+          );
         }
         break;
       default:

@@ -104,7 +104,12 @@ export interface OutputChunk {
 /** An image a cell displayed. */
 export interface KernelImage {
   /** Image MIME type. */
-  mimeType: "image/png" | "image/jpeg" | "image/svg+xml";
+  mimeType:
+    | "image/png"
+    | "image/jpeg"
+    | "image/gif"
+    | "image/webp"
+    | "image/svg+xml";
   /** Base64 for PNG/JPEG, the XML text for SVG. */
   data: string;
 }

@@ -11,6 +11,8 @@ import type { ExecuteResult, KernelImage } from "./messages.ts";
 export const IMAGE_TYPES = [
   "image/png",
   "image/jpeg",
+  "image/gif",
+  "image/webp",
   "image/svg+xml",
 ] as const;
 

@@ -490,7 +490,11 @@ export function normalizeImage(image: KernelImage): NormalizedImage {
     mimeType: image.mimeType,
     base64,
     byteLength: Math.floor(base64.length * 3 / 4) - padding,
-    ext: image.mimeType === "image/jpeg" ? "jpg" : "png",
+    ext: ({
+      "image/jpeg": "jpg",
+      "image/gif": "gif",
+      "image/webp": "webp",
+    } as Record<string, string>)[image.mimeType] ?? "png",
   };
 }
 

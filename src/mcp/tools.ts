@@ -727,7 +727,7 @@ const pythonInterrupt = defineTool({
   name: "python_interrupt",
   title: "Interrupt running code",
   description:
-    `Interrupt code that is running in a kernel, like pressing Ctrl+C (sends SIGINT).
+    `Interrupt code that is running in a kernel, like pressing Ctrl+C (a KeyboardInterrupt in the running code).
 
 The running python_exec call then returns with a KeyboardInterrupt error; variables and imports are kept. A background job running on the kernel ends with status "interrupted" (see python_job). Use it when a call hangs or takes far longer than expected. For work that is expected to take long, give python_exec a larger timeout or run it with background=true instead.`,
   schema: z.object({

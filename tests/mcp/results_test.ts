@@ -32,6 +32,24 @@ Deno.test("ipython_mcp results stay acceptable to MCP clients", async (t) => {
     assert.match(await Deno.readTextFile(saved[0]!), /^<svg /);
   });
 
+  await t.step("GIF and WebP displays are image items", async () => {
+    // A 1x1 GIF; the WebP bytes only need the right MIME bundle key.
+    const { result, json } = await call("python_exec", {
+      code: "import base64\nfrom IPython.display import display\n" +
+        "gif = 'R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7'\n" +
+        "display({'image/gif': gif, 'text/plain': 'gif'}, raw=True)\n" +
+        "display({'image/webp': base64.b64encode(b'RIFF\\x1a\\x00\\x00\\x00WEBPVP8L').decode(), 'text/plain': 'webp'}, raw=True)",
+    });
+    assert.equal(json.success, true, JSON.stringify(json));
+    const images = result.content.filter((item: ContentBlock) =>
+      item.type === "image"
+    ) as { mimeType: string }[];
+    assert.deepEqual(images.map((image) => image.mimeType), [
+      "image/gif",
+      "image/webp",
+    ]);
+  });
+
   await t.step(
     "eight images of 900 KB stay under 1 MiB in all; the rest are saved",
     async () => {
