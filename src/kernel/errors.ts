@@ -68,6 +68,19 @@ const SIGNAL_NAMES: Record<number, string> = {
 };
 
 /**
+ * The signal a wrapper (bwrap, sh, uv) reports as exit code 128+N.
+ *
+ * @param code An exit code.
+ * @returns The signal's name (`SIGKILL`, or `signal N` when unnamed), or
+ *   null for an ordinary exit code.
+ */
+export function signalOfExitCode(code: number): string | null {
+  if (code <= 128 || code >= 128 + 65) return null;
+  const n = code - 128;
+  return SIGNAL_NAMES[n] ?? `signal ${n}`;
+}
+
+/**
  * Formats an exit as "exit code 1" or "signal SIGKILL". An exit code above
  * 128 (a wrapper such as uv or bwrap reporting its child's signal N as
  * 128+N) is named as that signal.
@@ -88,9 +101,9 @@ export function describeExit(
   const detail = exit.detail ? `: ${exit.detail}` : "";
   if (exit.signal) return `signal ${exit.signal}${detail}`;
   if (exit.code === null) return exit.detail ?? "unknown exit status";
-  if (exit.code > 128 && exit.code < 128 + 65) {
-    const n = exit.code - 128;
-    return `signal ${SIGNAL_NAMES[n] ?? `${n}`}${detail}`;
+  const signal = signalOfExitCode(exit.code);
+  if (signal !== null) {
+    return `signal ${signal.replace(/^signal /, "")}${detail}`;
   }
   return `exit code ${exit.code}${detail}`;
 }

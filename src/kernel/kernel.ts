@@ -31,10 +31,8 @@ import {
   type ExecuteOptions,
   type ExecuteReplyContent,
   type ExecuteResult,
-  isDisplay,
   isError,
   isStatus,
-  isStream,
   type JupyterMessage,
   type KernelExit,
   type KernelState,
@@ -42,7 +40,6 @@ import {
   SILENT_LOGGER,
 } from "./messages.ts";
 import { validatePackageSpecs } from "./package_spec.ts";
-import { stripAnsi } from "./wire.ts";
 import {
   deadline as startDeadline,
   delay,
@@ -395,42 +392,16 @@ export class Kernel implements KernelHandle {
       ) {
         started.resolve("started");
       }
-      if (isStream(msg)) {
-        collector.stream(msg.content.name, msg.content.text);
-        if (onOutput) {
-          try {
-            onOutput({ name: msg.content.name, text: msg.content.text });
-          } catch (error) {
-            this.#logger.warn(`onOutput callback threw: ${error}`);
-          }
-        }
-      } else if (isDisplay(msg)) {
-        collector.display(
-          msg.content.data,
-          msg.header.msg_type === "execute_result",
-        );
-      } else if (isError(msg)) {
-        collector.error = {
-          ename: msg.content.ename,
-          evalue: msg.content.evalue,
-          traceback: stripAnsi(msg.content.traceback.join("\n")),
-        };
-      } else if (isStatus(msg) && msg.content.execution_state === "idle") {
-        idle.resolve();
-      }
+      const ended = collector.iopub(
+        msg,
+        onOutput,
+        (error) => this.#logger.warn(`onOutput callback threw: ${error}`),
+      );
+      if (ended) idle.resolve();
     };
     let aborted = false;
     const onReply = (msg: JupyterMessage) => {
-      const content = msg.content as ExecuteReplyContent;
-      aborted = content.status === "aborted";
-      collector.executionCount = content.execution_count ?? null;
-      if (content.status === "error" && !collector.error) {
-        collector.error = {
-          ename: content.ename ?? "Error",
-          evalue: content.evalue ?? "",
-          traceback: stripAnsi((content.traceback ?? []).join("\n")),
-        };
-      }
+      aborted = collector.reply(msg.content as ExecuteReplyContent);
       reply.resolve();
     };
     const pending = await this.#conn.send("shell", "execute_request", {

@@ -14,7 +14,7 @@
  */
 
 import { join } from "node:path";
-import { KernelStartError } from "./errors.ts";
+import { KernelStartError, signalOfExitCode } from "./errors.ts";
 import type {
   KernelCommand,
   SpawnWrapper,
@@ -199,26 +199,6 @@ async function reportAndRemove(dir: string): Promise<number> {
   return Number(/^oom_kill (\d+)$/m.exec(out.stdout)?.[1] ?? 0);
 }
 
-const SIGNALS: Record<number, string> = {
-  1: "SIGHUP",
-  2: "SIGINT",
-  3: "SIGQUIT",
-  4: "SIGILL",
-  5: "SIGTRAP",
-  6: "SIGABRT",
-  7: "SIGBUS",
-  8: "SIGFPE",
-  9: "SIGKILL",
-  10: "SIGUSR1",
-  11: "SIGSEGV",
-  12: "SIGUSR2",
-  13: "SIGPIPE",
-  14: "SIGALRM",
-  15: "SIGTERM",
-  24: "SIGXCPU",
-  25: "SIGXFSZ",
-};
-
 /**
  * The exit of a process from its status, naming the signal when a wrapper
  * (bwrap, sh) reported a signal death as exit code 128+N.
@@ -230,10 +210,8 @@ export function exitFromStatus(
   status: { code: number; signal: string | null },
 ): KernelExit {
   if (status.signal) return { code: null, signal: status.signal };
-  if (status.code > 128 && status.code < 128 + 65) {
-    const n = status.code - 128;
-    return { code: null, signal: SIGNALS[n] ?? `signal ${n}` };
-  }
+  const signal = signalOfExitCode(status.code);
+  if (signal !== null) return { code: null, signal };
   return { code: status.code, signal: null };
 }
 

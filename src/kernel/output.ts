@@ -5,7 +5,18 @@
  * @module
  */
 
-import type { ExecuteResult, KernelImage } from "./messages.ts";
+import {
+  type ExecuteReplyContent,
+  type ExecuteResult,
+  isDisplay,
+  isError,
+  isStatus,
+  isStream,
+  type JupyterMessage,
+  type KernelImage,
+  type OutputChunk,
+} from "./messages.ts";
+import { stripAnsi } from "./wire.ts";
 
 /** Image MIME types gathered from display data, in order of preference. */
 export const IMAGE_TYPES = [
@@ -66,6 +77,60 @@ export class OutputCollector {
     if (isResult && typeof data["text/plain"] === "string") {
       this.result = data["text/plain"];
     }
+  }
+
+  /**
+   * Records one iopub message of this execution (stream, display, result,
+   * error) and forwards stream chunks to `onOutput` (a throwing callback is
+   * reported to `onCallbackError`, never to the kernel layer).
+   *
+   * @returns True when the message is the `idle` status that ends it.
+   */
+  iopub(
+    msg: JupyterMessage,
+    onOutput?: (chunk: OutputChunk) => void,
+    onCallbackError?: (error: unknown) => void,
+  ): boolean {
+    if (isStream(msg)) {
+      const { name, text } = msg.content;
+      this.stream(name, text);
+      if (onOutput) {
+        try {
+          onOutput({ name, text });
+        } catch (error) {
+          onCallbackError?.(error);
+        }
+      }
+    } else if (isDisplay(msg)) {
+      this.display(msg.content.data, msg.header.msg_type === "execute_result");
+    } else if (isError(msg)) {
+      this.error = {
+        ename: msg.content.ename,
+        evalue: msg.content.evalue,
+        traceback: stripAnsi(msg.content.traceback.join("\n")),
+      };
+    } else if (isStatus(msg) && msg.content.execution_state === "idle") {
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Records the execute_reply: execution count, and the error when no iopub
+   * error came first.
+   *
+   * @returns True when the kernel aborted the request (it never ran).
+   */
+  reply(content: ExecuteReplyContent): boolean {
+    this.executionCount = content.execution_count ?? null;
+    if (content.status === "error" && !this.error) {
+      this.error = {
+        ename: content.ename ?? "Error",
+        evalue: content.evalue ?? "",
+        traceback: stripAnsi((content.traceback ?? []).join("\n")),
+      };
+    }
+    return content.status === "aborted";
   }
 
   snapshot(): ExecuteResult {

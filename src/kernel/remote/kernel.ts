@@ -13,7 +13,6 @@
  * @module
  */
 
-import WsWebSocket from "ws";
 import type { BackendKind, KernelHandle } from "../backend.ts";
 import {
   ExecutionTimeoutError,
@@ -25,9 +24,6 @@ import {
   type ExecuteOptions,
   type ExecuteReplyContent,
   type ExecuteResult,
-  isDisplay,
-  isError,
-  isStatus,
   isStream,
   type JupyterMessage,
   type KernelExit,
@@ -38,7 +34,6 @@ import {
 } from "../messages.ts";
 import { OutputCollector } from "../output.ts";
 import { startupCode } from "../startup.ts";
-import { stripAnsi } from "../wire.ts";
 import { delay, untilAborted } from "../_async.ts";
 import {
   type ChannelMessage,
@@ -78,7 +73,8 @@ interface WsSocket {
   terminate(): void;
 }
 
-const WebSocket = WsWebSocket as unknown as {
+/** The `ws` constructor, as far as we use it. */
+interface WsConstructor {
   new (url: string, protocols: string[], options: {
     headers: Record<string, string>;
     perMessageDeflate: boolean;
@@ -86,7 +82,15 @@ const WebSocket = WsWebSocket as unknown as {
     handshakeTimeout: number;
   }): WsSocket;
   readonly OPEN: number;
-};
+}
+
+/**
+ * Loads `ws` on first use: local and sandboxed runs never pay for it (it
+ * costs ~30 ms of module loading, measured, at every server start).
+ */
+function loadWebSocket(): Promise<WsConstructor> {
+  return import("ws").then((mod) => mod.default as unknown as WsConstructor);
+}
 
 interface Route {
   onIopub?: (msg: JupyterMessage) => void;
@@ -224,7 +228,8 @@ export class RemoteKernel implements KernelHandle {
 
   // ---- websocket ----------------------------------------------------------
 
-  #open(signal: AbortSignal): Promise<void> {
+  async #open(signal: AbortSignal): Promise<void> {
+    const WebSocket = await loadWebSocket();
     const url = this.#client.channelsUrl(this.kernelId, this.#session);
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     const ws = new WebSocket(url, this.#offerV1 ? [V1_SUBPROTOCOL] : [], {
@@ -566,42 +571,20 @@ export class RemoteKernel implements KernelHandle {
     let rateLimited = false;
     let aborted = false;
     const onIopub = (msg: JupyterMessage) => {
-      if (isStream(msg)) {
-        const { name, text } = msg.content;
-        if (name === "stderr" && RATE_LIMIT_NOTE.test(text)) rateLimited = true;
-        collector.stream(name, text);
-        try {
-          options.onOutput?.({ name, text });
-        } catch (error) {
-          this.#logger.warn(`onOutput callback threw: ${error}`);
-        }
-      } else if (isDisplay(msg)) {
-        collector.display(
-          msg.content.data,
-          msg.header.msg_type === "execute_result",
-        );
-      } else if (isError(msg)) {
-        collector.error = {
-          ename: msg.content.ename,
-          evalue: msg.content.evalue,
-          traceback: stripAnsi(msg.content.traceback.join("\n")),
-        };
-      } else if (isStatus(msg) && msg.content.execution_state === "idle") {
-        idle.resolve();
-      }
+      if (
+        isStream(msg) && msg.content.name === "stderr" &&
+        RATE_LIMIT_NOTE.test(msg.content.text)
+      ) rateLimited = true;
+      const ended = collector.iopub(
+        msg,
+        options.onOutput,
+        (error) => this.#logger.warn(`onOutput callback threw: ${error}`),
+      );
+      if (ended) idle.resolve();
     };
     const onReply = (msg: JupyterMessage) => {
       if (msg.header.msg_type !== "execute_reply") return;
-      const content = msg.content as ExecuteReplyContent;
-      aborted = content.status === "aborted";
-      collector.executionCount = content.execution_count ?? null;
-      if (content.status === "error" && !collector.error) {
-        collector.error = {
-          ename: content.ename ?? "Error",
-          evalue: content.evalue ?? "",
-          traceback: stripAnsi((content.traceback ?? []).join("\n")),
-        };
-      }
+      aborted = collector.reply(msg.content as ExecuteReplyContent);
       reply.resolve();
     };
     const snapshot = (): ExecuteResult => {
