@@ -115,8 +115,8 @@ export class KernelConnection {
     // (a refused loopback connect costs next to nothing).
     const retry = {
       signal: options.signal,
-      retryDelayMs: 5,
-      maxRetryDelayMs: 20,
+      retryDelayMs: 2,
+      maxRetryDelayMs: 10,
     };
     const open = options.connect ?? connect;
     const sockets = await Promise.allSettled([
@@ -275,7 +275,7 @@ export class KernelConnection {
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       (async () => {
-        let delay = 20;
+        let delay = 5;
         while (!done && !signal.aborted) {
           probes.push(
             await this.send("shell", "kernel_info_request", {}, {

@@ -214,9 +214,16 @@ export class Kernel implements KernelHandle {
         logger,
         ...(options.connect ? { connect: options.connect } : {}),
       });
-      await conn.request("shell", "kernel_info_request", {}, signal);
-      await Promise.all([conn.waitForIopub(signal), conn.heartbeat(signal)]);
-      const identity = await Kernel.#bootstrap(conn, signal);
+      // Everything after connecting goes out at once: the kernel answers
+      // shell requests in order (kernel_info, then the start-up code), while
+      // the iopub subscription and the heartbeat are confirmed alongside.
+      const open = conn;
+      const [, , , identity] = await Promise.all([
+        open.request("shell", "kernel_info_request", {}, signal),
+        open.waitForIopub(signal),
+        open.heartbeat(signal),
+        Kernel.#bootstrap(open, signal),
+      ]);
       started.resolve(null);
       timer.clear();
       const kernel = new Kernel({
