@@ -45,7 +45,8 @@ API key: --api-key, then ~/.config/coder/.env, then OPENROUTER_API_KEY.
 Environment: CODER_PYTHON (interpreter with ipykernel), CODER_VERBOSE (print the
 model configuration), NO_COLOR.
 
-Exit codes: 0 answer given, 1 runtime error, 2 usage error, 3 step limit reached.
+Exit codes: 0 answer given, 1 runtime error, 2 usage error, 3 step limit reached,
+130 stopped by SIGINT, 143 stopped by SIGTERM.
 `;
 
 /** Default `--step-limit`. */

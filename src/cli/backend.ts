@@ -143,7 +143,7 @@ function remoteBackend(
   if (state !== "granted") {
     throw new BackendChoiceError(
       `--gateway ${backend.location} needs network access to ${host}, which this program's permissions do not allow. ` +
-        `Run it with --allow-net=127.0.0.1,${host} (deno run), or compile your own binary with that flag; see "Remote kernels" in the README`,
+        `Run it with --allow-net=127.0.0.1,${host} (deno run), or with the binaries use coder mcp --gateway URL (coder has network access); see "Remote kernels" in the README`,
     );
   }
   return backend;

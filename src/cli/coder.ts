@@ -25,7 +25,8 @@ export type { CliIo } from "./io.ts";
  *
  * @param args Command-line arguments (without the program name).
  * @param io Streams, environment and working directory.
- * @returns The exit code (0 answer, 1 runtime error, 2 usage error, 3 step limit).
+ * @returns The exit code (0 answer, 1 runtime error, 2 usage error, 3 step
+ *   limit, 130 SIGINT, 143 SIGTERM).
  */
 export async function main(args: string[], io: CliIo): Promise<number> {
   const problem = denoVersionProblem(Deno.version.deno, "coder");

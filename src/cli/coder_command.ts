@@ -64,6 +64,7 @@ export const EXIT: Readonly<{
   usage: 2;
   stepLimit: 3;
   interrupted: 130;
+  terminated: 143;
 }> = Object.freeze({
   /** A final answer was given. */
   ok: 0,
@@ -89,7 +90,8 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([["mcp", runMcpServer]]);
  *
  * @param args Command-line arguments (without the program name).
  * @param io Streams, environment and working directory.
- * @returns The exit code (0 answer, 1 runtime error, 2 usage error, 3 step limit).
+ * @returns The exit code (0 answer, 1 runtime error, 2 usage error, 3 step
+ *   limit, 130 SIGINT, 143 SIGTERM).
  */
 export async function main(args: string[], io: CliIo): Promise<number> {
   const [first, ...rest] = args;

@@ -59,7 +59,8 @@ Environment:
                      Idle seconds before an --http session and its kernels
                      end (default 1800)
 
-Tools: python_exec, python_reset, python_status, python_interrupt, submit_code.
+Tools: python_exec (also as a background job), python_job, python_reset,
+python_status, python_interrupt, python_export, submit_code.
 Stdout carries only MCP messages; logs go to stderr.
 `;
 
