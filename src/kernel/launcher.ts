@@ -120,8 +120,19 @@ export async function which(
   return undefined;
 }
 
-/** Runs a short command, returning its exit status and output. */
-async function run(
+/**
+ * Runs a short command with a clean environment, returning its exit status
+ * and output; a command that cannot be started is reported as failed
+ * ("not found", "not executable"), never thrown.
+ *
+ * @param command Program.
+ * @param args Its arguments.
+ * @param env Its whole environment.
+ * @param timeoutMs Deadline; the process is killed past it.
+ * @param signal Aborts it early.
+ * @returns Success, stdout and stderr.
+ */
+export async function runCommand(
   command: string,
   args: string[],
   env: Record<string, string>,
@@ -167,7 +178,7 @@ async function probe(
   python: string,
   env: Record<string, string>,
 ): Promise<{ ok: true; executable: string } | { ok: false; why: string }> {
-  const result = await run(python, ["-c", PROBE], env, 20_000);
+  const result = await runCommand(python, ["-c", PROBE], env, 20_000);
   if (result.ok) {
     return { ok: true, executable: result.stdout.trim() || python };
   }
@@ -404,7 +415,7 @@ async function managedVenv(
   const building = await Deno.makeTempDir({ dir: root, prefix: `.${key}-` });
   try {
     logger.info(`Creating managed venv for ${packages.join(", ")} in ${dir}`);
-    const venv = await run(
+    const venv = await runCommand(
       python,
       ["-m", "venv", "--system-site-packages", building],
       options.env,
@@ -420,7 +431,7 @@ async function managedVenv(
         { tried: [python], stderrTail: tailLines(venv.stderr) },
       );
     }
-    const pip = await run(
+    const pip = await runCommand(
       venvPython(building),
       [
         "-m",

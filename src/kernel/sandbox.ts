@@ -33,6 +33,7 @@ import {
   type LaunchPlan,
   PACKAGE_INSTALL_TIMEOUT_MS,
   resolvePython,
+  runCommand,
   type SpawnWrapper,
   tailLines,
   which,
@@ -214,34 +215,6 @@ export interface SandboxBackendOptions extends LaunchOptions {
   memoryEnforcement?: "auto" | "watchdog";
 }
 
-/** Runs a short command outside the sandbox. */
-async function run(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-  timeoutMs: number,
-): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  try {
-    const out = await new Deno.Command(command, {
-      args,
-      env,
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(timeoutMs),
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      ok: out.success,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
-  } catch (error) {
-    return { ok: false, stdout: "", stderr: String(error) };
-  }
-}
-
 /** Environment inside the sandbox: a short allow list, never secrets. */
 function sandboxEnv(env: Record<string, string>): Record<string, string> {
   const kept: Record<string, string> = {};
@@ -284,7 +257,7 @@ class SandboxWrapper implements SpawnWrapper {
     const at = args.lastIndexOf("-m");
     if (at < 0) return plan;
     args.splice(at, 2, "-c", "import sys; print(sys.executable)");
-    const out = await run(
+    const out = await runCommand(
       plan.command,
       args,
       this.#options.env,
@@ -320,7 +293,7 @@ class SandboxWrapper implements SpawnWrapper {
 
   async #probeDirs(python: string): Promise<string[]> {
     const hidden = hiddenDirs(this.#options.env.HOME);
-    const out = await run(
+    const out = await runCommand(
       python,
       ["-c", PATHS_PROBE],
       this.#options.env,
@@ -487,7 +460,7 @@ export class SandboxBackend implements KernelBackend {
         { tried: ["setsid"] },
       );
     }
-    const probe = await run(
+    const probe = await runCommand(
       bwrap,
       [...sandboxArgs(env.HOME ? { home: env.HOME } : {}), "--", "true"],
       { PATH: env.PATH ?? "/usr/bin:/bin" },
