@@ -10,9 +10,9 @@
 
 import {
   createHeader,
+  createMessageSigner,
   decodeMessage,
   encodeMessage,
-  MessageSigner,
   stripAnsi,
 } from "../src/kernel/wire.ts";
 import {
@@ -20,7 +20,7 @@ import {
   FrameDecoder,
 } from "../src/zmtp/mod.ts";
 
-const signer = new MessageSigner(crypto.randomUUID());
+const signer = await createMessageSigner(crypto.randomUUID());
 const session = crypto.randomUUID();
 const request = {
   header: createHeader("execute_request", session),

@@ -17,9 +17,10 @@ export type SocketFactory = typeof connect;
 import type { JupyterMessage, Logger } from "./messages.ts";
 import {
   createHeader,
+  createMessageSigner,
   decodeMessage,
   encodeMessage,
-  MessageSigner,
+  type MessageSigner,
   type OversizedMessage,
 } from "./wire.ts";
 
@@ -135,7 +136,7 @@ export class KernelConnection {
     ) as [ZmtpSocket, ZmtpSocket, ZmtpSocket, ZmtpSocket];
     await iopub.subscribe();
     return new KernelConnection(
-      new MessageSigner(info.key),
+      await createMessageSigner(info.key),
       [shell, control, iopub, hb],
       options.logger,
     );

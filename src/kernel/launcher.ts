@@ -6,7 +6,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { delimiter, dirname, join } from "node:path";
 import { KernelStartError } from "./errors.ts";
 import type { KernelExit, Logger } from "./messages.ts";
@@ -273,6 +272,19 @@ export interface ResolvedPython {
   cached: boolean;
 }
 
+/**
+ * The first 16 hex digits of the SHA-256 of a value's JSON: a cache key.
+ * Web Crypto, not `node:crypto`, whose loading would delay the first spawn.
+ */
+async function shortHash(value: unknown): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(JSON.stringify(value)),
+  );
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("").slice(0, 16);
+}
+
 /** The cache file of one candidate list (explicit interpreter, or PATH's and the system's). */
 async function resolutionCacheFile(
   options: LaunchOptions,
@@ -283,9 +295,7 @@ async function resolutionCacheFile(
       real: await Deno.realPath(options.python).catch(() => options.python),
     }]
     : await pythonCandidates(options);
-  const key = createHash("sha256").update(JSON.stringify(candidates)).digest(
-    "hex",
-  ).slice(0, 16);
+  const key = await shortHash(candidates);
   return join(
     options.cacheDir ?? defaultCacheDir(options.env),
     "interpreters",
@@ -398,9 +408,7 @@ async function managedVenv(
 ): Promise<string> {
   const logger = options.logger ?? SILENT_LOGGER;
   const real = await Deno.realPath(python).catch(() => python);
-  const key = createHash("sha256").update(
-    JSON.stringify([real, [...packages].sort()]),
-  ).digest("hex").slice(0, 16);
+  const key = await shortHash([real, [...packages].sort()]);
   const root = join(options.cacheDir ?? defaultCacheDir(options.env), "venvs");
   const dir = join(root, key);
   const marker = join(dir, ".coder-complete");

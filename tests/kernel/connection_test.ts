@@ -6,9 +6,9 @@ import {
 import { SILENT_LOGGER } from "../../src/kernel/messages.ts";
 import {
   createHeader,
+  createMessageSigner,
   DELIMITER,
   encodeMessage,
-  MessageSigner,
 } from "../../src/kernel/wire.ts";
 import { startZmtpPeer } from "../_helpers/zmtp_peer.ts";
 
@@ -53,13 +53,13 @@ Deno.test("KernelConnection", async (t) => {
         });
         const parent = createHeader("execute_request", conn.session);
         parent.msg_id = pending.msgId;
-        const signer = new MessageSigner(key);
+        const signer = await createMessageSigner(key);
         const forged = encodeMessage({
           header: createHeader("stream", "kernel"),
           parent_header: parent,
           metadata: {},
           content: { name: "stdout", text: "forged" },
-        }, new MessageSigner("attacker-key"));
+        }, await createMessageSigner("attacker-key"));
         const genuine = encodeMessage({
           header: createHeader("stream", "kernel"),
           parent_header: parent,

@@ -2,17 +2,17 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import {
   createHeader,
+  createMessageSigner,
   decodeMessage,
   DELIMITER,
   encodeMessage,
-  MessageSigner,
   stripAnsi,
 } from "../../src/kernel/wire.ts";
 
 const enc = new TextEncoder();
 
 Deno.test("wire", async (t) => {
-  const signer = new MessageSigner("secret-key");
+  const signer = await createMessageSigner("secret-key");
   const header = createHeader("execute_request", "session-1");
 
   await t.step(
@@ -59,7 +59,7 @@ Deno.test("wire", async (t) => {
 
   await t.step(
     "decodeMessage() drops a bad signature, a missing delimiter and bad JSON",
-    () => {
+    async () => {
       const frames = encodeMessage(
         { header, parent_header: {}, metadata: {}, content: {} },
         signer,
@@ -70,7 +70,7 @@ Deno.test("wire", async (t) => {
         ok: false,
         reason: "bad-signature",
       });
-      const otherKey = new MessageSigner("other-key");
+      const otherKey = await createMessageSigner("other-key");
       assert.deepEqual(decodeMessage(frames, otherKey), {
         ok: false,
         reason: "bad-signature",
@@ -95,7 +95,7 @@ Deno.test("wire", async (t) => {
 
   await t.step(
     "decodeMessage() reports a content frame above the limit instead of decoding it",
-    () => {
+    async () => {
       const parent = createHeader("execute_request", "client");
       const frames = encodeMessage({
         header: createHeader("stream", "kernel"),
@@ -119,7 +119,7 @@ Deno.test("wire", async (t) => {
         parent_header: parent,
         metadata: {},
         content: { name: "stdout", text: "z".repeat(1000) },
-      }, new MessageSigner("other-key"));
+      }, await createMessageSigner("other-key"));
       const refused = decodeMessage(forged, signer, 100);
       assert.ok(!refused.ok && refused.reason === "bad-signature");
     },

@@ -45,7 +45,7 @@ import {
 import { type GatewayClient, GatewayError } from "./rest.ts";
 
 /** Deadline of a status request (python_status). */
-const STATUS_TIMEOUT_MS = 5_000;
+const STATUS_TIMEOUT_MS = 15_000;
 /** Deadline of a package-version lookup. */
 const VERSIONS_TIMEOUT_MS = 20_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
