@@ -95,9 +95,17 @@ export class LocalBackend implements KernelBackend {
    * @returns The ready kernel.
    */
   async start(request: KernelStartRequest): Promise<KernelHandle> {
-    this.#swept ??= sweepStaleRuntimeDirs(tmpDirOf(this.#options.env)).catch(
-      () => 0,
-    );
+    try {
+      return await this.#start(request);
+    } finally {
+      // Stale connection-file dirs of dead owners: swept once, after the
+      // first start so the sweep's file-system work never delays a spawn.
+      this.#swept ??= sweepStaleRuntimeDirs(tmpDirOf(this.#options.env))
+        .catch(() => 0);
+    }
+  }
+
+  async #start(request: KernelStartRequest): Promise<KernelHandle> {
     const start = (launch: LocalBackendOptions) =>
       startKernel({
         ...launch,
