@@ -33,7 +33,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup: no Python with ipykernel found; install it (python3 -m pip install ipykernel) or set CODER_PYTHON" >&2
     exit 1
   else
-    echo "setup: optional test dependencies missing (${missing[*]}); the tests that need them are skipped" >&2
+    echo "setup: optional test dependencies missing (${missing[*]}); install them, or the sandbox, remote-kernel and notebook tests fail" >&2
   fi
 fi
 
