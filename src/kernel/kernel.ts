@@ -47,6 +47,7 @@ import {
   untilAborted,
 } from "./_async.ts";
 import { OutputCollector } from "./output.ts";
+import { evaluateTooling, type ExecuteSender } from "./tooling.ts";
 import { startupCode } from "./startup.ts";
 
 /** Default execution deadline. */
@@ -281,8 +282,8 @@ export class Kernel implements KernelHandle {
     conn: KernelConnection,
     signal: AbortSignal,
   ): Promise<{ pid: number; python: string }> {
-    const identity = await evaluate<{ pid: number; python: string }>(
-      conn,
+    const identity = await evaluateTooling<{ pid: number; python: string }>(
+      shellSender(conn),
       "identity()",
       { code: startupCode(), silent: false, signal },
     );
@@ -533,7 +534,11 @@ export class Kernel implements KernelHandle {
       ...(signal ? [signal] : []),
     ]);
     const run = this.#queue.then(() =>
-      evaluate<T>(this.#conn, call, { code: "", silent: true, signal: stop })
+      evaluateTooling<T>(shellSender(this.#conn), call, {
+        code: "",
+        silent: true,
+        signal: stop,
+      })
     ).catch((error) => {
       if (this.#death.signal.aborted) throw new KernelDiedError(this.#exit!);
       if (signal?.aborted) throw signal.reason;
@@ -624,73 +629,19 @@ export class Kernel implements KernelHandle {
   }
 }
 
-/**
- * Sends one execute_request carrying `code` and reads
- * `_coder_tools.<call>` back through `user_expressions`: the value's
- * text/plain form is JSON (see `_Json` in _startup.py). Nothing is parsed
- * from stdout, so user code redirecting or flooding it changes nothing.
- */
-async function evaluate<T>(
-  conn: KernelConnection,
-  call: string,
-  options: { code: string; silent: boolean; signal: AbortSignal },
-): Promise<T> {
-  const { signal } = options;
-  signal.throwIfAborted();
-  const reply = Promise.withResolvers<ExecuteReplyContent>();
-  let errorText = "";
-  const pending = await conn.send("shell", "execute_request", {
-    code: options.code,
-    silent: options.silent,
-    store_history: false,
-    user_expressions: { value: `__import__("_coder_tools").${call}` },
-    allow_stdin: false,
-    stop_on_error: false,
-  }, {
-    onReply: (msg) => reply.resolve(msg.content as ExecuteReplyContent),
-    onIopub: (msg) => {
-      if (isError(msg)) {
-        errorText = `${msg.content.ename}: ${msg.content.evalue}`;
-      }
-    },
-  });
-  const stopped = untilAborted([signal], "stopped");
-  try {
-    const content = await Promise.race([
-      reply.promise,
-      stopped.promise.then(() => Promise.reject(signal.reason)),
-    ]);
-    if (content.status !== "ok") {
-      throw new KernelError(
-        `Kernel tooling code failed: ${
-          errorText || `${content.ename}: ${content.evalue}`
-        }`,
-      );
-    }
-    const value = (content.user_expressions ?? {})["value"] as
-      | {
-        status: string;
-        data?: Record<string, unknown>;
-        ename?: string;
-        evalue?: string;
-      }
-      | undefined;
-    if (!value || value.status !== "ok") {
-      throw new KernelError(
-        `Kernel tooling call ${call} failed: ${
-          value ? `${value.ename}: ${value.evalue}` : "no value returned"
-        }`,
-      );
-    }
-    const text = value.data?.["text/plain"];
-    if (typeof text !== "string") {
-      throw new KernelError(`Kernel tooling call ${call} returned no text`);
-    }
-    return JSON.parse(text) as T;
-  } finally {
-    stopped.dispose();
-    pending.release();
-  }
+/** Sends execute_requests of the tooling over a local connection's shell. */
+function shellSender(conn: KernelConnection): ExecuteSender {
+  return async (content, handlers) => {
+    const pending = await conn.send("shell", "execute_request", content, {
+      onReply: (msg) => handlers.onReply(msg.content as ExecuteReplyContent),
+      onIopub: (msg) => {
+        if (isError(msg)) {
+          handlers.onError(`${msg.content.ename}: ${msg.content.evalue}`);
+        }
+      },
+    });
+    return () => pending.release();
+  };
 }
 
 /**

@@ -33,6 +33,7 @@ import {
   SILENT_LOGGER,
 } from "../messages.ts";
 import { OutputCollector } from "../output.ts";
+import { evaluateTooling } from "../tooling.ts";
 import { startupCode } from "../startup.ts";
 import { delay, untilAborted } from "../_async.ts";
 import {
@@ -692,49 +693,32 @@ export class RemoteKernel implements KernelHandle {
       this.#death.signal,
       ...(signal ? [signal] : []),
     ]);
-    const run = this.#queue.then(async () => {
-      stop.throwIfAborted();
-      const reply = Promise.withResolvers<ExecuteReplyContent>();
-      const release = await this.#send(
-        makeMessage("shell", "execute_request", {
-          code: "",
-          silent: true,
-          store_history: false,
-          user_expressions: { value: `__import__("_coder_tools").${call}` },
-          allow_stdin: false,
-          stop_on_error: false,
-        }, this.#session),
-        {
-          onReply: (msg) => {
-            if (msg.header.msg_type === "execute_reply") {
-              reply.resolve(msg.content as ExecuteReplyContent);
-            }
-          },
-        },
-      );
-      const stopped = untilAborted([stop], "stopped");
-      try {
-        const content = await Promise.race([
-          reply.promise,
-          stopped.promise.then(() => Promise.reject(stop.reason)),
-        ]);
-        const value = (content.user_expressions ?? {})["value"] as
-          | { status: string; data?: Record<string, unknown>; evalue?: string }
-          | undefined;
-        const text = value?.data?.["text/plain"];
-        if (value?.status !== "ok" || typeof text !== "string") {
-          throw new KernelError(
-            `Kernel tooling call ${call} failed: ${
-              value?.evalue ?? "no value returned"
-            }`,
-          );
-        }
-        return JSON.parse(text) as T;
-      } finally {
-        stopped.dispose();
-        release();
-      }
-    }).catch((error) => {
+    const run = this.#queue.then(() =>
+      evaluateTooling<T>(
+        (content, handlers) =>
+          this.#send(
+            makeMessage("shell", "execute_request", content, this.#session),
+            {
+              onReply: (msg) => {
+                if (msg.header.msg_type === "execute_reply") {
+                  handlers.onReply(msg.content as ExecuteReplyContent);
+                }
+              },
+              onIopub: (msg) => {
+                if (msg.header.msg_type === "error") {
+                  const { ename, evalue } = msg.content as {
+                    ename: string;
+                    evalue: string;
+                  };
+                  handlers.onError(`${ename}: ${evalue}`);
+                }
+              },
+            },
+          ),
+        call,
+        { code: "", silent: true, signal: stop },
+      )
+    ).catch((error) => {
       if (this.#death.signal.aborted) throw new KernelDiedError(this.#exit!);
       if (signal?.aborted) throw signal.reason;
       if (deadline.aborted) {

@@ -1,0 +1,102 @@
+/**
+ * Kernel tooling over a private channel: one execute_request whose
+ * `user_expressions` evaluate a `_coder_tools` call. The value's text/plain
+ * form is JSON (see `_Json` in _startup.py); nothing is parsed from stdout,
+ * so user code redirecting or flooding it changes nothing. Shared by local
+ * and remote kernels, which only differ in how the request is sent.
+ *
+ * @module
+ */
+
+import { KernelError } from "./errors.ts";
+import type { ExecuteReplyContent } from "./messages.ts";
+import { untilAborted } from "./_async.ts";
+
+/** Handlers an {@linkcode ExecuteSender} routes the request's answers to. */
+export interface ExecuteHandlers {
+  /** The execute_reply's content. */
+  onReply(content: ExecuteReplyContent): void;
+  /** An iopub error of the request, as "Name: message". */
+  onError(text: string): void;
+}
+
+/**
+ * Sends one execute_request and routes its answers until the returned
+ * function releases it.
+ */
+export type ExecuteSender = (
+  content: Record<string, unknown>,
+  handlers: ExecuteHandlers,
+) => Promise<() => void>;
+
+/**
+ * Runs `code` (may be empty) and returns `_coder_tools.<call>` read back
+ * through `user_expressions`.
+ *
+ * @param send How the request reaches the kernel.
+ * @param call The call, e.g. `state()`.
+ * @param options Code to run first, silent flag, and the signal that ends
+ *   the wait (the kernel is left alone).
+ * @returns The parsed JSON value.
+ * @throws {KernelError} When the code or the call fails in the kernel.
+ */
+export async function evaluateTooling<T>(
+  send: ExecuteSender,
+  call: string,
+  options: { code: string; silent: boolean; signal: AbortSignal },
+): Promise<T> {
+  const { signal } = options;
+  signal.throwIfAborted();
+  const reply = Promise.withResolvers<ExecuteReplyContent>();
+  let errorText = "";
+  const release = await send({
+    code: options.code,
+    silent: options.silent,
+    store_history: false,
+    user_expressions: { value: `__import__("_coder_tools").${call}` },
+    allow_stdin: false,
+    stop_on_error: false,
+  }, {
+    onReply: (content) => reply.resolve(content),
+    onError: (text) => {
+      errorText = text;
+    },
+  });
+  const stopped = untilAborted([signal], "stopped");
+  try {
+    const content = await Promise.race([
+      reply.promise,
+      stopped.promise.then(() => Promise.reject(signal.reason)),
+    ]);
+    if (content.status !== "ok") {
+      throw new KernelError(
+        `Kernel tooling code failed: ${
+          errorText || `${content.ename}: ${content.evalue}`
+        }`,
+      );
+    }
+    const value = (content.user_expressions ?? {})["value"] as
+      | {
+        status: string;
+        data?: Record<string, unknown>;
+        ename?: string;
+        evalue?: string;
+      }
+      | undefined;
+    if (!value || value.status !== "ok") {
+      throw new KernelError(
+        `Kernel tooling call ${call} failed: ${
+          value ? `${value.ename}: ${value.evalue}` : "no value returned"
+        }`,
+      );
+    }
+    const text = value.data?.["text/plain"];
+    if (typeof text !== "string") {
+      throw new KernelError(`Kernel tooling call ${call} returned no text`);
+    }
+    return JSON.parse(text) as T;
+  } finally {
+    stopped.dispose();
+    release();
+  }
+}
