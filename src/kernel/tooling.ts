@@ -10,7 +10,7 @@
 
 import { KernelError } from "./errors.ts";
 import type { ExecuteReplyContent } from "./messages.ts";
-import { untilAborted } from "./_async.ts";
+import { delay, untilAborted } from "./_async.ts";
 
 /** Handlers an {@linkcode ExecuteSender} routes the request's answers to. */
 export interface ExecuteHandlers {
@@ -45,6 +45,29 @@ export async function evaluateTooling<T>(
   call: string,
   options: { code: string; silent: boolean; signal: AbortSignal },
 ): Promise<T> {
+  // ipykernel aborts requests that reach it just after an error in the
+  // previous cell (stop_on_error): an aborted request never ran; send it
+  // again, as Kernel.execute does.
+  for (let attempt = 1;; attempt++) {
+    const outcome = await evaluateOnce<T>(send, call, options);
+    if (outcome.ran) return outcome.value;
+    if (attempt === ABORT_RETRIES) {
+      throw new KernelError(
+        `Kernel tooling call ${call} was aborted by the kernel ${attempt} times`,
+      );
+    }
+    await delay(20 * attempt, { signal: options.signal });
+  }
+}
+
+/** How often an aborted tooling request is sent again. */
+const ABORT_RETRIES = 5;
+
+async function evaluateOnce<T>(
+  send: ExecuteSender,
+  call: string,
+  options: { code: string; silent: boolean; signal: AbortSignal },
+): Promise<{ ran: true; value: T } | { ran: false }> {
   const { signal } = options;
   signal.throwIfAborted();
   const reply = Promise.withResolvers<ExecuteReplyContent>();
@@ -68,6 +91,7 @@ export async function evaluateTooling<T>(
       reply.promise,
       stopped.promise.then(() => Promise.reject(signal.reason)),
     ]);
+    if (content.status === "aborted") return { ran: false };
     if (content.status !== "ok") {
       throw new KernelError(
         `Kernel tooling code failed: ${
@@ -94,7 +118,7 @@ export async function evaluateTooling<T>(
     if (typeof text !== "string") {
       throw new KernelError(`Kernel tooling call ${call} returned no text`);
     }
-    return JSON.parse(text) as T;
+    return { ran: true, value: JSON.parse(text) as T };
   } finally {
     stopped.dispose();
     release();

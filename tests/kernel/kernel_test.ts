@@ -97,6 +97,26 @@ Deno.test("Kernel", async (t) => {
       },
     );
 
+    await t.step(
+      "inspect() right after an error is not lost to ipykernel's abort window",
+      async () => {
+        // The same widened window as above: a tooling request sent then is
+        // aborted by ipykernel and must be sent again.
+        await kernel.execute(
+          "get_ipython().kernel.stop_on_error_timeout = 0.1",
+        );
+        try {
+          await kernel.execute("1/0");
+          const state = await kernel.inspect();
+          assert.ok(Array.isArray(state.variables));
+        } finally {
+          await kernel.execute(
+            "get_ipython().kernel.stop_on_error_timeout = 0.0",
+          );
+        }
+      },
+    );
+
     await t.step("input() raises a clear error", async () => {
       const result = await kernel.execute("input('name? ')");
       assert.equal(result.error?.evalue, "Interactive input() not supported");
