@@ -95,17 +95,9 @@ export class LocalBackend implements KernelBackend {
    * @returns The ready kernel.
    */
   async start(request: KernelStartRequest): Promise<KernelHandle> {
-    try {
-      return await this.#start(request);
-    } finally {
-      // Stale connection-file dirs of dead owners: swept once, after the
-      // first start so the sweep's file-system work never delays a spawn.
-      this.#swept ??= sweepStaleRuntimeDirs(tmpDirOf(this.#options.env))
-        .catch(() => 0);
-    }
-  }
-
-  async #start(request: KernelStartRequest): Promise<KernelHandle> {
+    this.#swept ??= sweepStaleRuntimeDirs(tmpDirOf(this.#options.env)).catch(
+      () => 0,
+    );
     const start = (launch: LocalBackendOptions) =>
       startKernel({
         ...launch,
