@@ -319,6 +319,11 @@ Deno.test("ipython_mcp kernel defects (issue 9)", async (t) => {
       await Deno.writeTextFile(join(stale, "kernel.json"), "{}");
       await using server = await startMcpServer({ env: DEFAULT_POOL });
       await server.call("python_exec", { code: "1" });
+      // The sweep runs beside the first start, not before it: give it a
+      // bounded moment to finish (it cannot be observed from outside).
+      for (let i = 0; i < 50 && dirExists(stale); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
       assert.equal(dirExists(stale), false);
     },
   );
