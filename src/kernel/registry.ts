@@ -126,6 +126,7 @@ export class KernelRegistry implements AsyncDisposable {
   /** Every start in flight (live and spare). */
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #checkers = new Limiter(MAX_CHECKERS);
+  #preflight: Promise<void> | null = null;
   #closed = false;
 
   /**
@@ -185,7 +186,9 @@ export class KernelRegistry implements AsyncDisposable {
    * interpreter and, when the pool is on, starts the no-package spares.
    */
   warm(): void {
-    this.backend.preflight?.().catch(() => {}); // reported when a kernel starts
+    // Errors are reported when a kernel starts; shutdownAll() waits for it,
+    // so nothing it writes (the interpreter cache) outlives the registry.
+    this.#preflight ??= this.backend.preflight?.().catch(() => {}) ?? null;
     this.#refill();
   }
 
@@ -349,6 +352,7 @@ export class KernelRegistry implements AsyncDisposable {
       Promise.allSettled([
         ...handles().map((kernel) => kernel.shutdown()),
         ...this.#inflight,
+        ...(this.#preflight ? [this.#preflight] : []),
       ]);
     if (await settleWithin(stopped(), SHUTDOWN_BUDGET_MS)) {
       // Starts that were aborted may have produced kernels meanwhile.

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import {
   DEFAULT_KERNEL_ID,
   InvalidPackageSpecError,
@@ -362,5 +363,27 @@ Deno.test("KernelRegistry slots", async (t) => {
     );
   } finally {
     await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("KernelRegistry.shutdownAll() waits for warm()'s interpreter lookup", async () => {
+  // Nothing the registry started may outlive it: the lookup writes the
+  // interpreter cache, which must not land after the owner cleaned up.
+  const cacheDir = await Deno.makeTempDir({ prefix: "registry_cache_" });
+  try {
+    const registry = new KernelRegistry({
+      cwd: cacheDir,
+      launch: testLaunch({ cacheDir }),
+      poolSize: 0,
+    });
+    registry.warm();
+    await registry.shutdownAll();
+    const written = [];
+    for await (const entry of Deno.readDir(join(cacheDir, "interpreters"))) {
+      written.push(entry.name);
+    }
+    assert.equal(written.length, 1, "the lookup finished before shutdownAll()");
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
   }
 });
