@@ -74,13 +74,12 @@ export function kernelChildren(root: number): number[] {
 }
 
 /**
- * Running processes below a process whose command line matches.
+ * Every running process below a process (children, grandchildren...).
  *
  * @param root The ancestor's pid.
- * @param pattern Tested against the command line (NULs as spaces).
  * @returns Their pids.
  */
-export function descendantsMatching(root: number, pattern: RegExp): number[] {
+export function descendants(root: number): number[] {
   const stats = allPids().map(readStat).filter((s): s is ProcStat =>
     s !== null && s.state !== "Z"
   );
@@ -96,7 +95,18 @@ export function descendantsMatching(root: number, pattern: RegExp): number[] {
     }
   }
   below.delete(root);
-  return [...below].filter((pid) => pattern.test(cmdline(pid)));
+  return [...below];
+}
+
+/**
+ * Running processes below a process whose command line matches.
+ *
+ * @param root The ancestor's pid.
+ * @param pattern Tested against the command line (NULs as spaces).
+ * @returns Their pids.
+ */
+export function descendantsMatching(root: number, pattern: RegExp): number[] {
+  return descendants(root).filter((pid) => pattern.test(cmdline(pid)));
 }
 
 /**

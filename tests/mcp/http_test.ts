@@ -15,7 +15,7 @@ import {
   serverEnv,
 } from "../_helpers/mcp_client.ts";
 import { httpRunFlags, runFlags } from "../../scripts/permissions.ts";
-import { killAll, waitGone } from "../_helpers/processes.ts";
+import { descendants, killAll, waitGone } from "../_helpers/processes.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 
 /** SPEC: shutdown is bounded under 5 s; kernels then must be gone. */
@@ -616,7 +616,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       const kernels = server.kernels();
       assert.equal(kernels.length, 2);
       // Every process below the server: kernels and their `sleep` children.
-      pids = allDescendants(server.pid);
+      pids = descendants(server.pid);
       assert.ok(pids.length >= 4, `descendants: ${pids}`);
       Deno.kill(server.pid, signal);
       const status = await server.child.status;
@@ -633,34 +633,6 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       await server[Symbol.asyncDispose]();
     }
   });
-}
-
-/** Every live process below a pid. */
-function allDescendants(root: number): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (fields[0] !== "Z") parents.set(Number(entry.name), Number(fields[1]));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const below = new Set([root]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [pid, ppid] of parents) {
-      if (!below.has(pid) && below.has(ppid)) {
-        below.add(pid);
-        grew = true;
-      }
-    }
-  }
-  below.delete(root);
-  return [...below];
 }
 
 Deno.test("parseListenAddress() and isLoopbackHost()", () => {

@@ -11,7 +11,12 @@ import {
   type McpServerHarness,
   startMcpServer,
 } from "../_helpers/mcp_client.ts";
-import { killAll, pidAlive, waitGone } from "../_helpers/processes.ts";
+import {
+  descendants,
+  killAll,
+  pidAlive,
+  waitGone,
+} from "../_helpers/processes.ts";
 import { mcpRunFlags, runFlags } from "../../scripts/permissions.ts";
 
 const PYTHON = Deno.env.get("CODER_PYTHON") || "/usr/bin/python3";
@@ -19,33 +24,6 @@ const SECRET_KEY = "sk-or-planted-SANDBOX-SECRET-7f3a";
 const SECRET_SSH = "PLANTED-SSH-PRIVATE-KEY-91c2";
 const AS_ROOT = Deno.uid() === 0;
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
-
-/** Every process below a pid (children, grandchildren...), from /proc. */
-function descendants(root: number): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      parents.set(Number(entry.name), Number(fields[1]));
-    } catch {
-      // gone
-    }
-  }
-  const below = new Set([root]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [pid, ppid] of parents) {
-      if (!below.has(pid) && below.has(ppid)) {
-        below.add(pid);
-        grew = true;
-      }
-    }
-  }
-  below.delete(root);
-  return [...below];
-}
 
 function comm(pid: number): string {
   try {
