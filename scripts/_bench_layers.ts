@@ -180,7 +180,8 @@ export interface BareStart {
  * Starts `python -m ipykernel_launcher` directly (own connection file, no
  * kernel layer), polls its shell port every 5 ms and asks kernel_info once
  * it accepts: the floor under any client's kernel start. The process group
- * is killed before returning.
+ * is killed before returning. `launchArgs` replaces `-m ipykernel_launcher`
+ * (e.g. with the kernel layer's own launch arguments).
  *
  * @param python Interpreter with ipykernel.
  * @param options Environment, working directory, deadline.
@@ -194,13 +195,15 @@ export async function bareKernelStart(
     signal: AbortSignal;
     /** Connect retry delay in ms (default 5); omit the cap to use zmtp's backoff. */
     pollMs?: number | null;
+    /** Interpreter arguments before `-f FILE` (default `-m ipykernel_launcher`). */
+    launchArgs?: readonly string[];
   },
 ): Promise<BareStart> {
   const { runtimeDir: dir, info, file } = await writeConnectionFile();
   const { shell_port: shell, key } = info;
   const t0 = performance.now();
   const child = new Deno.Command(python, {
-    args: ["-m", "ipykernel_launcher", "-f", file],
+    args: [...options.launchArgs ?? ["-m", "ipykernel_launcher"], "-f", file],
     cwd: options.cwd,
     env: {
       ...options.env,

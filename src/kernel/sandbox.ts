@@ -28,6 +28,7 @@ import type { SocketFactory } from "./connection.ts";
 import { KernelStartError } from "./errors.ts";
 import { startKernel } from "./kernel.ts";
 import {
+  KERNEL_LAUNCH_ARGS,
   type KernelCommand,
   type LaunchOptions,
   type LaunchPlan,
@@ -253,10 +254,13 @@ class SandboxWrapper implements SpawnWrapper {
   /** uv needs the network to install: run it outside first, then start its interpreter. */
   async prepare(plan: LaunchPlan): Promise<LaunchPlan> {
     if (!plan.installs) return plan;
-    const args = [...plan.args];
-    const at = args.lastIndexOf("-m");
-    if (at < 0) return plan;
-    args.splice(at, 2, "-c", "import sys; print(sys.executable)");
+    const at = plan.args.length - KERNEL_LAUNCH_ARGS.length;
+    if (at < 0 || plan.args[at + 1] !== KERNEL_LAUNCH_ARGS[1]) return plan;
+    const args = [
+      ...plan.args.slice(0, at),
+      "-c",
+      "import sys; print(sys.executable)",
+    ];
     const out = await runCommand(
       plan.command,
       args,
@@ -274,7 +278,7 @@ class SandboxWrapper implements SpawnWrapper {
     }
     return {
       command: python,
-      args: ["-m", "ipykernel_launcher"],
+      args: [...KERNEL_LAUNCH_ARGS],
       description: `${plan.description} (installed before the sandbox)`,
       installs: false,
     };

@@ -77,7 +77,7 @@ Deno.test("kernel launcher", async (t) => {
         const crashing = join(dir, "crashing-python");
         await Deno.writeTextFile(
           crashing,
-          `#!/bin/sh\nif [ "$2" = "ipykernel_launcher" ]; then echo 'boom: kernel crashed at start' >&2; exit 3; fi\nexec ${await resolvePython(
+          `#!/bin/sh\nfor a in "$@"; do if [ "$a" = "-f" ]; then echo 'boom: kernel crashed at start' >&2; exit 3; fi; done\nexec ${await resolvePython(
             testLaunch(),
           )} "$@"\n`,
           { mode: 0o755 },
@@ -214,7 +214,7 @@ Deno.test("kernel launcher", async (t) => {
           );
           assert.match(
             await Deno.readTextFile(argsFile),
-            /^run --no-project --with ipykernel --with coder-demo-pkg==1\.2\.3 python -m ipykernel_launcher -f \S+kernel\.json\n$/,
+            /^run --no-project --with ipykernel --with coder-demo-pkg==1\.2\.3 python -c [^]*runpy\.run_module\("ipykernel_launcher"[^]* -f \S+kernel\.json\n$/,
           );
           assert.equal((await kernel.execute("1 + 1")).result, "2");
         } finally {

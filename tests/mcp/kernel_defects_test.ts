@@ -249,7 +249,7 @@ Deno.test("ipython_mcp kernel defects (issue 9)", async (t) => {
       const slow = await Deno.makeTempDir({ prefix: "mcp_slow_" });
       await Deno.writeTextFile(
         join(slow, "sitecustomize.py"),
-        "import sys, time\nif 'ipykernel_launcher' in sys.orig_argv:\n" +
+        "import sys, time\nif '-f' in sys.orig_argv:\n" +
           "    time.sleep(4)\n",
       );
       const server = await startMcpServer({
