@@ -108,6 +108,7 @@ export async function findKernels(
     const environ = await readEnviron(pid);
     if (!needles.every((needle) => environ.includes(needle))) continue;
     const cmdline = await readCmdline(pid);
+    // `-c <src/kernel/_launch.py>` names ipykernel_launcher in its text.
     if (!cmdline.includes("ipykernel_launcher")) continue;
     if (await pidAlive(pid)) found.push({ pid, cmdline });
   }

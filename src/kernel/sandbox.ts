@@ -529,14 +529,15 @@ export class SandboxBackend implements KernelBackend {
       memoryEnforcement: _e,
       ...launch
     } = this.#options;
-    let python = launch.python;
-    if (!python && request.packages.length === 0) {
-      python = await this.#resolvePython().catch(() => undefined);
-    }
+    // Without packages: the interpreter found (or checked) once per
+    // backend, started without probing it again (~13 ms a start).
+    const checked = request.packages.length === 0
+      ? await this.#resolvePython().catch(() => undefined)
+      : undefined;
     return await startKernel({
       ...launch,
       connect: launch.connect ?? connectIpc,
-      ...(python ? { python } : {}),
+      ...(checked ? { python: checked, pythonChecked: true } : {}),
       wrapper,
       cwd,
       packages: request.packages,

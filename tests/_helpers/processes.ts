@@ -59,6 +59,8 @@ function cmdline(pid: number): string {
  * @returns Their pids.
  */
 export function kernelDescendants(root: number): number[] {
+  // Kernels run `-c <src/kernel/_launch.py>`, whose text names
+  // ipykernel_launcher (and `-m ipykernel_launcher` after its fallback).
   return descendantsMatching(root, /ipykernel_launcher/);
 }
 
