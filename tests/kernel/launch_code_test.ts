@@ -6,7 +6,7 @@ import { SILENT_LOGGER } from "../../src/kernel/messages.ts";
 import {
   KERNEL_LAUNCH_ARGS,
   resolvePython,
-  writeConnectionFile,
+  spawnKernel,
 } from "../../src/kernel/launcher.ts";
 import { testEnv, testLaunch } from "../_helpers/kernel_env.ts";
 
@@ -50,22 +50,19 @@ Deno.test("kernel launch code (debugpy and jedi skipped)", async (t) => {
 
     await t.step("the kernel writes nothing to stderr at start", async () => {
       const python = await resolvePython(testLaunch());
-      const { runtimeDir, info, file } = await writeConnectionFile();
-      const child = new Deno.Command(python, {
-        args: [...KERNEL_LAUNCH_ARGS, "-f", file],
-        cwd: dir,
-        env: { ...testEnv(), PYDEVD_DISABLE_FILE_VALIDATION: "1" },
-        clearEnv: true,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        detached: true,
-      }).spawn();
-      const stderr = new Response(child.stderr).text();
-      const stdout = new Response(child.stdout).text();
+      const spawned = await spawnKernel(
+        {
+          command: python,
+          args: [...KERNEL_LAUNCH_ARGS],
+          description: python,
+          installs: false,
+        },
+        dir,
+        testLaunch(),
+      );
       try {
         // Ready: everything ipykernel logs while it sets up is written.
-        const conn = await KernelConnection.open(info, {
+        const conn = await KernelConnection.open(spawned.info, {
           signal: AbortSignal.timeout(30_000),
           logger: SILENT_LOGGER,
         });
@@ -81,12 +78,14 @@ Deno.test("kernel launch code (debugpy and jedi skipped)", async (t) => {
           conn.close();
         }
       } finally {
-        Deno.kill(-child.pid, "SIGKILL");
-        await child.status;
-        await Deno.remove(runtimeDir, { recursive: true }).catch(() => {});
+        Deno.kill(-spawned.child.pid, "SIGKILL");
+        await spawned.child.status;
+        await spawned.drained;
+        await Deno.remove(spawned.runtimeDir, { recursive: true }).catch(
+          () => {},
+        );
       }
-      assert.match(await stdout, /--existing/);
-      assert.equal(await stderr, "");
+      assert.equal(spawned.stderrTail(), "");
     });
 
     await t.step(
