@@ -15,7 +15,6 @@ import {
   describeExit,
   ExecutionTimeoutError,
   KernelDiedError,
-  KernelError,
   KernelStartError,
 } from "./errors.ts";
 import {
@@ -47,7 +46,11 @@ import {
   untilAborted,
 } from "./_async.ts";
 import { OutputCollector } from "./output.ts";
-import { evaluateTooling, type ExecuteSender } from "./tooling.ts";
+import {
+  evaluateTooling,
+  type ExecuteSender,
+  queuedTooling,
+} from "./tooling.ts";
 import { startupCode } from "./startup.ts";
 
 /** Default execution deadline. */
@@ -516,9 +519,8 @@ export class Kernel implements KernelHandle {
 
   /**
    * Evaluates a `_coder_tools` call through `user_expressions` of a silent,
-   * history-free execute_request. Queued behind user executions; on its
-   * deadline (or abort) it fails with a clear error and leaves the kernel
-   * alone: nothing is interrupted or killed.
+   * history-free execute_request, queued behind user executions (see
+   * {@linkcode queuedTooling}).
    */
   #tool<T>(
     call: string,
@@ -526,31 +528,17 @@ export class Kernel implements KernelHandle {
     signal: AbortSignal | undefined,
   ): Promise<T> {
     if (!this.alive) return Promise.reject(new KernelDiedError(this.#exit!));
-    const timer = startDeadline(timeoutMs);
-    const deadline = timer.signal;
-    const stop = AbortSignal.any([
-      deadline,
-      this.#death.signal,
-      ...(signal ? [signal] : []),
-    ]);
-    const run = this.#queue.then(() =>
-      evaluateTooling<T>(shellSender(this.#conn), call, {
-        code: "",
-        silent: true,
-        signal: stop,
-      })
-    ).catch((error) => {
-      if (this.#death.signal.aborted) throw new KernelDiedError(this.#exit!);
-      if (signal?.aborted) throw signal.reason;
-      if (deadline.aborted) {
-        throw new KernelError(
-          `Kernel ${this.pid} did not answer a status request within ${
-            timeoutMs / 1000
-          }s (it may be stopped or stuck outside Python); it was left running`,
-        );
-      }
-      throw error;
-    }).finally(() => timer.clear());
+    const run = queuedTooling<T>({
+      after: this.#queue,
+      send: shellSender(this.#conn),
+      call,
+      timeoutMs,
+      signal,
+      death: this.#death.signal,
+      died: () => new KernelDiedError(this.#exit!),
+      label: `Kernel ${this.pid}`,
+      hint: " (it may be stopped or stuck outside Python)",
+    });
     // Later executions wait for this one only until it gives up.
     this.#queue = run.catch(() => {});
     return run;

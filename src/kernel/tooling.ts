@@ -10,7 +10,7 @@
 
 import { KernelError } from "./errors.ts";
 import type { ExecuteReplyContent } from "./messages.ts";
-import { delay, untilAborted } from "./_async.ts";
+import { deadline as startDeadline, delay, untilAborted } from "./_async.ts";
 
 /** Handlers an {@linkcode ExecuteSender} routes the request's answers to. */
 export interface ExecuteHandlers {
@@ -58,6 +58,61 @@ export async function evaluateTooling<T>(
     }
     await delay(20 * attempt, { signal: options.signal });
   }
+}
+
+/** One queued tooling call of a kernel, for {@linkcode queuedTooling}. */
+export interface QueuedToolingCall {
+  /** The kernel's queue: the call runs once this settles. */
+  after: Promise<unknown>;
+  /** How the request reaches the kernel. */
+  send: ExecuteSender;
+  /** The `_coder_tools` call, e.g. `state()`. */
+  call: string;
+  /** Its deadline in ms. */
+  timeoutMs: number;
+  /** The caller's abort signal, if any. */
+  signal?: AbortSignal | undefined;
+  /** Aborted when the kernel dies. */
+  death: AbortSignal;
+  /** The error to throw once the kernel died. */
+  died(): Error;
+  /** Names the kernel in the deadline error, e.g. "Kernel 1234". */
+  label: string;
+  /** Text after the deadline in that error (may be empty). */
+  hint: string;
+}
+
+/**
+ * Runs a tooling call behind the kernel's queue with its own deadline. On
+ * the deadline (or the caller's abort) it fails with a clear error and
+ * leaves the kernel alone: nothing is interrupted or killed. Shared by
+ * local and remote kernels.
+ *
+ * @param c The call.
+ * @returns The parsed JSON value.
+ * @throws {KernelError} On the deadline, or when the call fails in the kernel.
+ */
+export function queuedTooling<T>(c: QueuedToolingCall): Promise<T> {
+  const timer = startDeadline(c.timeoutMs);
+  const stop = AbortSignal.any([
+    timer.signal,
+    c.death,
+    ...(c.signal ? [c.signal] : []),
+  ]);
+  return c.after.then(() =>
+    evaluateTooling<T>(c.send, c.call, { code: "", silent: true, signal: stop })
+  ).catch((error) => {
+    if (c.death.aborted) throw c.died();
+    if (c.signal?.aborted) throw c.signal.reason;
+    if (timer.signal.aborted) {
+      throw new KernelError(
+        `${c.label} did not answer a status request within ${
+          c.timeoutMs / 1000
+        }s${c.hint}; it was left running`,
+      );
+    }
+    throw error;
+  }).finally(() => timer.clear());
 }
 
 /** How often an aborted tooling request is sent again. */

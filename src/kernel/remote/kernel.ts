@@ -33,7 +33,7 @@ import {
   SILENT_LOGGER,
 } from "../messages.ts";
 import { OutputCollector } from "../output.ts";
-import { evaluateTooling } from "../tooling.ts";
+import { queuedTooling } from "../tooling.ts";
 import { startupCode } from "../startup.ts";
 import { delay, untilAborted } from "../_async.ts";
 import {
@@ -682,53 +682,39 @@ export class RemoteKernel implements KernelHandle {
   /**
    * Evaluates a `_coder_tools` call through `user_expressions` of a silent,
    * history-free execute_request (never through stdout, which user threads
-   * share). Queued behind executions; on its deadline it fails with a clear
-   * error and leaves the kernel alone.
+   * share), queued behind executions (see {@linkcode queuedTooling}).
    */
   #tool<T>(call: string, timeoutMs: number, signal?: AbortSignal): Promise<T> {
     if (!this.alive) return Promise.reject(new KernelDiedError(this.#exit!));
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const stop = AbortSignal.any([
-      deadline,
-      this.#death.signal,
-      ...(signal ? [signal] : []),
-    ]);
-    const run = this.#queue.then(() =>
-      evaluateTooling<T>(
-        (content, handlers) =>
-          this.#send(
-            makeMessage("shell", "execute_request", content, this.#session),
-            {
-              onReply: (msg) => {
-                if (msg.header.msg_type === "execute_reply") {
-                  handlers.onReply(msg.content as ExecuteReplyContent);
-                }
-              },
-              onIopub: (msg) => {
-                if (msg.header.msg_type === "error") {
-                  const { ename, evalue } = msg.content as {
-                    ename: string;
-                    evalue: string;
-                  };
-                  handlers.onError(`${ename}: ${evalue}`);
-                }
-              },
+    const run = queuedTooling<T>({
+      after: this.#queue,
+      send: (content, handlers) =>
+        this.#send(
+          makeMessage("shell", "execute_request", content, this.#session),
+          {
+            onReply: (msg) => {
+              if (msg.header.msg_type === "execute_reply") {
+                handlers.onReply(msg.content as ExecuteReplyContent);
+              }
             },
-          ),
-        call,
-        { code: "", silent: true, signal: stop },
-      )
-    ).catch((error) => {
-      if (this.#death.signal.aborted) throw new KernelDiedError(this.#exit!);
-      if (signal?.aborted) throw signal.reason;
-      if (deadline.aborted) {
-        throw new KernelError(
-          `Remote kernel ${this.kernelId} did not answer a status request within ${
-            timeoutMs / 1000
-          }s; it was left running`,
-        );
-      }
-      throw error;
+            onIopub: (msg) => {
+              if (msg.header.msg_type === "error") {
+                const { ename, evalue } = msg.content as {
+                  ename: string;
+                  evalue: string;
+                };
+                handlers.onError(`${ename}: ${evalue}`);
+              }
+            },
+          },
+        ),
+      call,
+      timeoutMs,
+      signal,
+      death: this.#death.signal,
+      died: () => new KernelDiedError(this.#exit!),
+      label: `Remote kernel ${this.kernelId}`,
+      hint: "",
     });
     this.#queue = run.catch(() => {});
     return run;
