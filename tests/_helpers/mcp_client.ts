@@ -25,6 +25,37 @@ export const SERVER_ENTRY = fileURLToPath(
 /** The flags of `deno task ipython_mcp` (and of the compiled binary). */
 export const SERVER_PERMISSIONS: readonly string[] = runFlags("ipython_mcp");
 
+/** A tool's answer with its first text item parsed as JSON. */
+export interface ToolJson {
+  /** The raw MCP result. */
+  result: CallToolResult;
+  /** The JSON object of the first text item. */
+  json: Record<string, unknown>;
+}
+
+/**
+ * Calls a tool and parses its first text item as JSON.
+ *
+ * @throws {Error} When the answer has no text item.
+ */
+export async function callToolJson(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+  options?: RequestOptions,
+): Promise<ToolJson> {
+  const result = await client.callTool(
+    { name, arguments: args },
+    undefined,
+    options,
+  ) as CallToolResult;
+  const first = result.content[0];
+  if (!first || first.type !== "text") {
+    throw new Error(`No text item in ${JSON.stringify(result)}`);
+  }
+  return { result, json: JSON.parse(first.text) };
+}
+
 /** Options of {@linkcode startMcpServer} and {@linkcode serverCommand}. */
 export interface StartMcpServerOptions {
   /** Variables added to (or, with `undefined`, removed from) the test env. */
@@ -98,7 +129,7 @@ export interface McpServerHarness extends AsyncDisposable {
     name: string,
     args?: Record<string, unknown>,
     options?: RequestOptions,
-  ): Promise<{ result: CallToolResult; json: Record<string, unknown> }>;
+  ): Promise<ToolJson>;
   /** Closes the client (stdin EOF), which makes the server exit. */
   close(): Promise<void>;
 }
@@ -151,18 +182,8 @@ export async function startMcpServer(
     pid,
     cwd,
     stderr: () => stderrText,
-    async call(name, callArgs = {}, requestOptions) {
-      const result = await client.callTool(
-        { name, arguments: callArgs },
-        undefined,
-        requestOptions,
-      ) as CallToolResult;
-      const first = result.content[0];
-      if (!first || first.type !== "text") {
-        throw new Error(`No text item in ${JSON.stringify(result)}`);
-      }
-      return { result, json: JSON.parse(first.text) };
-    },
+    call: (name, callArgs, requestOptions) =>
+      callToolJson(client, name, callArgs, requestOptions),
     close,
     async [Symbol.asyncDispose]() {
       await close();

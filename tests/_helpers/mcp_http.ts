@@ -10,8 +10,12 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { serverCommand, serverEnv } from "./mcp_client.ts";
+import {
+  callToolJson,
+  serverCommand,
+  serverEnv,
+  type ToolJson,
+} from "./mcp_client.ts";
 import { kernelDescendants, killAll, waitForExit } from "./processes.ts";
 
 /** Options of {@linkcode startHttpServer}. */
@@ -42,7 +46,7 @@ export interface HttpClient {
     name: string,
     args?: Record<string, unknown>,
     options?: RequestOptions,
-  ): Promise<{ result: CallToolResult; json: Record<string, unknown> }>;
+  ): Promise<ToolJson>;
 }
 
 /** A running HTTP server. */
@@ -151,18 +155,8 @@ export async function startHttpServer(
       const handle: HttpClient = {
         client,
         transport,
-        async call(name, callArgs = {}, requestOptions) {
-          const result = await client.callTool(
-            { name, arguments: callArgs },
-            undefined,
-            requestOptions,
-          ) as CallToolResult;
-          const first = result.content[0];
-          if (!first || first.type !== "text") {
-            throw new Error(`No text item in ${JSON.stringify(result)}`);
-          }
-          return { result, json: JSON.parse(first.text) };
-        },
+        call: (name, callArgs, requestOptions) =>
+          callToolJson(client, name, callArgs, requestOptions),
       };
       clients.push(handle);
       return handle;
