@@ -485,6 +485,18 @@ async function managedVenv(
   }
 }
 
+/** `uv run --no-project --with ipykernel --with PKG... python <launch args>`. */
+function uvPlan(uv: string, packages: readonly string[]): LaunchPlan {
+  const withs = ["ipykernel", ...packages].flatMap((p) => ["--with", p]);
+  const shown = packages.length > 0 ? packages : ["ipykernel"];
+  return {
+    command: uv,
+    args: ["run", "--no-project", ...withs, "python", ...KERNEL_LAUNCH_ARGS],
+    description: `uv run --with ${shown.join(" --with ")}`,
+    installs: true,
+  };
+}
+
 /**
  * Decides how to start a kernel for a package set (SPEC §1 order): explicit
  * interpreter; with packages, `uv run --with` when uv is on PATH (and no
@@ -501,21 +513,7 @@ export async function planLaunch(
   options: LaunchOptions & { signal?: AbortSignal },
 ): Promise<LaunchPlan> {
   const uv = options.python ? undefined : await which("uv", options.env);
-  if (packages.length > 0 && uv) {
-    const withs = ["ipykernel", ...packages].flatMap((p) => ["--with", p]);
-    return {
-      command: uv,
-      args: [
-        "run",
-        "--no-project",
-        ...withs,
-        "python",
-        ...KERNEL_LAUNCH_ARGS,
-      ],
-      description: `uv run --with ${packages.join(" --with ")}`,
-      installs: true,
-    };
-  }
+  if (packages.length > 0 && uv) return uvPlan(uv, packages);
   const found = await findPython(options);
   if (found.python) {
     const python = packages.length > 0
@@ -528,21 +526,7 @@ export async function planLaunch(
       installs: false,
     };
   }
-  if (uv) {
-    return {
-      command: uv,
-      args: [
-        "run",
-        "--no-project",
-        "--with",
-        "ipykernel",
-        "python",
-        ...KERNEL_LAUNCH_ARGS,
-      ],
-      description: "uv run --with ipykernel",
-      installs: true,
-    };
-  }
+  if (uv) return uvPlan(uv, []);
   if (options.python) {
     throw new KernelStartError(
       `Cannot start a kernel with the configured interpreter: ${
