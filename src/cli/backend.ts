@@ -68,10 +68,7 @@ export function createBackend(
     flags.memoryLimit ?? settings.memoryLimit ?? null,
     sandbox ?? false,
   );
-  if (sandbox) {
-    requireUnscopedNet();
-    return createSandboxBackend({ ...launch, memoryLimit });
-  }
+  if (sandbox) return createSandboxBackend({ ...launch, memoryLimit });
   if (memoryLimit === null) return createLocalBackend(launch);
   return createLocalBackend({
     ...launch,
@@ -107,10 +104,7 @@ export function resolveMemoryLimit(
 
 /**
  * The remote backend for `--gateway URL`: token, scheme, kernel spec and
- * user from the settings, `KERNEL_*` variables from the kernels' env. The
- * program's network permission must cover the gateway's host (the programs
- * are run with `--allow-net=127.0.0.1` by default): checked here so the
- * failure names the flag to add instead of a permission prompt or crash.
+ * user from the settings, `KERNEL_*` variables from the kernels' env.
  */
 function remoteBackend(
   gateway: string,
@@ -138,29 +132,5 @@ function remoteBackend(
     }
     throw error;
   }
-  const host = backend.client.base.host;
-  const state = Deno.permissions.querySync({ name: "net", host }).state;
-  if (state !== "granted") {
-    throw new BackendChoiceError(
-      `--gateway ${backend.location} needs network access to ${host}, which this program's permissions do not allow. ` +
-        `Run it with --allow-net=127.0.0.1,${host} (deno run), or with the binaries use coder mcp --gateway URL (coder has network access); see "Remote kernels" in the README`,
-    );
-  }
   return backend;
-}
-
-/**
- * `--sandbox` needs Deno's network permission without a host list: a
- * sandboxed kernel's ZeroMQ sockets are unix socket files at fresh paths,
- * and Deno grants a unix socket only by its exact path. Checked before any
- * kernel starts, so the failure names the flag instead of a kernel that
- * "exited during start-up (signal SIGKILL)".
- */
-function requireUnscopedNet(): void {
-  if (Deno.permissions.querySync({ name: "net" }).state === "granted") return;
-  throw new BackendChoiceError(
-    "--sandbox needs --allow-net without a host list: a sandboxed kernel's sockets are unix socket files at fresh paths, " +
-      "which Deno allows only by exact path. Run with --allow-net (deno run), or use the coder binary: coder mcp --sandbox; " +
-      'see "Sandbox" in the README',
-  );
 }

@@ -467,9 +467,7 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
   } catch (error) {
     const hint = error instanceof Deno.errors.NotCapable ||
         error instanceof Deno.errors.PermissionDenied
-      ? ` (grant it: --allow-net=127.0.0.1,${
-        urlHost(address.hostname)
-      }:${address.port})`
+      ? " (grant it: --allow-net)"
       : "";
     await writeText(
       io.stderr,

@@ -15,7 +15,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { fileURLToPath } from "node:url";
 import { testEnv } from "./kernel_env.ts";
 import { waitForExit } from "./processes.ts";
-import { mcpRunFlags, runFlags } from "../../scripts/permissions.ts";
+import { runFlags } from "../../scripts/permissions.ts";
 
 /** Path of the server entry file. */
 export const SERVER_ENTRY = fileURLToPath(
@@ -101,9 +101,8 @@ export function serverCommand(
 ): { command: string; args: string[] } {
   return {
     command: Deno.execPath(),
-    // The documented flags of the mode the arguments select (--sandbox widens
-    // the network permission for its unix sockets).
-    args: ["run", "--quiet", ...mcpRunFlags(args), SERVER_ENTRY, ...args],
+    // The program's documented flags: the same in every mode (SPEC §6a).
+    args: ["run", "--quiet", ...runFlags("ipython_mcp"), SERVER_ENTRY, ...args],
   };
 }
 

@@ -14,7 +14,6 @@ import {
 import {
   CODER_PERMISSIONS,
   IPYTHON_MCP_PERMISSIONS,
-  mcpRunFlags,
   PERMISSIONS,
   runFlags,
   RUNTIME_FLAGS,
@@ -137,25 +136,19 @@ Deno.test("permission lists", async (t) => {
   });
 
   await t.step(
-    "give ipython_mcp loopback only, widened only for --sandbox and --gateway",
+    "give ipython_mcp the same permissions as coder in every mode (SPEC §6a)",
     () => {
-      const net = (flags: readonly string[]) =>
-        flags.filter((flag) => flag.startsWith("--allow-net"));
-      assert.deepEqual(net(IPYTHON_MCP_PERMISSIONS), ["--allow-net=127.0.0.1"]);
-      assert.deepEqual(net(runFlags("ipython_mcp", { sandbox: true })), [
-        "--allow-net",
-      ]);
-      assert.deepEqual(
-        net(runFlags("ipython_mcp", { gatewayHost: "gw.example:8888" })),
-        ["--allow-net=127.0.0.1,gw.example:8888"],
+      assert.deepEqual(IPYTHON_MCP_PERMISSIONS, CODER_PERMISSIONS);
+      assert.ok(IPYTHON_MCP_PERMISSIONS.includes("--allow-net"));
+      assert.ok(
+        !IPYTHON_MCP_PERMISSIONS.some((flag) =>
+          flag.startsWith("--allow-net=")
+        ),
       );
-      assert.deepEqual(net(mcpRunFlags(["--dir", "x", "--sandbox"])), [
-        "--allow-net",
+      assert.deepEqual(runFlags("ipython_mcp"), [
+        ...IPYTHON_MCP_PERMISSIONS,
+        ...RUNTIME_FLAGS.ipython_mcp,
       ]);
-      assert.deepEqual(net(mcpRunFlags([], { CODER_SANDBOX: "1" })), [
-        "--allow-net",
-      ]);
-      assert.ok(CODER_PERMISSIONS.includes("--allow-net"));
     },
   );
 

@@ -14,7 +14,7 @@ import {
   serverCommand,
   serverEnv,
 } from "../_helpers/mcp_client.ts";
-import { httpRunFlags, runFlags } from "../../scripts/permissions.ts";
+import { runFlags } from "../../scripts/permissions.ts";
 import { descendants, killAll, waitGone } from "../_helpers/processes.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 
@@ -540,7 +540,7 @@ Deno.test("ipython_mcp --http: a non-loopback bind needs CODER_MCP_TOKEN", async
   }
 });
 
-Deno.test("ipython_mcp --http needs the listen permission for its host and port only", async () => {
+Deno.test("ipython_mcp --http serves on another loopback address with its own flags (SPEC §6a)", async () => {
   const probe = Deno.listen({ hostname: "127.0.0.2", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
@@ -563,17 +563,8 @@ Deno.test("ipython_mcp --http needs the listen permission for its host and port 
       stderr: "piped",
     }).spawn();
   try {
-    // The program's own flags cover 127.0.0.1 only: refused, with the fix.
-    const refused = await start(runFlags("ipython_mcp")).output();
-    assert.equal(refused.code, 1);
-    assert.match(
-      new TextDecoder().decode(refused.stderr),
-      new RegExp(
-        `grant it: --allow-net=127\\.0\\.0\\.1,127\\.0\\.0\\.2:${port}`,
-      ),
-    );
-    // With the listen permission for that host and port it serves.
-    const child = start(httpRunFlags("127.0.0.2", port));
+    // SPEC §6a: the program's own flags listen on any address.
+    const child = start(runFlags("ipython_mcp"));
     const reader = child.stderr.pipeThrough(new TextDecoderStream())
       .getReader();
     let text = "";
