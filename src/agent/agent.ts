@@ -9,6 +9,7 @@
 import { join, resolve } from "node:path";
 import {
   createLocalBackend,
+  HOST_FILES,
   type KernelBackend,
   type KernelHandle,
   type KernelStartRequest,
@@ -396,15 +397,28 @@ export class CodingAgent implements AsyncDisposable {
 
   async #writeLog(): Promise<void> {
     if (this.logPath !== null) {
-      await this.log.write(this.logPath);
+      await this.#writeFile(this.logPath, this.log.toJsonLines());
       this.#filesWritten.add(this.logPath);
       // The session notebook beside the log: solution.ipynb or NAME.ipynb.
       const notebook = this.logPath.endsWith("/log.jsonl")
         ? this.logPath.replace(/log\.jsonl$/, "solution.ipynb")
         : this.logPath.replace(/\.jsonl$/, ".ipynb");
-      await this.log.writeNotebook(notebook);
+      await this.#writeFile(notebook, this.log.notebookText());
       this.#filesWritten.add(notebook);
     }
+  }
+
+  /**
+   * Writes a file of the working directory the way the backend says: from
+   * inside the sandbox for a sandboxed kernel, which may have planted links
+   * there (SPEC §12).
+   */
+  #writeFile(path: string, text: string): Promise<string> {
+    return (this.#backend.workspace ?? HOST_FILES).writeFile(
+      this.workingDirectory,
+      path,
+      text,
+    );
   }
 
   #toolDefinitions(): ToolDefinition[] {
@@ -553,6 +567,7 @@ export class CodingAgent implements AsyncDisposable {
         ? "python3"
         : this.#kernel.python,
       kernel: () => this.#liveKernel(),
+      writeFile: (name, text) => this.#writeFile(name, text),
       recordFile: (path) => this.#filesWritten.add(path),
       recordCell: (code, result) => this.log.recordCell(code, result),
       replaceTodos: (todos) => {

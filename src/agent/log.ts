@@ -101,25 +101,14 @@ export class AgentLog {
   }
 
   /**
-   * Writes (replaces) the session notebook (nbformat 4.5), secrets masked.
+   * The session notebook (nbformat 4.5) as JSON text, secrets masked.
    *
-   * @param path File to write.
-   * @returns Resolves when written.
+   * @returns The notebook file's text.
    */
-  async writeNotebook(path: string): Promise<void> {
+  notebookText(): string {
     const notebook = buildNotebook(this.#cells, {
       mask: (text) => this.#masker.mask(text),
     });
-    await Deno.writeTextFile(path, JSON.stringify(notebook, null, 1) + "\n");
-  }
-
-  /**
-   * Writes (replaces) the log file.
-   *
-   * @param path File to write.
-   * @returns Resolves when written.
-   */
-  async write(path: string): Promise<void> {
-    await Deno.writeTextFile(path, this.toJsonLines());
+    return JSON.stringify(notebook, null, 1) + "\n";
   }
 }

@@ -8,7 +8,6 @@
  * @module
  */
 
-import { join } from "node:path";
 import { z } from "zod";
 import {
   checkSyntax,
@@ -58,6 +57,15 @@ export interface ToolHost {
   readonly python: string;
   /** The live kernel (a dead one owned by the agent is replaced first). */
   kernel(): Promise<KernelHandle>;
+  /**
+   * Writes (replaces) a file of the working directory, never through a link
+   * a sandboxed kernel planted there (SPEC §12).
+   *
+   * @param name Path relative to the working directory (or absolute inside it).
+   * @param text The file's text.
+   * @returns Its absolute path.
+   */
+  writeFile(name: string, text: string): Promise<string>;
   /** Records a file the agent wrote. */
   recordFile(path: string): void;
   /** Replaces the todo list. */
@@ -285,8 +293,10 @@ function saveCodeTool(codeFileName: string): AgentTool {
           `Syntax error at line ${check.line}: ${check.message}. Nothing was saved; fix the code and call save_code again.`,
         );
       }
-      const path = join(host.workingDirectory, host.codeFileName);
-      await Deno.writeTextFile(path, code.endsWith("\n") ? code : `${code}\n`);
+      const path = await host.writeFile(
+        host.codeFileName,
+        code.endsWith("\n") ? code : `${code}\n`,
+      );
       host.recordFile(path);
       return ok({
         result: `Code saved to ${host.codeFileName}`,

@@ -42,6 +42,7 @@ import {
   UsageError,
 } from "./args.ts";
 import { type CoderSettings, readDotenvText, readSettings } from "./env.ts";
+import { kernelEnvironment, serverSecrets } from "./secrets.ts";
 import { BackendChoiceError, createBackend } from "./backend.ts";
 import { type CliIo, readLines } from "./io.ts";
 import { exitCodeOf, listenForStop, type StopSignal } from "./signals.ts";
@@ -282,6 +283,7 @@ async function runParsed(
   for (const secret of apiKeyCandidates(config, sources)) {
     out.masker.add(secret);
   }
+  for (const secret of serverSecrets(io.env)) out.masker.add(secret);
   out.masker.add(settings.gatewayToken);
   out.masker.add(settings.mcpToken);
   const { key, envVar } = resolveApiKey(config, sources);
@@ -304,30 +306,6 @@ async function runParsed(
     projectPrompt,
     projectPackages,
   });
-}
-
-/**
- * The kernel's environment: the user's, minus the variables holding API keys
- * and tokens (code written by the model runs there). This is no isolation:
- * the kernel can still read its parent's /proc entries and the user's files;
- * that takes `--sandbox`.
- */
-function kernelEnv(
-  env: Record<string, string>,
-  config: ModelConfig,
-): Record<string, string> {
-  const copy = { ...env };
-  for (
-    const name of [
-      OPENROUTER_KEY_ENV,
-      config.api_key_env,
-      "CODER_GATEWAY_TOKEN",
-      "CODER_MCP_TOKEN",
-    ]
-  ) {
-    if (name) delete copy[name];
-  }
-  return copy;
 }
 
 function errorSummary(message: string): Summary {
@@ -429,7 +407,11 @@ async function runAgentCommand(command: AgentCommand): Promise<number> {
   let backend: KernelBackend;
   try {
     backend = createBackend(args, settings, {
-      env: kernelEnv(io.env, config),
+      env: kernelEnvironment(
+        io.env,
+        serverSecrets(io.env, [command.key]),
+        [config.api_key_env],
+      ),
       ...(settings.python ? { python: settings.python } : {}),
       cacheDir: settings.cacheDir,
       logger,

@@ -16,11 +16,13 @@ import {
   KernelSlots,
   type LaunchOptions,
   type Logger,
+  SecretMasker,
 } from "../kernel/mod.ts";
 import { BackendChoiceError, createBackend } from "./backend.ts";
 import { type CliIo, writeText } from "./io.ts";
 import { type LogLevel, readSettings } from "./env.ts";
 import { createLevelLogger } from "./logger.ts";
+import { kernelEnvironment, serverSecrets } from "./secrets.ts";
 
 /** Help text of `ipython_mcp` / `coder mcp`. */
 export const MCP_HELP_TEXT =
@@ -101,12 +103,13 @@ export function createStderrLogger(
   stream: WritableStream<Uint8Array>,
   level: LogLevel,
   name = "ipython_mcp",
+  mask: (text: string) => string = (text) => text,
 ): FlushableLogger {
   let chain: Promise<void> = Promise.resolve();
   const logger = createLevelLogger(level, (at, message) => {
-    const line = `${
-      new Date().toISOString()
-    } ${at.toUpperCase()} ${name}: ${message}\n`;
+    const line = `${new Date().toISOString()} ${at.toUpperCase()} ${name}: ${
+      mask(message)
+    }\n`;
     chain = chain.then(() => writeText(stream, line)).catch(() => {});
   });
   return {
@@ -264,7 +267,20 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     );
     return 2;
   }
-  const logger = createStderrLogger(io.stderr, settings.logLevel);
+  // Every known secret is masked in answers, saved outputs, notebooks and
+  // the log, and no kernel gets one in its environment (SPEC §12).
+  const secrets = serverSecrets(io.env, [
+    settings.gatewayToken,
+    settings.mcpToken,
+  ]);
+  const masker = new SecretMasker(secrets);
+  const mask = (text: string): string => masker.mask(text);
+  const logger = createStderrLogger(
+    io.stderr,
+    settings.logLevel,
+    "ipython_mcp",
+    mask,
+  );
 
   let cwd: string;
   try {
@@ -282,7 +298,7 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
   const firstSpawn = Promise.withResolvers<void>();
   const launch = {
     onSpawn: () => firstSpawn.resolve(),
-    env: io.env,
+    env: kernelEnvironment(io.env, secrets),
     ...(settings.python ? { python: settings.python } : {}),
     cacheDir: settings.cacheDir,
     logger,
@@ -313,6 +329,7 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
       cwd,
       launch,
       backend,
+      masker,
     });
   }
   const registry = new KernelRegistry({
@@ -332,14 +349,15 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
   if (registry.poolSize > 0 && backend.kind !== "remote") {
     await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
   }
-  const { createIpythonMcpServer, WebStreamServerTransport } = await import(
-    "../mcp/mod.ts"
-  );
+  const { createIpythonMcpServer, WebStreamServerTransport, outputStoreFor } =
+    await import("../mcp/mod.ts");
   const server = createIpythonMcpServer({
     registry,
     logger,
     cwd,
     version: denoJson.version,
+    outputs: await outputStoreFor(backend, cwd, settings.cacheDir),
+    mask,
   });
   const transport = new WebStreamServerTransport(io.stdin, io.stdout);
   const stop = Promise.withResolvers<string>();
@@ -388,6 +406,7 @@ interface HttpContext {
   cwd: string;
   launch: LaunchOptions;
   backend: KernelBackend;
+  masker: SecretMasker;
 }
 
 /** A random bearer token: 32 bytes, base64url. */
@@ -408,9 +427,14 @@ function urlHost(hostname: string): string {
  * SIGINT, then ends every session and kills its kernels.
  */
 async function serveHttp(value: string, context: HttpContext): Promise<number> {
-  const { io, settings, logger, cwd, launch, backend } = context;
-  const { isLoopbackHost, isWildcardHost, McpHttpService, parseListenAddress } =
-    await import("../mcp/mod.ts");
+  const { io, settings, logger, cwd, launch, backend, masker } = context;
+  const {
+    isLoopbackHost,
+    isWildcardHost,
+    McpHttpService,
+    outputStoreFor,
+    parseListenAddress,
+  } = await import("../mcp/mod.ts");
   let address;
   try {
     address = parseListenAddress(value);
@@ -434,11 +458,14 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
       `ipython_mcp: CODER_MCP_TOKEN is not set; the token of this run is ${token}\n`,
     );
   }
+  masker.add(token);
   const slots = new KernelSlots(settings.maxKernels);
   const service = new McpHttpService({
     token,
     logger,
     version: denoJson.version,
+    outputs: await outputStoreFor(backend, cwd, settings.cacheDir),
+    mask: (text) => masker.mask(text),
     sessionTtlMs: settings.mcpSessionTtl * 1000,
     // No warm spares per session: each would hold one of the server's
     // kernel slots while its session is idle.

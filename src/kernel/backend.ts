@@ -4,9 +4,12 @@
  * such kernels. The MCP tools, the agent and the registry see only these
  * types, never a concrete kernel class.
  *
+ * {@linkcode HOST_FILES} is in `workspace.ts`.
+ *
  * @module
  */
 
+import type { WorkspaceFiles } from "./workspace.ts";
 import type {
   ExecuteOptions,
   ExecuteResult,
@@ -96,6 +99,12 @@ export interface KernelBackend {
    * @returns The ready kernel.
    */
   start(request: KernelStartRequest): Promise<KernelHandle>;
+  /**
+   * How host code writes into this backend's kernels' working tree (SPEC
+   * §12). Absent: the kernels are not confined, and {@linkcode HOST_FILES}
+   * writes directly.
+   */
+  readonly workspace?: WorkspaceFiles;
   /**
    * Checks, before the first kernel, that the backend can work at all (for
    * example that bwrap is usable or the gateway answers). Optional.

@@ -114,3 +114,11 @@ export {
   GatewayError,
   type KernelModel,
 } from "./remote/rest.ts";
+export { REDACTED, SecretMasker } from "./secrets.ts";
+export {
+  HOST_FILES,
+  pathInside,
+  replaceFile,
+  type WorkspaceFiles,
+  WorkspaceWriteError,
+} from "./workspace.ts";

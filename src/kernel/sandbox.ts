@@ -45,6 +45,12 @@ import {
   formatMemorySize,
   MemoryLimiter,
 } from "./memory_limit.ts";
+import {
+  pathInside,
+  payloadBytes,
+  type WorkspaceFiles,
+  WorkspaceWriteError,
+} from "./workspace.ts";
 import { connect as zmtpConnect } from "../zmtp/mod.ts";
 
 /**
@@ -107,6 +113,24 @@ while kill -0 $k 2>/dev/null; do
   if [ $((t * p)) -gt "$l" ]; then echo memory > "$m"; kill -9 -1; exit 137; fi
 done
 wait $k`;
+
+/**
+ * Writes stdin to "$1" (relative to the working directory) from inside a
+ * sandbox with the kernel's view: parents created, a fresh temporary file
+ * (mktemp: never a planted link or FIFO), then renamed over the target
+ * (`mv -T`: a link or file there is replaced, a directory refused).
+ */
+const WRITER = `set -eu
+p=$1
+d=$(dirname -- "$p")
+mkdir -p -- "$d"
+t=$(mktemp -- "$d/.coder-write.XXXXXXXX")
+if cat > "$t" && mv -fT -- "$t" "$p"; then exit 0; fi
+rm -f -- "$t"
+exit 1`;
+
+/** Deadline of one sandboxed workspace write. */
+export const WORKSPACE_WRITE_TIMEOUT_MS = 30_000;
 
 /** What the bwrap command line is built from. */
 export interface SandboxArgsOptions {
@@ -336,6 +360,60 @@ class SandboxWrapper implements SpawnWrapper {
     );
   }
 
+  /**
+   * Writes a file of a working directory from inside a sandbox that sees
+   * what the kernel sees: wherever a planted link points, the write lands
+   * only where the kernel could write itself.
+   */
+  async writeFile(
+    cwd: string,
+    path: string,
+    data: string | Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const home = this.#options.env.HOME;
+    const deadline = AbortSignal.timeout(WORKSPACE_WRITE_TIMEOUT_MS);
+    const child = new Deno.Command(this.#bwrap, {
+      args: [
+        ...sandboxArgs({
+          ...(home ? { home } : {}),
+          readWrite: [cwd],
+          chdir: cwd,
+        }),
+        "--",
+        "/bin/sh",
+        "-c",
+        WRITER,
+        "sh",
+        path,
+      ],
+      env: { PATH: "/usr/bin:/bin" },
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+      signal: signal ? AbortSignal.any([deadline, signal]) : deadline,
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    const writer = child.stdin.getWriter();
+    try {
+      await writer.write(payloadBytes(data));
+      await writer.close();
+    } catch {
+      // The writer ended early; its status and stderr say why.
+    }
+    const [status, text] = await Promise.all([child.status, stderr]);
+    if (status.success) return;
+    const why = deadline.aborted
+      ? `it did not finish within ${WORKSPACE_WRITE_TIMEOUT_MS / 1000} s`
+      : tailLines(text, 2) || `exit code ${status.code}`;
+    throw new WorkspaceWriteError(
+      `Cannot write ${
+        join(cwd, path)
+      } (written from inside the sandbox): ${why}`,
+    );
+  }
+
   async wrap(command: KernelCommand): Promise<WrappedKernelCommand> {
     const readOnly = await this.#readOnlyDirs(command.command);
     const watchdog = typeof this.#memory === "number" ? this.#memory : null;
@@ -399,6 +477,20 @@ export class SandboxBackend implements KernelBackend {
   readonly #memory: MemoryLimiter | null;
   #ready: Promise<SandboxWrapper> | null = null;
   #python: Promise<string> | null = null;
+
+  /**
+   * Writes into a kernel's working tree from inside a sandbox with the
+   * kernel's view (SPEC §12): the host never follows a link a kernel planted.
+   */
+  readonly workspace: WorkspaceFiles = {
+    confined: true,
+    writeFile: async (cwd, path, data, options = {}) => {
+      const { absolute, relative } = pathInside(cwd, path);
+      const wrapper = await this.#wrapper();
+      await wrapper.writeFile(resolve(cwd), relative, data, options.signal);
+      return absolute;
+    },
+  };
 
   /**
    * Creates the backend (bwrap is checked by `preflight`).

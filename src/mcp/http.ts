@@ -25,6 +25,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "../kernel/mod.ts";
 import { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
 import { createIpythonMcpServer } from "./server.ts";
+import type { OutputStore } from "./output_store.ts";
 import type { McpKernelRegistry } from "./tools.ts";
 
 /** Path the MCP endpoint is served at. */
@@ -62,6 +63,10 @@ export interface McpHttpServiceOptions {
   logger: Logger;
   /** Version reported in `initialize`. */
   version?: string;
+  /** Where saved outputs go; default each session's working directory's `.ipython_mcp/`. */
+  outputs?: OutputStore;
+  /** Masks every known secret in answers and saved outputs; default none. */
+  mask?: (text: string) => string;
   /** Idle milliseconds before a session ends (default 1800 s). */
   sessionTtlMs?: number;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
@@ -413,6 +418,8 @@ export class McpHttpService implements AsyncDisposable {
       logger,
       cwd: registry.cwd,
       ...(this.#options.version ? { version: this.#options.version } : {}),
+      ...(this.#options.outputs ? { outputs: this.#options.outputs } : {}),
+      ...(this.#options.mask ? { mask: this.#options.mask } : {}),
     });
     const transport: TransportClass =
       new (TransportValue as typeof TransportClass)({

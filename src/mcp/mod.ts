@@ -53,6 +53,7 @@ export {
   DEFAULT_JOB_TIMEOUT_SECONDS,
   DEFAULT_JOB_WAIT_SECONDS,
   DEFAULT_TIMEOUT_SECONDS,
+  maskAnswer,
   MAX_JOB_TIMEOUT_SECONDS,
   MAX_JOB_WAIT_SECONDS,
   MAX_TIMEOUT_SECONDS,
@@ -82,6 +83,13 @@ export {
 } from "./jobs.ts";
 export { KernelTaskStore } from "./tasks.ts";
 export {
+  createPrivateStore,
+  type OutputStore,
+  outputStoreFor,
+  workingDirStore,
+} from "./output_store.ts";
+export {
+  listFilesIn,
   listSavedOutputs,
   readResource,
   ResourcePathError,

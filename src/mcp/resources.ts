@@ -86,8 +86,18 @@ export async function safePathIn(cwd: string, path: string): Promise<string> {
  * @param cwd Working directory.
  * @returns The resources, sorted by name.
  */
-export async function listSavedOutputs(cwd: string): Promise<ListedResource[]> {
-  const dir = join(cwd, OUTPUT_DIR_NAME);
+export function listSavedOutputs(cwd: string): Promise<ListedResource[]> {
+  return listFilesIn(join(cwd, OUTPUT_DIR_NAME));
+}
+
+/**
+ * Lists the regular files directly in a directory (links and the rest
+ * skipped) as resources.
+ *
+ * @param dir The directory.
+ * @returns The resources, sorted by name; none when `dir` is not a directory.
+ */
+export async function listFilesIn(dir: string): Promise<ListedResource[]> {
   try {
     if (!(await Deno.lstat(dir)).isDirectory) return [];
   } catch {

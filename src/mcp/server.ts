@@ -37,11 +37,8 @@ import {
   type ToolContext,
   TOOLS,
 } from "./tools.ts";
-import {
-  listSavedOutputs,
-  readResource,
-  ResourcePathError,
-} from "./resources.ts";
+import { ResourcePathError } from "./resources.ts";
+import type { OutputStore } from "./output_store.ts";
 import { KernelTaskStore } from "./tasks.ts";
 
 /** Name the server reports in `initialize`. */
@@ -70,6 +67,10 @@ export interface IpythonMcpServerOptions {
   progressIntervalMs?: number;
   /** Longest gap between progress notifications in ms; default 5000. */
   heartbeatMs?: number;
+  /** Where saved outputs go; default the working directory's `.ipython_mcp/`. */
+  outputs?: OutputStore;
+  /** Masks every known secret in answers and saved outputs; default none. */
+  mask?: (text: string) => string;
 }
 
 /** An ipython_mcp server and what it owns besides the kernels. */
@@ -220,6 +221,8 @@ export function createIpythonMcpServer(
     registry,
     logger,
     cwd: options.cwd ?? registry.cwd,
+    ...(options.outputs ? { outputs: options.outputs } : {}),
+    ...(options.mask ? { mask: options.mask } : {}),
   });
   const intervalMs = options.progressIntervalMs ?? 100;
   const heartbeatMs = options.heartbeatMs ?? 5_000;
@@ -320,7 +323,7 @@ export function createIpythonMcpServer(
   );
 
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({
-    resources: await listSavedOutputs(context.cwd),
+    resources: await context.outputs.list(),
   }));
 
   server.setRequestHandler(
@@ -328,7 +331,7 @@ export function createIpythonMcpServer(
     async (request: ReadResourceRequest) => {
       try {
         return {
-          contents: [await readResource(context.cwd, request.params.uri)],
+          contents: [await context.outputs.read(request.params.uri)],
         };
       } catch (error) {
         if (error instanceof ResourcePathError) {

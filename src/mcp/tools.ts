@@ -8,12 +8,13 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { z } from "zod";
 import {
   buildNotebook,
   DEFAULT_KERNEL_ID,
   ExecutionTimeoutError,
+  HOST_FILES,
   InvalidPackageSpecError,
   KernelDiedError,
   type KernelHandle,
@@ -48,7 +49,8 @@ import {
 } from "./format.ts";
 import { type Job, JobManager } from "./jobs.ts";
 import { NotebookHistory } from "./notebook.ts";
-import { ResourcePathError, safePathIn } from "./resources.ts";
+import { type OutputStore, workingDirStore } from "./output_store.ts";
+import { safePathIn } from "./resources.ts";
 
 /** Default python_exec timeout in seconds. */
 export const DEFAULT_TIMEOUT_SECONDS = 30;
@@ -91,18 +93,28 @@ export interface ToolContext {
   history: NotebookHistory;
   /** Kernels python_reset replaced (their in-flight calls are told so). */
   replaced: WeakSet<KernelHandle>;
+  /** Where saved outputs go and are served from. */
+  outputs: OutputStore;
+  /** Masks every known secret in a text (answers, saved outputs, notebooks). */
+  mask: (text: string) => string;
 }
 
 /**
  * Creates the per-server state the tools share (jobs, cell history).
  *
- * @param base Registry, logger, cwd.
+ * @param base Registry, logger, cwd; optionally the output store (default:
+ *   the working directory's `.ipython_mcp/`) and the secret masker (default:
+ *   none).
  * @returns The full tool context.
  */
 export function createToolContext(
-  base: Pick<ToolContext, "registry" | "logger" | "cwd">,
+  base:
+    & Pick<ToolContext, "registry" | "logger" | "cwd">
+    & Partial<Pick<ToolContext, "outputs" | "mask">>,
 ): ToolContext {
   return {
+    outputs: workingDirStore(base.cwd),
+    mask: (text) => text,
     ...base,
     jobs: new JobManager({
       timeout: timeoutMessage,
@@ -235,35 +247,21 @@ const kernelIdSchema = z.preprocess(
   z.string().optional(),
 );
 
-function outputPathFactory(cwd: string): (kind: string, ext: string) => string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const batch = crypto.randomUUID().slice(0, 8);
-  let n = 0;
-  return (kind, ext) =>
-    join(cwd, OUTPUT_DIR_NAME, `${kind}-${stamp}-${batch}-${++n}.${ext}`);
-}
-
 async function saveFiles(
   files: readonly FileToSave[],
   context: ToolContext,
 ): Promise<string | null> {
   if (files.length === 0) return null;
   try {
-    // A .ipython_mcp symlink would send our writes outside the cwd.
-    await safePathIn(context.cwd, OUTPUT_DIR_NAME);
-    await Deno.mkdir(join(context.cwd, OUTPUT_DIR_NAME), { recursive: true });
-    for (const file of files) {
-      if (typeof file.data === "string") {
-        await Deno.writeTextFile(file.path, file.data);
-      } else {
-        await Deno.writeFile(file.path, file.data);
-      }
-    }
+    await context.outputs.save(files.map((file) => ({
+      path: file.path,
+      data: typeof file.data === "string" ? context.mask(file.data) : file.data,
+    })));
     return null;
   } catch (error) {
-    const message = `Could not save output under ${
-      join(context.cwd, OUTPUT_DIR_NAME)
-    }: ${error instanceof Error ? error.message : error}`;
+    const message = `Could not save output under ${context.outputs.dir}: ${
+      error instanceof Error ? error.message : error
+    }`;
     context.logger.error(message);
     return message;
   }
@@ -423,7 +421,7 @@ Files are read and written relative to the working directory (python_status show
         status: "running",
       });
     }
-    const pathFor = outputPathFactory(context.cwd);
+    const pathFor = context.outputs.pathFactory();
     const onStdout = extra.onStdout;
     let shaped: ShapedExec;
     try {
@@ -529,7 +527,7 @@ Waits until the job ends or \`wait\` seconds pass (default 10, maximum 60), then
       droppedBytes: poll.dropped,
     }, {
       kernelId: job.kernelId,
-      pathFor: outputPathFactory(context.cwd),
+      pathFor: context.outputs.pathFactory(),
       ...(ended && job.failure !== null ? { failure: job.failure } : {}),
     });
     const { success: _success, kernel_id: _kernel, ...fields } = shaped.payload;
@@ -850,26 +848,24 @@ Returns JSON {path, cells} and a resource link to the file. Use it to hand the w
         { kernel_id: id },
       );
     }
-    let target: string;
-    try {
-      target = await safePathIn(context.cwd, wanted);
-    } catch (error) {
-      if (error instanceof ResourcePathError) {
-        return errorAnswer(exportPathError(wanted, error.message), {
-          kernel_id: id,
-        });
-      }
-      throw error;
-    }
     const cells = context.history.cells(kernel);
-    const notebook = buildNotebook(cells);
+    const text = context.mask(
+      JSON.stringify(buildNotebook(cells), null, 1) + "\n",
+    );
+    const workspace = context.registry.backend.workspace ?? HOST_FILES;
+    let target: string;
+    let link = "";
     try {
-      await Deno.mkdir(dirname(target), { recursive: true });
-      await Deno.writeTextFile(
-        target,
-        JSON.stringify(notebook, null, 1) + "\n",
-      );
+      if (!workspace.confined) await safePathIn(context.cwd, wanted);
+      target = await workspace.writeFile(context.cwd, wanted, text);
+      if (context.outputs.private) {
+        // A confined kernel may swap the written file at once: the link
+        // points at the server's own copy.
+        link = context.outputs.pathFactory()("notebook", "ipynb");
+        await context.outputs.save([{ path: link, data: text }]);
+      }
     } catch (error) {
+      // Outside the cwd, through a link, or the write failed.
       return errorAnswer(
         exportPathError(
           wanted,
@@ -879,9 +875,15 @@ Returns JSON {path, cells} and a resource link to the file. Use it to hand the w
       );
     }
     return jsonAnswer(
-      { success: true, kernel_id: id, path: target, cells: cells.length },
+      {
+        success: true,
+        kernel_id: id,
+        path: target,
+        cells: cells.length,
+        ...(link ? { copy: link } : {}),
+      },
       false,
-      [resourceLink(target)],
+      [resourceLink(link || target)],
     );
   },
 });
@@ -925,5 +927,46 @@ export async function callTool(
       }.`,
     );
   }
-  return await tool.call(args, context, extra);
+  const onStdout = extra.onStdout;
+  const answer = await tool.call(args, context, {
+    ...extra,
+    ...(onStdout ? { onStdout: (text) => onStdout(context.mask(text)) } : {}),
+  });
+  return maskAnswer(answer, context.mask);
+}
+
+/** Every string of a JSON value, masked. */
+function maskValue(value: unknown, mask: (text: string) => string): unknown {
+  if (typeof value === "string") return mask(value);
+  if (Array.isArray(value)) return value.map((item) => maskValue(item, mask));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, maskValue(item, mask)]),
+    );
+  }
+  return value;
+}
+
+/**
+ * An answer with every known secret masked in its text items and
+ * structured content (SPEC §12), images and links untouched.
+ *
+ * @param answer The answer.
+ * @param mask The masker.
+ * @returns The masked answer.
+ */
+export function maskAnswer(
+  answer: ToolAnswer,
+  mask: (text: string) => string,
+): ToolAnswer {
+  return {
+    ...answer,
+    content: answer.content.map((item) =>
+      item.type === "text" ? { ...item, text: mask(item.text) } : item
+    ),
+    structuredContent: maskValue(answer.structuredContent, mask) as Record<
+      string,
+      unknown
+    >,
+  };
 }

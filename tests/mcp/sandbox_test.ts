@@ -213,14 +213,17 @@ Deno.test("ipython_mcp --sandbox: escape attempts fail inside, succeed outside",
           assert.equal(inside.ok, false, inside.detail);
           assert.match(inside.detail, /FileNotFoundError/);
           assert.equal(outside.ok, true);
-          assert.match(outside.detail, /PLANTED|SANDBOX-SECRET/);
+          // Read outside; the server's own key is masked in the answer.
+          assert.match(outside.detail, /PLANTED|OPENROUTER_API_KEY=\[REDACTED\]/);
         }
         const { inside, outside } = await both(attempt(
           `import os\nresult = "|".join(f"{k}={v}" for k, v in os.environ.items())`,
         ));
         assert.equal(inside.ok, true);
-        assert.doesNotMatch(inside.detail, /SANDBOX-SECRET/);
-        assert.match(outside.detail, /SANDBOX-SECRET/);
+        assert.doesNotMatch(inside.detail, /SANDBOX-SECRET|OPENROUTER/);
+        // SPEC §12: no kernel, sandboxed or not, gets the server's secrets.
+        assert.match(outside.detail, /HOME=/);
+        assert.doesNotMatch(outside.detail, /SANDBOX-SECRET|OPENROUTER/);
       },
     );
 
@@ -372,7 +375,10 @@ Deno.test("ipython_mcp --sandbox: escape attempts fail inside, succeed outside",
         assert.ok(sandboxAnswers.length > 10);
         assert.doesNotMatch(all, new RegExp(SECRET_KEY));
         assert.doesNotMatch(all, new RegExp(SECRET_SSH));
-        assert.match(localAnswers.join("\n"), new RegExp(SECRET_KEY));
+        // The local kernel read the planted file; its answer masked the key.
+        const local = localAnswers.join("\n");
+        assert.doesNotMatch(local, new RegExp(SECRET_KEY));
+        assert.match(local, /\[REDACTED\]/);
       },
     );
   } finally {

@@ -89,6 +89,7 @@ export class GatewayClient {
   /** Base URL with a trailing slash, without credentials. */
   readonly base: URL;
   readonly #authorization: string | null;
+  readonly #token: string | null;
 
   /**
    * Creates the client (the URL is checked; nothing is sent).
@@ -100,6 +101,16 @@ export class GatewayClient {
     this.#authorization = config.token
       ? `${config.authScheme ?? "token"} ${config.token}`
       : null;
+    this.#token = config.token || null;
+  }
+
+  /** A text with the token (bare or in its header form) replaced by `***`. */
+  #hideToken(text: string): string {
+    if (!this.#authorization || !this.#token) return text;
+    return text.replaceAll(this.#authorization, "***").replaceAll(
+      this.#token,
+      "***",
+    );
   }
 
   /** The base URL for status output. */
@@ -154,7 +165,7 @@ export class GatewayClient {
       const reason = error instanceof Error ? error.message : String(error);
       throw new GatewayError(
         `Cannot reach the gateway at ${this.location} to ${options.what}: ${
-          reason.replaceAll(this.#authorization ?? "\0", "***")
+          this.#hideToken(reason)
         }`,
         null,
       );
@@ -168,10 +179,8 @@ export class GatewayClient {
       const parsed = JSON.parse(body);
       detail = String(parsed.message ?? parsed.reason ?? body);
     } catch { /* plain text */ }
-    detail = detail.replace(/\s+/g, " ").trim().slice(0, 300);
-    if (this.#authorization) {
-      detail = detail.replaceAll(this.#authorization, "***");
-    }
+    // Hidden before the cut, so a token across the cut leaves no prefix.
+    detail = this.#hideToken(detail).replace(/\s+/g, " ").trim().slice(0, 300);
     const status = response.status;
     const at = `the gateway at ${this.location}`;
     let message: string;

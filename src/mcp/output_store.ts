@@ -1,0 +1,156 @@
+/**
+ * Where `ipython_mcp` keeps saved outputs (a cut field's full text, images
+ * not inlined, SVGs, notebook copies) and serves them from through
+ * `resources/list` and `resources/read` (SPEC §2, §9, §12).
+ *
+ * - {@linkcode workingDirStore}: `<cwd>/.ipython_mcp/`, for kernels that are
+ *   not confined (they have the user's rights anyway). `resources/read`
+ *   serves files of the working directory that no symlink leads to.
+ * - {@linkcode createPrivateStore}: a directory of the server's own (mode
+ *   0700, outside every tree a kernel can write), for sandboxed kernels. A
+ *   sandboxed kernel can swap any entry of its working tree for a link in a
+ *   loop; a store it cannot reach leaves it nothing to race, and
+ *   `resources/read` then serves only this directory.
+ *
+ * @module
+ */
+
+import { join, relative, resolve } from "node:path";
+import { type KernelBackend, replaceFile } from "../kernel/mod.ts";
+import type { FileToSave } from "./format.ts";
+import { OUTPUT_DIR_NAME } from "./format.ts";
+import {
+  type ListedResource,
+  listFilesIn,
+  readResource,
+  type ResourceContents,
+  safePathIn,
+} from "./resources.ts";
+
+/** Saved outputs of one server: where they go and how they are served. */
+export interface OutputStore {
+  /** The directory saved outputs are written to (absolute). */
+  readonly dir: string;
+  /** True when `dir` is the server's own, outside the working tree. */
+  readonly private: boolean;
+  /**
+   * Fresh paths for one answer's files: `<dir>/<kind>-<time>-<batch>-<n>.<ext>`.
+   *
+   * @returns A function giving the next path.
+   */
+  pathFactory(): (kind: string, ext: string) => string;
+  /**
+   * Writes files (paths from {@linkcode OutputStore.pathFactory}), each a
+   * fresh file renamed into place.
+   *
+   * @param files The files.
+   */
+  save(files: readonly FileToSave[]): Promise<void>;
+  /** The saved outputs as resources, sorted by name. */
+  list(): Promise<ListedResource[]>;
+  /**
+   * Reads one resource by its `file://` URL.
+   *
+   * @param uri The URL.
+   * @throws {ResourcePathError} Not served by this store.
+   */
+  read(uri: string): Promise<ResourceContents>;
+}
+
+function pathFactoryIn(
+  dir: string,
+): () => (kind: string, ext: string) => string {
+  return () => {
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    const batch = crypto.randomUUID().slice(0, 8);
+    let n = 0;
+    return (kind, ext) => join(dir, `${kind}-${stamp}-${batch}-${++n}.${ext}`);
+  };
+}
+
+async function saveAll(files: readonly FileToSave[]): Promise<void> {
+  for (const file of files) await replaceFile(file.path, file.data);
+}
+
+/**
+ * The store in the working directory's `.ipython_mcp/` (kernels that are
+ * not confined).
+ *
+ * @param cwd The working directory (absolute).
+ * @returns The store.
+ */
+export function workingDirStore(cwd: string): OutputStore {
+  const dir = join(cwd, OUTPUT_DIR_NAME);
+  return {
+    dir,
+    private: false,
+    pathFactory: pathFactoryIn(dir),
+    async save(files) {
+      if (files.length === 0) return;
+      // A .ipython_mcp symlink would send the writes outside the cwd.
+      await safePathIn(cwd, OUTPUT_DIR_NAME);
+      await saveAll(files);
+    },
+    list: () => listFilesIn(dir),
+    read: (uri) => readResource(cwd, uri),
+  };
+}
+
+/**
+ * Creates (mode 0700) and returns a store in a directory of the server's
+ * own, outside any tree a kernel can write (sandboxed kernels).
+ *
+ * @param dir The directory (created with its parents when missing).
+ * @returns The store.
+ * @example
+ * ```ts ignore
+ * const store = await createPrivateStore("/home/me/.cache/agentic-python-coder/outputs/1a2b");
+ * ```
+ */
+export async function createPrivateStore(dir: string): Promise<OutputStore> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await Deno.chmod(dir, 0o700);
+  return {
+    dir,
+    private: true,
+    pathFactory: pathFactoryIn(dir),
+    save: saveAll,
+    list: () => listFilesIn(dir),
+    read: (uri) => readResource(dir, uri),
+  };
+}
+
+/**
+ * The store a server uses for a backend: a private one under
+ * `<cacheDir>/outputs/<hash of cwd>/` when the backend's kernels are
+ * confined (SPEC §12), else the working directory's `.ipython_mcp/`.
+ *
+ * @param backend The backend (its `workspace` says whether kernels are confined).
+ * @param cwd The working directory.
+ * @param cacheDir The program's cache directory.
+ * @returns The store.
+ */
+export async function outputStoreFor(
+  backend: Pick<KernelBackend, "workspace">,
+  cwd: string,
+  cacheDir: string,
+): Promise<OutputStore> {
+  if (!backend.workspace?.confined) return workingDirStore(cwd);
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(cwd),
+  );
+  const key = [...new Uint8Array(digest).slice(0, 8)]
+    .map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  const dir = resolve(cacheDir, "outputs", key);
+  // A cache directory inside the working tree would be the kernel's to write.
+  if (relative(cwd, dir).startsWith("..")) return await createPrivateStore(dir);
+  const temp = await Deno.makeTempDir({ prefix: "ipython_mcp-outputs-" });
+  if (relative(cwd, temp).startsWith("..")) {
+    return await createPrivateStore(temp);
+  }
+  await Deno.remove(temp);
+  throw new Error(
+    `No place outside the working directory ${cwd} for the saved outputs of sandboxed kernels: set XDG_CACHE_HOME to a directory outside it`,
+  );
+}
