@@ -60,6 +60,8 @@ export interface WrappedKernelCommand extends KernelCommand {
    * memory-limit kills) and releases what the wrapper created. Called once.
    */
   finish?(status: { code: number; signal: string | null }): Promise<KernelExit>;
+  /** Called once with the spawned process's pid (e.g. to watch its memory). */
+  started?(pid: number): void;
 }
 
 /** Changes how kernels are spawned; one object serves many kernels. */
@@ -661,6 +663,7 @@ export async function spawnKernel(
       stderr: "piped",
       detached: true,
     }).spawn();
+    spawn.started?.(child.pid);
     options.onSpawn?.(child.pid);
   } catch (error) {
     await spawn.finish?.({ code: 127, signal: null }).catch(() => {});

@@ -122,3 +122,5 @@ export {
   type WorkspaceFiles,
   WorkspaceWriteError,
 } from "./workspace.ts";
+export { DENIED_CALLS, type DeniedCall, seccompFilter } from "./seccomp.ts";
+export { tmpfsSizes, treeMemory } from "./memory_watch.ts";

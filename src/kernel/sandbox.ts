@@ -45,6 +45,8 @@ import {
   formatMemorySize,
   MemoryLimiter,
 } from "./memory_limit.ts";
+import { type MemoryWatch, tmpfsSizes, watchMemory } from "./memory_watch.ts";
+import { seccompFilter } from "./seccomp.ts";
 import {
   pathInside,
   payloadBytes,
@@ -92,27 +94,11 @@ const PATHS_PROBE = "import json, os, sys\n" +
   "sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]))";
 
 /**
- * Memory watchdog run inside the sandbox when no memory cgroup can be
- * created (an unprivileged user without a delegated cgroup): it starts the
- * kernel, sums the resident memory of every process in the sandbox's pid
- * namespace (which holds only the kernel's processes) every 0.2 s, and past
- * the limit ("$1" KiB) writes the marker file "$2" and kills them all.
- * Coarser than a cgroup: a fast allocation can overshoot by what it touches
- * in 0.2 s.
+ * Starts the command given after the filter's path with the seccomp filter
+ * open on fd 3, as bwrap's `--seccomp 3` reads it (Deno passes no extra file
+ * descriptors to a child). `exec` keeps the pid and process group.
  */
-const WATCHDOG = `l=$1 m=$2; shift 2
-p=$(($(getconf PAGESIZE 2>/dev/null || echo 4096) / 1024))
-"$@" &
-k=$!
-while kill -0 $k 2>/dev/null; do
-  sleep 0.2
-  t=0
-  for f in /proc/[0-9]*/statm; do
-    read -r _ r _ < "$f" 2>/dev/null && t=$((t + r))
-  done
-  if [ $((t * p)) -gt "$l" ]; then echo memory > "$m"; kill -9 -1; exit 137; fi
-done
-wait $k`;
+const WITH_FILTER_FD = 'f=$1; shift; exec "$@" 3<"$f"';
 
 /**
  * Writes stdin to "$1" (relative to the working directory) from inside a
@@ -144,6 +130,10 @@ export interface SandboxArgsOptions {
   chdir?: string;
   /** Size cap of /tmp and /var/tmp in bytes (default 1 GiB). */
   tmpSize?: number;
+  /** Size cap of the private /dev/shm in bytes (default 256 MiB). */
+  shmSize?: number;
+  /** File descriptor holding a seccomp filter for `--seccomp` (none by default). */
+  seccompFd?: number;
 }
 
 /**
@@ -178,6 +168,7 @@ function within(path: string, dir: string): boolean {
  */
 export function sandboxArgs(options: SandboxArgsOptions = {}): string[] {
   const size = String(options.tmpSize ?? SANDBOX_TMP_SIZE);
+  const shm = String(options.shmSize ?? tmpfsSizes(null).shm);
   const args = [
     "--die-with-parent",
     "--unshare-user",
@@ -195,6 +186,10 @@ export function sandboxArgs(options: SandboxArgsOptions = {}): string[] {
     "/",
     "--dev",
     "/dev",
+    "--size",
+    shm,
+    "--tmpfs",
+    "/dev/shm",
     "--proc",
     "/proc",
     "--size",
@@ -217,6 +212,9 @@ export function sandboxArgs(options: SandboxArgsOptions = {}): string[] {
   for (const dir of options.readOnly ?? []) args.push("--ro-bind", dir, dir);
   for (const dir of options.readWrite ?? []) args.push("--bind", dir, dir);
   if (options.chdir) args.push("--chdir", options.chdir);
+  if (options.seccompFd !== undefined) {
+    args.push("--seccomp", String(options.seccompFd));
+  }
   return args;
 }
 
@@ -261,8 +259,9 @@ class SandboxWrapper implements SpawnWrapper {
   readonly #options: SandboxBackendOptions;
   readonly #memory: MemoryLimiter | number | null;
   readonly #binds = new Map<string, Promise<string[]>>();
+  readonly #filter = seccompFilter();
 
-  /** `memory`: a cgroup limiter, a watchdog limit in bytes, or null. */
+  /** `memory`: a cgroup limiter, a host-side watch's limit in bytes, or null. */
   constructor(
     bwrap: string,
     setsid: string,
@@ -416,43 +415,54 @@ class SandboxWrapper implements SpawnWrapper {
 
   async wrap(command: KernelCommand): Promise<WrappedKernelCommand> {
     const readOnly = await this.#readOnlyDirs(command.command);
-    const watchdog = typeof this.#memory === "number" ? this.#memory : null;
-    const marker = join(command.runtimeDir, "memory-exceeded");
-    const inner = watchdog === null ? [] : [
-      "/bin/sh",
-      "-c",
-      WATCHDOG,
-      "sh",
-      String(Math.floor(watchdog / 1024)),
-      marker,
-    ];
+    const limit = this.#memory instanceof MemoryLimiter
+      ? this.#memory.limit
+      : this.#memory;
+    const watched = typeof this.#memory === "number" ? this.#memory : null;
+    const sizes = tmpfsSizes(limit);
+    // The filter is read by bwrap at start; the runtime dir is private.
+    const filter = join(command.runtimeDir, "seccomp.bpf");
+    await Deno.writeFile(filter, this.#filter, { mode: 0o600 });
+    let watch: MemoryWatch | null = null;
     const sandboxed: WrappedKernelCommand = {
       ...command,
-      command: this.#bwrap,
+      command: "/bin/sh",
       args: [
+        "-c",
+        WITH_FILTER_FD,
+        "sh",
+        filter,
+        this.#bwrap,
         ...sandboxArgs({
           ...(this.#options.env.HOME ? { home: this.#options.env.HOME } : {}),
           readOnly,
           readWrite: [command.cwd, command.runtimeDir],
           chdir: command.cwd,
-          ...(this.#options.tmpSize ? { tmpSize: this.#options.tmpSize } : {}),
+          tmpSize: this.#options.tmpSize ?? sizes.tmp,
+          shmSize: sizes.shm,
+          seccompFd: 3,
         }),
         "--",
-        ...inner,
         this.#setsid,
         command.command,
         ...command.args,
       ],
       env: sandboxEnv(command.env),
+      ...(watched === null ? {} : {
+        started: (pid: number) => {
+          watch = watchMemory(pid, watched);
+        },
+      }),
       finish: async (status) => {
         const exit = exitFromStatus(status);
-        if (watchdog === null || exit.signal !== "SIGKILL") return exit;
-        const hit = await Deno.stat(marker).then(() => true, () => false);
-        return hit
+        const current = watch as MemoryWatch | null;
+        if (current === null) return exit;
+        current.stop();
+        return await current.exceeded && watched !== null
           ? {
             ...exit,
             reason: "memory_limit",
-            detail: formatMemorySize(watchdog),
+            detail: formatMemorySize(watched),
           }
           : exit;
       },
@@ -580,9 +590,9 @@ export class SandboxBackend implements KernelBackend {
         !(await memory.available()))
     ) {
       this.#options.logger?.warn(
-        `No memory cgroup can be created here: the sandbox enforces the memory limit of ${
+        `No memory cgroup can be created here: the server enforces the memory limit of ${
           formatMemorySize(memory.limit)
-        } by polling its processes' resident memory every 0.2 s`,
+        } by polling the sandbox's processes' resident memory every 0.2 s, from outside the sandbox`,
       );
       memory = memory.limit;
     }

@@ -46,6 +46,19 @@ Deno.test("the CLI's memory limit: 4 GiB by default with the sandbox, none witho
   assert.throws(() => resolveMemoryLimit("big", true), BackendChoiceError);
 });
 
+/** Kernel code: SIGSTOPs every process of its pid namespace but itself. */
+const STOP_OTHERS = `import os, signal
+me = os.getpid()
+stopped = []
+for name in os.listdir("/proc"):
+    if name.isdigit() and int(name) != me:
+        try:
+            os.kill(int(name), signal.SIGSTOP)
+            stopped.append(int(name))
+        except OSError:
+            pass
+print("stopped", stopped)`;
+
 Deno.test("exit codes above 128 from bwrap or sh are named as signals", () => {
   assert.deepEqual(exitFromStatus({ code: 137, signal: null }), {
     code: null,
@@ -310,7 +323,7 @@ Deno.test("with uv, packages are installed by uv outside the sandbox, then its i
   }
 });
 
-Deno.test("without a memory cgroup the sandbox enforces the limit with a watchdog inside it", async () => {
+Deno.test("without a memory cgroup the server enforces the limit from outside; stopping every process in the sandbox does not escape it", async () => {
   const cwd = await Deno.makeTempDir({ prefix: "sbx_watchdog_" });
   const warnings: string[] = [];
   try {
@@ -327,12 +340,18 @@ Deno.test("without a memory cgroup the sandbox enforces the limit with a watchdo
       },
     });
     await using kernel = await backend.start({ cwd, packages: [] });
-    assert.match(warnings.join("\n"), /polling its processes' resident memory/);
+    assert.match(
+      warnings.join("\n"),
+      /polling the sandbox's processes' resident memory .* from outside the sandbox/,
+    );
     const threads = await kernel.execute(
       "import threading\nts = [threading.Thread(target=lambda: None) for _ in range(200)]\n" +
         "[t.start() for t in ts]\n[t.join() for t in ts]\nsmall = bytearray(100 * 1024 * 1024)\nlen(ts)",
     );
     assert.equal(threads.result, "200");
+    // The attack on a watchdog inside the sandbox: stop every other process.
+    const stopped = await kernel.execute(STOP_OTHERS);
+    assert.equal(stopped.error, null, JSON.stringify(stopped.error));
     const error = await kernel.execute(
       "import time\nblocks = []\nfor _ in range(40):\n    blocks.append(bytearray(50 * 1024 * 1024))\n    time.sleep(0.05)",
       { timeoutMs: 60_000 },

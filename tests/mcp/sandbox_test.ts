@@ -214,7 +214,10 @@ Deno.test("ipython_mcp --sandbox: escape attempts fail inside, succeed outside",
           assert.match(inside.detail, /FileNotFoundError/);
           assert.equal(outside.ok, true);
           // Read outside; the server's own key is masked in the answer.
-          assert.match(outside.detail, /PLANTED|OPENROUTER_API_KEY=\[REDACTED\]/);
+          assert.match(
+            outside.detail,
+            /PLANTED|OPENROUTER_API_KEY=\[REDACTED\]/,
+          );
         }
         const { inside, outside } = await both(attempt(
           `import os\nresult = "|".join(f"{k}={v}" for k, v in os.environ.items())`,
