@@ -18,7 +18,7 @@
  * @module
  */
 
-import { isAbsolute, join, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type {
   KernelBackend,
   KernelHandle,
@@ -27,7 +27,12 @@ import type {
 import type { SocketFactory } from "./connection.ts";
 import { KernelStartError } from "./errors.ts";
 import { startKernel } from "./kernel.ts";
+import { type AllowedHost, parseAllowHosts } from "./allow_hosts.ts";
+import { runUnderBwrap } from "./bwrap_run.ts";
+import { indexHosts, installEnv, localFindLinks } from "./install_env.ts";
 import {
+  type CommandResult,
+  type InstallStep,
   KERNEL_LAUNCH_ARGS,
   type KernelCommand,
   type LaunchOptions,
@@ -45,6 +50,7 @@ import {
   formatMemorySize,
   MemoryLimiter,
 } from "./memory_limit.ts";
+import { openSandboxNetwork, withRelay } from "./sandbox_net.ts";
 import { connect as zmtpConnect } from "../zmtp/mod.ts";
 
 /**
@@ -141,6 +147,37 @@ function within(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 
+/** The directories of a list not inside another one of it. */
+function outermost(dirs: readonly string[]): string[] {
+  const sorted = [...new Set(dirs)].sort((a, b) => a.length - b.length);
+  return sorted.filter((dir, i) =>
+    !sorted.slice(0, i).some((outer) => within(dir, outer))
+  );
+}
+
+/**
+ * The interpreter an environment at `root` was made from: the target of
+ * its python link, or (for a copied interpreter) the one named by
+ * pyvenv.cfg's `home`. Never an interpreter inside the environment.
+ */
+async function baseInterpreter(python: string, root: string): Promise<string> {
+  const real = await Deno.realPath(python).catch(() => python);
+  if (!within(real, root)) return real;
+  const cfg = await Deno.readTextFile(join(root, "pyvenv.cfg")).catch(() => "");
+  const home = cfg.match(/^\s*home\s*=\s*(.+?)\s*$/m)?.[1];
+  const candidate = home ? join(home, basename(python)) : "";
+  const resolved = candidate
+    ? await Deno.realPath(candidate).catch(() => null)
+    : null;
+  if (resolved === null || within(resolved, root)) {
+    throw new KernelStartError(
+      `Cannot find the interpreter the environment ${root} was made from (pyvenv.cfg names none outside it)`,
+      { tried: [python] },
+    );
+  }
+  return resolved;
+}
+
 /**
  * The bwrap arguments (before `--` and the command) that build the sandbox.
  *
@@ -214,6 +251,12 @@ export interface SandboxBackendOptions extends LaunchOptions {
    * `watchdog` forces the fallback (tests).
    */
   memoryEnforcement?: "auto" | "watchdog";
+  /**
+   * Hosts (`HOST` for ports 80 and 443, or `HOST:PORT`) the kernels may
+   * reach over HTTP and HTTPS through a filtering proxy (SPEC §12
+   * `--allow-host`); default none: no network at all.
+   */
+  allowHosts?: readonly string[];
 }
 
 /** Environment inside the sandbox: a short allow list, never secrets. */
@@ -237,6 +280,9 @@ class SandboxWrapper implements SpawnWrapper {
   readonly #options: SandboxBackendOptions;
   readonly #memory: MemoryLimiter | number | null;
   readonly #binds = new Map<string, Promise<string[]>>();
+  readonly #allow: readonly AllowedHost[];
+  /** uv caches whose environments kernels run from (bound read-only). */
+  readonly #uvCaches = new Set<string>();
 
   /** `memory`: a cgroup limiter, a watchdog limit in bytes, or null. */
   constructor(
@@ -249,38 +295,123 @@ class SandboxWrapper implements SpawnWrapper {
     this.#setsid = setsid;
     this.#options = options;
     this.#memory = memory;
+    this.#allow = parseAllowHosts(options.allowHosts ?? []);
   }
 
-  /** uv needs the network to install: run it outside first, then start its interpreter. */
-  async prepare(plan: LaunchPlan): Promise<LaunchPlan> {
+  /**
+   * uv needs the network to install: run it first in an install sandbox
+   * (SPEC §12: only the package index hosts, its cache writable, no
+   * secrets), then start its interpreter in the kernel's sandbox.
+   */
+  async prepare(plan: LaunchPlan, options: LaunchOptions): Promise<LaunchPlan> {
     if (!plan.installs) return plan;
     const at = plan.args.length - KERNEL_LAUNCH_ARGS.length;
     if (at < 0 || plan.args[at + 1] !== KERNEL_LAUNCH_ARGS[1]) return plan;
-    const args = [
-      ...plan.args.slice(0, at),
-      "-c",
-      "import sys; print(sys.executable)",
-    ];
-    const out = await runCommand(
-      plan.command,
-      args,
-      this.#options.env,
-      PACKAGE_INSTALL_TIMEOUT_MS,
+    const env = this.#options.env;
+    const cache = resolve(
+      env.UV_CACHE_DIR ||
+        join(env.XDG_CACHE_HOME || join(env.HOME || "/tmp", ".cache"), "uv"),
     );
+    await Deno.mkdir(cache, { recursive: true });
+    const pythons = resolve(
+      env.UV_PYTHON_INSTALL_DIR ||
+        join(
+          env.XDG_DATA_HOME || join(env.HOME || "/tmp", ".local", "share"),
+          "uv",
+          "python",
+        ),
+    );
+    const base = await resolvePython(options).catch(() => undefined);
+    const out = await this.install({
+      command: plan.command,
+      args: [
+        ...plan.args.slice(0, at),
+        "-c",
+        "import sys; print(sys.executable)",
+      ],
+      ...(base ? { python: base } : {}),
+      writable: [cache],
+      readOnly: [
+        dirname(plan.command),
+        ...(await Deno.stat(pythons).then(() => [pythons], () => [])),
+      ],
+      env: { UV_CACHE_DIR: cache },
+      timeoutMs: PACKAGE_INSTALL_TIMEOUT_MS,
+    });
     const python = out.stdout.trim().split("\n").at(-1) ?? "";
     if (!out.ok || !isAbsolute(python)) {
+      const output = out.stdout + out.stderr;
       throw new KernelStartError(
         `Cannot install the packages before starting the sandbox (${plan.description}): ${
-          tailLines(out.stderr, 3)
+          tailLines(output, 4)
         }`,
-        { tried: [plan.description], stderrTail: tailLines(out.stderr) },
+        { tried: [plan.description], stderrTail: tailLines(output) },
       );
     }
+    this.#uvCaches.add(cache);
     return {
       command: python,
       args: [...KERNEL_LAUNCH_ARGS],
       description: `${plan.description} (installed before the sandbox)`,
       installs: false,
+    };
+  }
+
+  /**
+   * Runs an installer step in a sandbox of its own (SPEC §12): home and
+   * working directory hidden, the reduced environment of `installEnv`,
+   * writable only `step.writable` (and private /tmp), network only to the
+   * package index hosts through the filtering proxy.
+   */
+  async install(step: InstallStep): Promise<CommandResult> {
+    const env = this.#options.env;
+    const hidden = hiddenDirs(env.HOME);
+    const readOnly = [
+      ...(step.python ? await this.#readOnlyDirs(step.python) : []),
+      ...[...(step.readOnly ?? []), ...localFindLinks(env)].filter((dir) =>
+        hidden.some((h) => within(resolve(dir), h))
+      ),
+    ];
+    const allow = indexHosts(env);
+    const refused: string[] = [];
+    const hint = () =>
+      "it is not a package index host: name the index in PIP_INDEX_URL / PIP_EXTRA_INDEX_URL " +
+      "(pip) or UV_DEFAULT_INDEX / UV_INDEX (uv)";
+    const out = await runUnderBwrap({
+      bwrap: this.#bwrap,
+      isolation: sandboxArgs({
+        ...(env.HOME ? { home: env.HOME } : {}),
+        readOnly,
+        readWrite: step.writable,
+        chdir: "/tmp",
+        ...(this.#options.tmpSize ? { tmpSize: this.#options.tmpSize } : {}),
+      }),
+      command: [step.command, ...step.args],
+      env: { ...installEnv(env), ...step.env, TMPDIR: "/tmp" },
+      ...(step.python
+        ? {
+          network: {
+            allow,
+            python: step.python,
+            hint,
+            onRefused: (target: string) => {
+              refused.push(target);
+              this.#options.logger?.warn(
+                `Install sandbox: refused a connection to ${target} (${hint()})`,
+              );
+            },
+          },
+        }
+        : {}),
+      timeoutMs: step.timeoutMs,
+      ...(step.signal ? { signal: step.signal } : {}),
+    });
+    if (out.ok || refused.length === 0) return out;
+    const hosts = [...new Set(refused)].join(", ");
+    return {
+      ...out,
+      stderr:
+        `${out.stderr}\nThe install sandbox refused ${hosts}: ${hint()}.\n`,
     };
   }
 
@@ -295,8 +426,29 @@ class SandboxWrapper implements SpawnWrapper {
     return found;
   }
 
+  /**
+   * The directories to bind for an interpreter. An environment built for
+   * packages (a venv or uv environment, found by its pyvenv.cfg) is never
+   * run on the host (its .pth files are package code, SPEC §12): its root
+   * (or the whole uv cache it lives in) is bound, and its base interpreter
+   * is probed instead.
+   */
   async #probeDirs(python: string): Promise<string[]> {
     const hidden = hiddenDirs(this.#options.env.HOME);
+    const root = dirname(dirname(resolve(python)));
+    const isEnv = await Deno.stat(join(root, "pyvenv.cfg")).then(
+      () => true,
+      () => false,
+    );
+    if (isEnv) {
+      const base = await baseInterpreter(python, root);
+      const cache = [...this.#uvCaches].find((dir) => within(root, dir));
+      const dirs = [
+        ...(await this.#readOnlyDirs(base)),
+        cache ?? root,
+      ].filter((dir) => hidden.some((h) => within(dir, h)));
+      return outermost(dirs);
+    }
     const out = await runCommand(
       python,
       ["-c", PATHS_PROBE],
@@ -329,11 +481,40 @@ class SandboxWrapper implements SpawnWrapper {
         candidates.add(stat.isDirectory ? p : resolve(p, ".."));
       }
     }
-    // Keep only the outermost directories.
-    const sorted = [...candidates].sort((a, b) => a.length - b.length);
-    return sorted.filter((dir, i) =>
-      !sorted.slice(0, i).some((outer) => within(dir, outer))
-    );
+    return outermost([...candidates]);
+  }
+
+  /**
+   * With an allow list: a proxy for this kernel on a socket in its runtime
+   * directory (already bound into the sandbox), the relay in front of the
+   * kernel's command, the proxy variables in its environment; the proxy
+   * stops when the kernel ends.
+   */
+  #withNetwork(
+    command: WrappedKernelCommand,
+    python: string,
+  ): Promise<WrappedKernelCommand> {
+    if (this.#allow.length === 0) return Promise.resolve(command);
+    const logger = this.#options.logger;
+    const net = openSandboxNetwork({
+      allow: this.#allow,
+      dir: command.runtimeDir,
+      python,
+      onRefused: (target) =>
+        logger?.info(`Sandbox network: refused a connection to ${target}`),
+    });
+    const finish = command.finish;
+    return Promise.resolve({
+      ...command,
+      ...withRelay(command.args, command.env, net),
+      finish: async (status) => {
+        try {
+          return finish ? await finish(status) : exitFromStatus(status);
+        } finally {
+          await net.close();
+        }
+      },
+    });
   }
 
   async wrap(command: KernelCommand): Promise<WrappedKernelCommand> {
@@ -379,9 +560,10 @@ class SandboxWrapper implements SpawnWrapper {
           : exit;
       },
     };
+    const networked = await this.#withNetwork(sandboxed, command.command);
     return this.#memory instanceof MemoryLimiter
-      ? await this.#memory.wrap(sandboxed)
-      : sandboxed;
+      ? await this.#memory.wrap(networked)
+      : networked;
   }
 }
 
@@ -527,6 +709,7 @@ export class SandboxBackend implements KernelBackend {
       tmpSize: _t,
       os: _o,
       memoryEnforcement: _e,
+      allowHosts: _h,
       ...launch
     } = this.#options;
     // Without packages: the interpreter found (or checked) once per
