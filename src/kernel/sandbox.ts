@@ -284,18 +284,22 @@ class SandboxWrapper implements SpawnWrapper {
   /** uv caches whose environments kernels run from (bound read-only). */
   readonly #uvCaches = new Set<string>();
 
-  /** `memory`: a cgroup limiter, a watchdog limit in bytes, or null. */
+  /**
+   * `memory`: a cgroup limiter, a watchdog limit in bytes, or null;
+   * `allow`: the hosts kernels may reach through the proxy.
+   */
   constructor(
     bwrap: string,
     setsid: string,
     options: SandboxBackendOptions,
     memory: MemoryLimiter | number | null,
+    allow: readonly AllowedHost[],
   ) {
     this.#bwrap = bwrap;
     this.#setsid = setsid;
     this.#options = options;
     this.#memory = memory;
-    this.#allow = parseAllowHosts(options.allowHosts ?? []);
+    this.#allow = allow;
   }
 
   /**
@@ -579,16 +583,19 @@ export class SandboxBackend implements KernelBackend {
   readonly location: null = null;
   readonly #options: SandboxBackendOptions;
   readonly #memory: MemoryLimiter | null;
+  readonly #allow: readonly AllowedHost[];
   #ready: Promise<SandboxWrapper> | null = null;
   #python: Promise<string> | null = null;
 
   /**
    * Creates the backend (bwrap is checked by `preflight`).
    *
-   * @param options Launch options, memory limit.
+   * @param options Launch options, memory limit, allowed hosts.
+   * @throws {RangeError} A malformed `allowHosts` entry, named.
    */
   constructor(options: SandboxBackendOptions) {
     this.#options = options;
+    this.#allow = parseAllowHosts(options.allowHosts ?? []);
     this.#memory = options.memoryLimit === null
       ? null
       : new MemoryLimiter(options.memoryLimit);
@@ -676,7 +683,13 @@ export class SandboxBackend implements KernelBackend {
       );
       memory = memory.limit;
     }
-    return new SandboxWrapper(bwrap, setsid, this.#options, memory);
+    return new SandboxWrapper(
+      bwrap,
+      setsid,
+      this.#options,
+      memory,
+      this.#allow,
+    );
   }
 
   #resolvePython(): Promise<string> {
