@@ -51,7 +51,7 @@ export interface FilteringProxyOptions {
    * the server with --allow-host HOST (or CODER_SANDBOX_ALLOW_HOSTS=HOST)").
    */
   hint?: (host: string) => string;
-  /** Called for each refused request (for logs). */
+  /** Called for each refused request (for logs), with `host:port` when known. */
   onRefused?: (target: string, why: string) => void;
   /** Caps and timeouts. */
   limits?: ProxyLimits;
@@ -83,6 +83,7 @@ class Refusal extends Error {
     readonly status: number,
     readonly reason: string,
     readonly body: string,
+    readonly target?: string,
   ) {
     super(body);
   }
@@ -217,7 +218,10 @@ class FilterProxy implements FilteringProxy {
       first = target.forward;
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
-      this.#options.onRefused?.(head.target, error.reason);
+      this.#options.onRefused?.(
+        error.target ?? head.target.slice(0, 200),
+        error.reason,
+      );
       await this.#answer(client, error);
       return;
     }
@@ -297,6 +301,7 @@ class FilterProxy implements FilteringProxy {
       403,
       `Forbidden: ${shown} is not an allowed host (${hint})`,
       `The sandbox's network filter refused ${shown}: only allowed hosts can be reached. To allow it, ${hint}.\n`,
+      shown,
     );
   }
 
