@@ -84,9 +84,10 @@ export function serveSimpleIndex(
 ): SimpleIndex {
   const target = serveTarget(async (request) => {
     const path = new URL(request.url).pathname;
-    const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) =>
-      n.endsWith(".whl")
-    );
+    const files: string[] = [];
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.name.endsWith(".whl")) files.push(entry.name);
+    }
     const project = path.match(/^\/simple\/([^/]+)\/$/)?.[1];
     if (project) {
       const norm = project.toLowerCase().replace(/[-_.]+/g, "_");
