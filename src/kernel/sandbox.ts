@@ -18,7 +18,7 @@
  * @module
  */
 
-import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type {
   KernelBackend,
   KernelHandle,
@@ -28,8 +28,7 @@ import type { SocketFactory } from "./connection.ts";
 import { KernelStartError } from "./errors.ts";
 import { startKernel } from "./kernel.ts";
 import { type AllowedHost, parseAllowHosts } from "./allow_hosts.ts";
-import { runUnderBwrap } from "./bwrap_run.ts";
-import { indexHosts, installEnv, localFindLinks } from "./install_env.ts";
+import { builtEnvironment, runSandboxedInstall } from "./install_sandbox.ts";
 import {
   type CommandResult,
   type InstallStep,
@@ -153,29 +152,6 @@ function outermost(dirs: readonly string[]): string[] {
   return sorted.filter((dir, i) =>
     !sorted.slice(0, i).some((outer) => within(dir, outer))
   );
-}
-
-/**
- * The interpreter an environment at `root` was made from: the target of
- * its python link, or (for a copied interpreter) the one named by
- * pyvenv.cfg's `home`. Never an interpreter inside the environment.
- */
-async function baseInterpreter(python: string, root: string): Promise<string> {
-  const real = await Deno.realPath(python).catch(() => python);
-  if (!within(real, root)) return real;
-  const cfg = await Deno.readTextFile(join(root, "pyvenv.cfg")).catch(() => "");
-  const home = cfg.match(/^\s*home\s*=\s*(.+?)\s*$/m)?.[1];
-  const candidate = home ? join(home, basename(python)) : "";
-  const resolved = candidate
-    ? await Deno.realPath(candidate).catch(() => null)
-    : null;
-  if (resolved === null || within(resolved, root)) {
-    throw new KernelStartError(
-      `Cannot find the interpreter the environment ${root} was made from (pyvenv.cfg names none outside it)`,
-      { tried: [python] },
-    );
-  }
-  return resolved;
 }
 
 /**
@@ -362,61 +338,26 @@ class SandboxWrapper implements SpawnWrapper {
   }
 
   /**
-   * Runs an installer step in a sandbox of its own (SPEC §12): home and
-   * working directory hidden, the reduced environment of `installEnv`,
-   * writable only `step.writable` (and private /tmp), network only to the
-   * package index hosts through the filtering proxy.
+   * Runs an installer step in a sandbox of its own (SPEC §12; see
+   * `install_sandbox.ts`).
    */
-  async install(step: InstallStep): Promise<CommandResult> {
-    const env = this.#options.env;
-    const hidden = hiddenDirs(env.HOME);
-    const readOnly = [
-      ...(step.python ? await this.#readOnlyDirs(step.python) : []),
-      ...[...(step.readOnly ?? []), ...localFindLinks(env)].filter((dir) =>
-        hidden.some((h) => within(resolve(dir), h))
-      ),
-    ];
-    const allow = indexHosts(env);
-    const refused: string[] = [];
-    const hint = () =>
-      "it is not a package index host: name the index in PIP_INDEX_URL / PIP_EXTRA_INDEX_URL " +
-      "(pip) or UV_DEFAULT_INDEX / UV_INDEX (uv)";
-    const out = await runUnderBwrap({
+  install(step: InstallStep): Promise<CommandResult> {
+    const home = this.#options.env.HOME;
+    const tmpSize = this.#options.tmpSize;
+    return runSandboxedInstall(step, {
       bwrap: this.#bwrap,
-      isolation: sandboxArgs({
-        ...(env.HOME ? { home: env.HOME } : {}),
-        readOnly,
-        readWrite: step.writable,
-        chdir: "/tmp",
-        ...(this.#options.tmpSize ? { tmpSize: this.#options.tmpSize } : {}),
-      }),
-      command: [step.command, ...step.args],
-      env: { ...installEnv(env), ...step.env, TMPDIR: "/tmp" },
-      ...(step.python
-        ? {
-          network: {
-            allow,
-            python: step.python,
-            hint,
-            onRefused: (target: string) => {
-              refused.push(target);
-              this.#options.logger?.warn(
-                `Install sandbox: refused a connection to ${target} (${hint()})`,
-              );
-            },
-          },
-        }
-        : {}),
-      timeoutMs: step.timeoutMs,
-      ...(step.signal ? { signal: step.signal } : {}),
+      env: this.#options.env,
+      hidden: hiddenDirs(home),
+      isolation: (binds) =>
+        sandboxArgs({
+          ...(home ? { home } : {}),
+          ...binds,
+          chdir: "/tmp",
+          ...(tmpSize ? { tmpSize } : {}),
+        }),
+      interpreterDirs: (python: string) => this.#readOnlyDirs(python),
+      ...(this.#options.logger ? { logger: this.#options.logger } : {}),
     });
-    if (out.ok || refused.length === 0) return out;
-    const hosts = [...new Set(refused)].join(", ");
-    return {
-      ...out,
-      stderr:
-        `${out.stderr}\nThe install sandbox refused ${hosts}: ${hint()}.\n`,
-    };
   }
 
   /** Directories of an interpreter that the sandbox would hide: bound read-only. */
@@ -439,17 +380,12 @@ class SandboxWrapper implements SpawnWrapper {
    */
   async #probeDirs(python: string): Promise<string[]> {
     const hidden = hiddenDirs(this.#options.env.HOME);
-    const root = dirname(dirname(resolve(python)));
-    const isEnv = await Deno.stat(join(root, "pyvenv.cfg")).then(
-      () => true,
-      () => false,
-    );
-    if (isEnv) {
-      const base = await baseInterpreter(python, root);
-      const cache = [...this.#uvCaches].find((dir) => within(root, dir));
+    const built = await builtEnvironment(python);
+    if (built) {
+      const cache = [...this.#uvCaches].find((dir) => within(built.root, dir));
       const dirs = [
-        ...(await this.#readOnlyDirs(base)),
-        cache ?? root,
+        ...(await this.#readOnlyDirs(built.base)),
+        cache ?? built.root,
       ].filter((dir) => hidden.some((h) => within(dir, h)));
       return outermost(dirs);
     }
@@ -497,8 +433,8 @@ class SandboxWrapper implements SpawnWrapper {
   #withNetwork(
     command: WrappedKernelCommand,
     python: string,
-  ): Promise<WrappedKernelCommand> {
-    if (this.#allow.length === 0) return Promise.resolve(command);
+  ): WrappedKernelCommand {
+    if (this.#allow.length === 0) return command;
     const logger = this.#options.logger;
     const net = openSandboxNetwork({
       allow: this.#allow,
@@ -508,7 +444,7 @@ class SandboxWrapper implements SpawnWrapper {
         logger?.info(`Sandbox network: refused a connection to ${target}`),
     });
     const finish = command.finish;
-    return Promise.resolve({
+    return {
       ...command,
       ...withRelay(command.args, command.env, net),
       finish: async (status) => {
@@ -518,7 +454,7 @@ class SandboxWrapper implements SpawnWrapper {
           await net.close();
         }
       },
-    });
+    };
   }
 
   async wrap(command: KernelCommand): Promise<WrappedKernelCommand> {
@@ -564,7 +500,7 @@ class SandboxWrapper implements SpawnWrapper {
           : exit;
       },
     };
-    const networked = await this.#withNetwork(sandboxed, command.command);
+    const networked = this.#withNetwork(sandboxed, command.command);
     return this.#memory instanceof MemoryLimiter
       ? await this.#memory.wrap(networked)
       : networked;
