@@ -11,7 +11,7 @@
 
 import type { AllowedHost } from "./allow_hosts.ts";
 import { runCommand } from "./launcher.ts";
-import { openSandboxNetwork } from "./sandbox_net.ts";
+import { makeSocketDir, openSandboxNetwork, withRelay } from "./sandbox_net.ts";
 
 /** The network of a sandboxed command: hosts through the proxy. */
 export interface BwrapNetwork {
@@ -74,9 +74,8 @@ export async function runUnderBwrap(
       options.signal,
     );
   }
-  const dir = await Deno.makeTempDir({ prefix: "coder-net-" });
+  const dir = await makeSocketDir();
   try {
-    await Deno.chmod(dir, 0o700);
     await using net = openSandboxNetwork({
       allow: options.network.allow,
       dir,
@@ -86,17 +85,15 @@ export async function runUnderBwrap(
         ? { onRefused: options.network.onRefused }
         : {}),
     });
+    const run = withRelay(
+      [...options.isolation, "--", ...options.command],
+      options.env,
+      net,
+    );
     return await runCommand(
       options.bwrap,
-      [
-        ...options.isolation,
-        "--ro-bind",
-        dir,
-        dir,
-        "--",
-        ...net.command(options.command),
-      ],
-      { ...options.env, ...net.env },
+      run.args,
+      run.env,
       options.timeoutMs,
       options.signal,
     );

@@ -49,7 +49,7 @@ import {
   formatMemorySize,
   MemoryLimiter,
 } from "./memory_limit.ts";
-import { openSandboxNetwork, withRelay } from "./sandbox_net.ts";
+import { makeSocketDir, openSandboxNetwork, withRelay } from "./sandbox_net.ts";
 import { connect as zmtpConnect } from "../zmtp/mod.ts";
 
 /**
@@ -425,33 +425,50 @@ class SandboxWrapper implements SpawnWrapper {
   }
 
   /**
-   * With an allow list: a proxy for this kernel on a socket in its runtime
-   * directory (already bound into the sandbox), the relay in front of the
-   * kernel's command, the proxy variables in its environment; the proxy
-   * stops when the kernel ends.
+   * Finishes a kernel's command line with `then` (the memory limit), and
+   * with an allow list first adds a proxy for this kernel on a socket in a
+   * private directory bound read-only into the sandbox, the relay in front
+   * of the kernel's command and the proxy variables in its environment. The
+   * proxy stops and its directory goes when the kernel ends (the outermost
+   * `finish`), or at once when `then` fails.
    */
-  #withNetwork(
+  async #withNetwork(
     command: WrappedKernelCommand,
     python: string,
-  ): WrappedKernelCommand {
-    if (this.#allow.length === 0) return command;
+    then: (command: WrappedKernelCommand) => Promise<WrappedKernelCommand>,
+  ): Promise<WrappedKernelCommand> {
+    if (this.#allow.length === 0) return await then(command);
     const logger = this.#options.logger;
+    const dir = await makeSocketDir();
     const net = openSandboxNetwork({
       allow: this.#allow,
-      dir: command.runtimeDir,
+      dir,
       python,
       onRefused: (target) =>
         logger?.info(`Sandbox network: refused a connection to ${target}`),
     });
-    const finish = command.finish;
+    const close = async () => {
+      await net.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    };
+    let inner: WrappedKernelCommand;
+    try {
+      inner = await then({
+        ...command,
+        ...withRelay(command.args, command.env, net),
+      });
+    } catch (error) {
+      await close();
+      throw error;
+    }
+    const finish = inner.finish;
     return {
-      ...command,
-      ...withRelay(command.args, command.env, net),
+      ...inner,
       finish: async (status) => {
         try {
           return finish ? await finish(status) : exitFromStatus(status);
         } finally {
-          await net.close();
+          await close();
         }
       },
     };
@@ -500,10 +517,12 @@ class SandboxWrapper implements SpawnWrapper {
           : exit;
       },
     };
-    const networked = this.#withNetwork(sandboxed, command.command);
-    return this.#memory instanceof MemoryLimiter
-      ? await this.#memory.wrap(networked)
-      : networked;
+    const memory = this.#memory;
+    return await this.#withNetwork(
+      sandboxed,
+      command.command,
+      async (c) => memory instanceof MemoryLimiter ? await memory.wrap(c) : c,
+    );
   }
 }
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { AllowedHost } from "./allow_hosts.ts";
 import {
   type FilteringProxy,
@@ -29,7 +29,10 @@ export const PROXY_SOCKET_NAME = "net.sock";
 export interface SandboxNetworkOptions {
   /** Hosts the sandbox may reach. */
   allow: readonly AllowedHost[];
-  /** Private directory (mode 0700) for the socket; must be visible inside the sandbox. */
+  /**
+   * Private directory (mode 0700, see {@linkcode makeSocketDir}) for the
+   * socket, bound read-only into the sandbox by {@linkcode withRelay}.
+   */
   dir: string;
   /** Interpreter that runs the relay inside the sandbox (run with `-I -S`: no site, no .pth). */
   python: string;
@@ -116,8 +119,9 @@ export function openSandboxNetwork(
 }
 
 /**
- * Adds the relay to a bwrap command line (inserted after the `--` that ends
- * bwrap's own arguments) and the proxy variables to its environment.
+ * Adds to a bwrap command line a read-only bind of the proxy's directory
+ * (before the `--` that ends bwrap's own arguments) and the relay in front
+ * of the command, and the proxy variables to its environment.
  *
  * @param args bwrap's arguments: options, `--`, the command.
  * @param env The command's environment.
@@ -131,8 +135,31 @@ export function withRelay(
 ): { args: string[]; env: Record<string, string> } {
   const at = args.indexOf("--");
   if (at < 0) throw new Error("bwrap arguments without --");
+  const dir = dirname(net.socket);
   return {
-    args: [...args.slice(0, at + 1), ...net.command(args.slice(at + 1))],
+    args: [
+      ...args.slice(0, at),
+      "--ro-bind",
+      dir,
+      dir,
+      "--",
+      ...net.command(args.slice(at + 1)),
+    ],
     env: { ...env, ...net.env },
   };
+}
+
+/**
+ * Makes a private directory (mode 0700) for a proxy socket. Its name starts
+ * with `coder-kernel-<pid>-`, so a later run sweeps it when this process
+ * was killed before removing it.
+ *
+ * @returns The directory's path.
+ */
+export async function makeSocketDir(): Promise<string> {
+  const dir = await Deno.makeTempDir({
+    prefix: `coder-kernel-${Deno.pid}-net-`,
+  });
+  await Deno.chmod(dir, 0o700);
+  return dir;
 }
