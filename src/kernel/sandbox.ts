@@ -31,6 +31,7 @@ import { type AllowedHost, parseAllowHosts } from "./allow_hosts.ts";
 import { builtEnvironment, runSandboxedInstall } from "./install_sandbox.ts";
 import {
   type CommandResult,
+  defaultCacheDir,
   type InstallStep,
   KERNEL_LAUNCH_ARGS,
   type KernelCommand,
@@ -373,16 +374,21 @@ class SandboxWrapper implements SpawnWrapper {
 
   /**
    * The directories to bind for an interpreter. An environment built for
-   * packages (a venv or uv environment, found by its pyvenv.cfg) is never
-   * run on the host (its .pth files are package code, SPEC §12): its root
-   * (or the whole uv cache it lives in) is bound, and its base interpreter
-   * is probed instead.
+   * packages (a managed venv or uv environment) is never run on the host
+   * (its .pth files are package code, SPEC §12): its root (or the whole uv
+   * cache it lives in) is bound, and its base interpreter is probed instead.
    */
   async #probeDirs(python: string): Promise<string[]> {
     const hidden = hiddenDirs(this.#options.env.HOME);
     const built = await builtEnvironment(python);
-    if (built) {
-      const cache = [...this.#uvCaches].find((dir) => within(built.root, dir));
+    const venvs = join(
+      this.#options.cacheDir ?? defaultCacheDir(this.#options.env),
+      "venvs",
+    );
+    const cache = built &&
+      [...this.#uvCaches].find((dir) => within(built.root, dir));
+    // An interpreter the user chose (CODER_PYTHON) is probed as before.
+    if (built && (cache || within(built.root, venvs))) {
       const dirs = [
         ...(await this.#readOnlyDirs(built.base)),
         cache ?? built.root,

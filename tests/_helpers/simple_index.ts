@@ -70,7 +70,7 @@ export interface SimpleIndex extends HttpTarget {
 }
 
 /**
- * Serves the wheels in `dir` as a PEP 503 simple index
+ * Serves the wheels and sdists in `dir` as a PEP 503 simple index
  * (`/simple/<name>/` lists links to `/files/<wheel>`), optionally linking the
  * files on another base URL (to test refusals of other hosts).
  *
@@ -86,7 +86,7 @@ export function serveSimpleIndex(
     const path = new URL(request.url).pathname;
     const files: string[] = [];
     for await (const entry of Deno.readDir(dir)) {
-      if (entry.name.endsWith(".whl")) files.push(entry.name);
+      if (/\.(whl|tar\.gz)$/.test(entry.name)) files.push(entry.name);
     }
     const project = path.match(/^\/simple\/([^/]+)\/$/)?.[1];
     if (project) {
@@ -99,11 +99,48 @@ export function serveSimpleIndex(
           headers: { "content-type": "text/html" },
         });
     }
-    const file = path.match(/^\/files\/([^/]+\.whl)$/)?.[1];
+    const file = path.match(/^\/files\/([^/]+\.(?:whl|tar\.gz))$/)?.[1];
     if (file && files.includes(file)) {
       return new Response(await Deno.readFile(join(dir, file)));
     }
     return new Response("not found", { status: 404 });
   });
   return { ...target, url: `http://127.0.0.1:${target.port}/simple/` };
+}
+
+/**
+ * Builds a source distribution `<name>-<version>.tar.gz` whose `setup.py`
+ * is `setupPy` (run by pip's build step).
+ *
+ * @param dir Output directory.
+ * @param python Interpreter that writes the archive.
+ * @param name Distribution name with underscores (`build_probe`).
+ * @param version Version.
+ * @param setupPy The setup script.
+ */
+export async function buildSdist(
+  dir: string,
+  python: string,
+  name: string,
+  version: string,
+  setupPy: string,
+): Promise<void> {
+  const script = `
+import io, sys, tarfile
+out, name, version, setup = sys.argv[1:5]
+base = f"{name}-{version}"
+files = {
+    f"{base}/setup.py": setup.encode(),
+    f"{base}/PKG-INFO": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n".encode(),
+}
+with tarfile.open(f"{out}/{base}.tar.gz", "w:gz") as t:
+    for n, d in files.items():
+        info = tarfile.TarInfo(n)
+        info.size = len(d)
+        t.addfile(info, io.BytesIO(d))
+`;
+  const out = await new Deno.Command(python, {
+    args: ["-c", script, dir, name, version, setupPy],
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
 }

@@ -9,11 +9,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  createLocalBackend,
   createSandboxBackend,
   KernelStartError,
 } from "../../src/kernel/mod.ts";
 import { testEnv } from "../_helpers/kernel_env.ts";
-import { buildWheelFile, serveSimpleIndex } from "../_helpers/simple_index.ts";
+import {
+  buildSdist,
+  buildWheelFile,
+  serveSimpleIndex,
+} from "../_helpers/simple_index.ts";
 import { serveTarget } from "../_helpers/http_targets.ts";
 
 const PYTHON = Deno.env.get("CODER_PYTHON") || "/usr/bin/python3";
@@ -180,6 +185,88 @@ Deno.test("a .pth file of an installed package never runs on the host with the s
     ]);
     await run(join(venv, "bin", "python"), ["-c", "pass"]);
     assert.ok((await leaks()).includes("probe-secret"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(drop, { recursive: true });
+  }
+});
+
+Deno.test("a build backend (setup.py) runs without the server's secrets: sandboxed it cannot write the host, locally it sees no secret, unprotected it does", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sbx_build_" });
+  const drop = await Deno.makeTempDir({ prefix: "sbx_build_drop_" });
+  try {
+    const dists = join(dir, "dists");
+    await Deno.mkdir(dists);
+    await buildSdist(
+      dists,
+      PYTHON,
+      "build_probe",
+      "1.0",
+      "import os\nfrom setuptools import setup\n" +
+        `d = ${JSON.stringify(drop)}\n` +
+        "try:\n    os.makedirs(d, exist_ok=True)\n" +
+        "    open(os.path.join(d, 'build-%d' % os.getpid()), 'w').write(os.environ.get('CODER_MCP_TOKEN', 'no-secret'))\n" +
+        "except OSError:\n    pass\n" +
+        "setup(name='build-probe', version='1.0', py_modules=[])\n",
+    );
+    await using index = serveSimpleIndex(dists);
+    const env = {
+      ...testEnv(),
+      PIP_INDEX_URL: index.url,
+      // Build with the interpreter's setuptools (no index has it here).
+      PIP_NO_BUILD_ISOLATION: "0",
+      // No wheel cache: every install builds from the sdist again.
+      PIP_NO_CACHE_DIR: "1",
+      CODER_MCP_TOKEN: "probe-secret",
+    };
+    const leaks = async () => {
+      const found: string[] = [];
+      for await (const entry of Deno.readDir(drop)) {
+        found.push(await Deno.readTextFile(join(drop, entry.name)));
+        await Deno.remove(join(drop, entry.name));
+      }
+      return [...new Set(found)]; // setup.py runs once per build step
+    };
+    const cwd = join(dir, "work");
+    await Deno.mkdir(cwd);
+
+    // Sandboxed: the build ran (the kernel starts), but not on the host.
+    {
+      await using _kernel = await createSandboxBackend({
+        env,
+        python: PYTHON,
+        cacheDir: join(dir, "cache-sandbox"),
+        memoryLimit: null,
+      }).start({ cwd, packages: ["build-probe"] });
+    }
+    assert.deepEqual(await leaks(), []);
+
+    // Local backend: the build runs on the host, without the secret.
+    {
+      await using _kernel = await createLocalBackend({
+        env,
+        python: PYTHON,
+        cacheDir: join(dir, "cache-local"),
+      }).start({ cwd, packages: ["build-probe"] });
+    }
+    assert.deepEqual(await leaks(), ["no-secret"]);
+
+    // Unprotected: pip with the full environment hands the secret over.
+    const venv = join(dir, "host-venv");
+    for (
+      const [command, args] of [
+        [PYTHON, ["-m", "venv", "--system-site-packages", venv]],
+        [join(venv, "bin", "python"), ["-m", "pip", "install", "build-probe"]],
+      ] as const
+    ) {
+      const out = await new Deno.Command(command, {
+        args: [...args],
+        env,
+        clearEnv: true,
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    }
+    assert.deepEqual(await leaks(), ["probe-secret"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(drop, { recursive: true });
