@@ -120,19 +120,20 @@ export function indexHosts(env: Record<string, string>): AllowedHost[] {
 }
 
 /**
- * Local directories named by PIP_FIND_LINKS / UV_FIND_LINKS (paths or
- * `file:` URLs): bound read-only into the install sandbox.
+ * Local directories the index variables name (`file:` URLs in any of them,
+ * plain paths in PIP_FIND_LINKS / UV_FIND_LINKS): bound read-only into the
+ * install sandbox.
  *
  * @param env The server's environment.
  * @returns Absolute paths.
  */
-export function localFindLinks(env: Record<string, string>): string[] {
+export function localIndexDirs(env: Record<string, string>): string[] {
   const dirs: string[] = [];
-  for (const name of ["PIP_FIND_LINKS", "UV_FIND_LINKS"]) {
-    // uv separates its list with commas, pip with white space.
-    const items = (env[name] ?? "").split(
-      name === "UV_FIND_LINKS" ? /[\s,]+/ : /\s+/,
-    );
+  for (const name of INDEX_VARIABLES) {
+    // uv separates its find-links with commas, pip with white space.
+    const items = name === "UV_FIND_LINKS"
+      ? (env[name] ?? "").split(/[\s,]+/)
+      : urlsOf(env[name] ?? "");
     for (const item of items.filter(Boolean)) {
       if (item.startsWith("file:")) {
         try {
@@ -140,7 +141,7 @@ export function localFindLinks(env: Record<string, string>): string[] {
         } catch {
           // not a usable URL
         }
-      } else if (isAbsolute(item)) {
+      } else if (name.endsWith("FIND_LINKS") && isAbsolute(item)) {
         dirs.push(item);
       }
     }

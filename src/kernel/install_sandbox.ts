@@ -13,7 +13,7 @@
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { runUnderBwrap } from "./bwrap_run.ts";
 import { KernelStartError } from "./errors.ts";
-import { indexHosts, installEnv, localFindLinks } from "./install_env.ts";
+import { indexHosts, installEnv, localIndexDirs } from "./install_env.ts";
 import type { CommandResult, InstallStep } from "./launcher.ts";
 import type { Logger } from "./messages.ts";
 
@@ -60,7 +60,7 @@ export async function runSandboxedInstall(
     dirs.filter((dir) => context.hidden.some((h) => within(resolve(dir), h)));
   const readOnly = [
     ...(step.python ? await context.interpreterDirs(step.python) : []),
-    ...hiddenOnly([...(step.readOnly ?? []), ...localFindLinks(env)]),
+    ...hiddenOnly([...(step.readOnly ?? []), ...localIndexDirs(env)]),
   ];
   const scratch = step.writable[0]
     ? join(step.writable[0], ".coder-install-tmp")

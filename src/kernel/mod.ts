@@ -53,7 +53,12 @@ export {
   type BwrapRunOptions,
   runUnderBwrap,
 } from "./bwrap_run.ts";
-export { DEFAULT_INDEX_HOSTS, indexHosts, installEnv } from "./install_env.ts";
+export {
+  DEFAULT_INDEX_HOSTS,
+  indexHosts,
+  installEnv,
+  localIndexDirs,
+} from "./install_env.ts";
 export {
   type FilteringProxy,
   type FilteringProxyOptions,

@@ -9,6 +9,7 @@ import {
   DEFAULT_INDEX_HOSTS,
   indexHosts,
   installEnv,
+  localIndexDirs,
   parseAllowHosts,
   startFilteringProxy,
 } from "../../src/kernel/mod.ts";
@@ -75,6 +76,15 @@ Deno.test("installers get index hosts from the index variables, else PyPI, and n
       "x.example",
       "uv.example",
     ]),
+  );
+  assert.deepEqual(
+    localIndexDirs({
+      PIP_FIND_LINKS: "/opt/wheels file:///srv/more https://x.example/",
+      PIP_INDEX_URL: "file:///srv/simple/",
+      UV_FIND_LINKS: "/a,/b",
+      PIP_EXTRA_INDEX_URL: "/not/a/url",
+    }),
+    ["/srv/simple/", "/opt/wheels", "/srv/more", "/a", "/b"],
   );
   const env = installEnv({
     PATH: "/usr/bin",
