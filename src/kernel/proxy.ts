@@ -47,8 +47,9 @@ export interface FilteringProxyOptions {
   /** Hosts that may be reached. */
   allow: readonly AllowedHost[];
   /**
-   * How a refused host can be allowed, for the 403 answer (default: "start
-   * the server with --allow-host HOST (or CODER_SANDBOX_ALLOW_HOSTS=HOST)").
+   * How a refused host can be allowed, for the 403 answer (default:
+   * "restart coder / ipython_mcp with --allow-host HOST (or
+   * CODER_SANDBOX_ALLOW_HOSTS=HOST)").
    */
   hint?: (host: string) => string;
   /** Called for each refused request (for logs), with `host:port` when known. */
@@ -90,7 +91,7 @@ class Refusal extends Error {
 }
 
 function defaultHint(host: string): string {
-  return `start the server with --allow-host ${host} (or CODER_SANDBOX_ALLOW_HOSTS=${host})`;
+  return `restart coder / ipython_mcp with --allow-host ${host} (or CODER_SANDBOX_ALLOW_HOSTS=${host})`;
 }
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
