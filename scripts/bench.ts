@@ -47,6 +47,7 @@ import { benchKernels } from "./_bench_kernels.ts";
 import { benchOutput } from "./_bench_output.ts";
 import { benchStartup } from "./_bench_startup.ts";
 import { benchSandbox } from "./_bench_sandbox.ts";
+import { benchProxy } from "./_bench_proxy.ts";
 import { benchRemote } from "./_bench_remote.ts";
 import { benchHttp } from "./_bench_http.ts";
 import { findKernels, killPids, waitGone } from "./_bench_proc.ts";
@@ -72,6 +73,7 @@ const PLUGINS: Readonly<Record<string, BenchSection>> = {
   kernels: benchKernels,
   output: benchOutput,
   sandbox: benchSandbox,
+  proxy: benchProxy,
   remote: benchRemote,
   http: benchHttp,
 };
@@ -87,6 +89,7 @@ export const SECTIONS = [
   "kernels",
   "output",
   "sandbox",
+  "proxy",
   "remote",
   "http",
 ] as const;

@@ -29,6 +29,10 @@ Options:
       --step-limit N     Maximum agent steps (default: 200)
       --sandbox          Run the kernel in an OS sandbox (Linux, bubblewrap)
       --memory-limit SIZE  Kernel memory cap, e.g. 4G (default 4G with --sandbox)
+      --allow-host HOST[,HOST...]  Let the sandboxed kernel reach these hosts
+                         (HOST: ports 80/443; HOST:PORT: that port) over HTTP
+                         and HTTPS through a filtering proxy; repeatable.
+                         Default with --sandbox: no network at all
       --gateway URL      Run the kernel on a Jupyter Server / gateway (token in
                          CODER_GATEWAY_TOKEN)
   -i, --interactive      Interactive mode (type exit or quit to end)
@@ -43,7 +47,7 @@ or a JSON file with "path" and optional parameters.
 
 API key: --api-key, then ~/.config/coder/.env, then OPENROUTER_API_KEY.
 Environment: CODER_PYTHON (interpreter with ipykernel), CODER_VERBOSE (print the
-model configuration), NO_COLOR.
+model configuration), CODER_SANDBOX_ALLOW_HOSTS (like --allow-host), NO_COLOR.
 
 Exit codes: 0 answer given, 1 runtime error, 2 usage error, 3 step limit reached,
 130 stopped by SIGINT, 143 stopped by SIGTERM.
@@ -90,6 +94,8 @@ export interface CoderArgs {
   memoryLimit: string | null;
   /** `--gateway URL`, or null. */
   gateway: string | null;
+  /** `--allow-host HOST[,HOST...]` values (repeatable). */
+  allowHost: string[];
 }
 
 /** A command-line mistake: exit code 2, message plus a hint to `--help`. */
@@ -174,6 +180,7 @@ export function parseCoderArgs(args: readonly string[]): CoderArgs {
         sandbox: { type: "boolean" },
         "memory-limit": { type: "string" },
         gateway: { type: "string" },
+        "allow-host": { type: "string", multiple: true },
       },
     });
   } catch (error) {
@@ -217,5 +224,6 @@ export function parseCoderArgs(args: readonly string[]): CoderArgs {
     sandbox: values.sandbox ?? false,
     memoryLimit: values["memory-limit"] ?? null,
     gateway: values.gateway ?? null,
+    allowHost: values["allow-host"] ?? [],
   };
 }

@@ -16,6 +16,7 @@ import {
   GatewayError,
   type KernelBackend,
   type LocalBackendOptions,
+  parseAllowHosts,
   parseMemorySize,
 } from "../kernel/mod.ts";
 import type { CoderSettings } from "./env.ts";
@@ -28,6 +29,8 @@ export interface BackendFlags {
   memoryLimit?: string | null;
   /** `--gateway URL`. */
   gateway?: string | null;
+  /** `--allow-host HOST[,HOST...]` values (repeatable). */
+  allowHost?: readonly string[];
 }
 
 /** A backend choice that cannot work: the CLI reports it as a usage error. */
@@ -63,12 +66,28 @@ export function createBackend(
       "Cannot combine --sandbox with --gateway: remote kernels run on the gateway's machines; choose one",
     );
   }
+  if ((flags.allowHost?.length ?? 0) > 0 && !sandbox) {
+    throw new BackendChoiceError(
+      "--allow-host needs --sandbox: it lets sandboxed kernels reach the hosts named; " +
+        "kernels outside the sandbox already have the machine's network",
+    );
+  }
   if (gateway) return remoteBackend(gateway, settings, launch);
   const memoryLimit = resolveMemoryLimit(
     flags.memoryLimit ?? settings.memoryLimit ?? null,
     sandbox ?? false,
   );
-  if (sandbox) return createSandboxBackend({ ...launch, memoryLimit });
+  if (sandbox) {
+    const allowHosts = resolveAllowHosts(
+      flags.allowHost ?? [],
+      settings.sandboxAllowHosts,
+    );
+    return createSandboxBackend({
+      ...launch,
+      memoryLimit,
+      ...(allowHosts.length > 0 ? { allowHosts } : {}),
+    });
+  }
   if (memoryLimit === null) return createLocalBackend(launch);
   return createLocalBackend({
     ...launch,
@@ -99,6 +118,35 @@ export function resolveMemoryLimit(
     throw new BackendChoiceError(
       `--memory-limit / CODER_MEMORY_LIMIT: ${(error as Error).message}`,
     );
+  }
+}
+
+/**
+ * The hosts sandboxed kernels may reach: `--allow-host` values when given,
+ * else `CODER_SANDBOX_ALLOW_HOSTS`; each entry checked.
+ *
+ * @param flags `--allow-host` values (comma-separated lists).
+ * @param setting CODER_SANDBOX_ALLOW_HOSTS, if set.
+ * @returns The entries (`HOST` or `HOST:PORT`).
+ * @throws {BackendChoiceError} A malformed entry, named.
+ */
+export function resolveAllowHosts(
+  flags: readonly string[],
+  setting: string | undefined,
+): string[] {
+  const [values, source] = flags.length > 0
+    ? [flags, "--allow-host"]
+    : [setting ? [setting] : [], "CODER_SANDBOX_ALLOW_HOSTS"];
+  try {
+    return parseAllowHosts(values).map((entry) =>
+      entry.port === null
+        ? entry.host
+        : `${
+          entry.host.includes(":") ? `[${entry.host}]` : entry.host
+        }:${entry.port}`
+    );
+  } catch (error) {
+    throw new BackendChoiceError(`${source}: ${(error as Error).message}`);
   }
 }
 

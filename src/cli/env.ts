@@ -36,6 +36,8 @@ export interface CoderSettings {
   sandbox: boolean;
   /** Kernel memory cap (`CODER_MEMORY_LIMIT`, e.g. "4G"). */
   memoryLimit: string | undefined;
+  /** Hosts sandboxed kernels may reach (`CODER_SANDBOX_ALLOW_HOSTS`, comma-separated). */
+  sandboxAllowHosts: string | undefined;
   /** Remote kernels' server (`CODER_GATEWAY_URL`). */
   gatewayUrl: string | undefined;
   /** Token for the gateway (`CODER_GATEWAY_TOKEN`; never a flag). */
@@ -107,6 +109,7 @@ export function readSettings(env: Record<string, string>): CoderSettings {
     home,
     sandbox: flag(env.CODER_SANDBOX),
     memoryLimit: env.CODER_MEMORY_LIMIT || undefined,
+    sandboxAllowHosts: env.CODER_SANDBOX_ALLOW_HOSTS || undefined,
     gatewayUrl: env.CODER_GATEWAY_URL || undefined,
     gatewayToken: env.CODER_GATEWAY_TOKEN || undefined,
     gatewayAuthScheme: env.CODER_GATEWAY_AUTH_SCHEME || "token",

@@ -42,6 +42,10 @@ Options:
                   network, no home directory, writes only in DIR.
   --memory-limit SIZE
                   Memory cap per kernel, e.g. 4G (default 4G with --sandbox).
+  --allow-host HOST[,HOST...]
+                  With --sandbox: let kernels reach these hosts (HOST: ports
+                  80/443; HOST:PORT: that port) over HTTP and HTTPS through a
+                  filtering proxy; repeatable. Default: no network at all.
   --gateway URL   Run kernels on a Jupyter Server, Kernel/Enterprise Gateway
                   or JupyterHub user server (token in CODER_GATEWAY_TOKEN).
   --http [HOST:]PORT
@@ -60,6 +64,8 @@ Environment:
   CODER_MCP_SESSION_TTL
                      Idle seconds before an --http session and its kernels
                      end (default 1800)
+  CODER_SANDBOX_ALLOW_HOSTS
+                     Hosts sandboxed kernels may reach (like --allow-host)
 
 Tools: python_exec (also as a background job), python_job, python_reset,
 python_status, python_interrupt, python_export, submit_code.
@@ -223,6 +229,7 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     "memory-limit"?: string;
     gateway?: string;
     http?: string;
+    "allow-host"?: string[];
   };
   try {
     ({ values } = parseArgs({
@@ -235,6 +242,7 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
         "memory-limit": { type: "string" },
         gateway: { type: "string" },
         http: { type: "string" },
+        "allow-host": { type: "string", multiple: true },
       },
       strict: true,
       allowPositionals: false,
@@ -310,6 +318,7 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
         sandbox: values.sandbox ?? false,
         memoryLimit: values["memory-limit"] ?? null,
         gateway: values.gateway ?? null,
+        allowHost: values["allow-host"] ?? [],
       },
       settings,
       launch,

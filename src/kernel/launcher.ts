@@ -13,6 +13,7 @@ import type { BackendKind } from "./backend.ts";
 import { SILENT_LOGGER } from "./messages.ts";
 import type { ConnectionInfo } from "./connection.ts";
 import LAUNCH_SOURCE from "./_launch.py" with { type: "text" };
+import { installEnv } from "./install_env.ts";
 
 /** How interpreters are found and kernels launched. Reads no process env: pass `env`. */
 export interface LaunchOptions {
@@ -78,6 +79,69 @@ export interface SpawnWrapper {
   prepare?(plan: LaunchPlan, options: LaunchOptions): Promise<LaunchPlan>;
   /** Rewrites one kernel's command line. */
   wrap(command: KernelCommand): Promise<WrappedKernelCommand>;
+  /**
+   * Runs one package-installer step (SPEC §12), e.g. in a sandbox of its
+   * own; without it the step runs on the host with {@linkcode installEnv}'s
+   * reduced environment.
+   */
+  install?(step: InstallStep): Promise<CommandResult>;
+}
+
+/** What {@linkcode runCommand} reports. */
+export interface CommandResult {
+  /** Exit status 0. */
+  ok: boolean;
+  /** Its standard output. */
+  stdout: string;
+  /** Its standard error. */
+  stderr: string;
+}
+
+/** One run of a package installer (`python -m venv`, `pip install`, `uv run --with`). */
+export interface InstallStep {
+  /** Program (the same path inside a sandbox). */
+  command: string;
+  /** Its arguments. */
+  args: string[];
+  /**
+   * The host interpreter the environment is built from, if any: its
+   * directories are made visible to the step, and it runs a sandbox's
+   * network relay.
+   */
+  python?: string;
+  /** Directories the step may write (the environment being built, a cache). */
+  writable: string[];
+  /** Directories the step reads besides the interpreter's (uv itself, its Pythons). */
+  readOnly?: string[];
+  /** Variables added to the reduced environment. */
+  env?: Record<string, string>;
+  /** Deadline in ms. */
+  timeoutMs: number;
+  /** Aborts the step. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs an installer step through the wrapper's `install` hook, or on the
+ * host with the reduced environment of {@linkcode installEnv} (never the
+ * server's secrets).
+ *
+ * @param step The step.
+ * @param options Launch options (env, wrapper).
+ * @returns Its exit status and output.
+ */
+export function runInstallStep(
+  step: InstallStep,
+  options: LaunchOptions,
+): Promise<CommandResult> {
+  if (options.wrapper?.install) return options.wrapper.install(step);
+  return runCommand(
+    step.command,
+    step.args,
+    { ...installEnv(options.env), ...step.env },
+    step.timeoutMs,
+    step.signal,
+  );
 }
 
 /** A resolved way to start a kernel. */
@@ -147,7 +211,7 @@ export async function runCommand(
   env: Record<string, string>,
   timeoutMs: number,
   signal?: AbortSignal,
-): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+): Promise<CommandResult> {
   try {
     const out = await new Deno.Command(command, {
       args,
@@ -433,25 +497,30 @@ async function managedVenv(
   const building = await Deno.makeTempDir({ dir: root, prefix: `.${key}-` });
   try {
     logger.info(`Creating managed venv for ${packages.join(", ")} in ${dir}`);
-    const venv = await runCommand(
+    const step = {
       python,
-      ["-m", "venv", "--system-site-packages", building],
-      options.env,
-      120_000,
-      options.signal,
-    );
+      writable: [building],
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    const venv = await runInstallStep({
+      ...step,
+      command: python,
+      args: ["-m", "venv", "--system-site-packages", building],
+      timeoutMs: 120_000,
+    }, options);
     options.signal?.throwIfAborted();
     if (!venv.ok) {
       throw new KernelStartError(
         `Cannot create a virtual environment with ${python}: ${
-          tailLines(venv.stderr, 2)
+          tailLines(venv.stdout + venv.stderr, 3)
         }`,
-        { tried: [python], stderrTail: tailLines(venv.stderr) },
+        { tried: [python], stderrTail: tailLines(venv.stdout + venv.stderr) },
       );
     }
-    const pip = await runCommand(
-      venvPython(building),
-      [
+    const pip = await runInstallStep({
+      ...step,
+      command: venvPython(building),
+      args: [
         "-m",
         "pip",
         "install",
@@ -459,17 +528,16 @@ async function managedVenv(
         "--no-input",
         ...packages,
       ],
-      { ...options.env, PIP_NO_INPUT: "1" },
-      INSTALL_TIMEOUT_MS,
-      options.signal,
-    );
+      timeoutMs: INSTALL_TIMEOUT_MS,
+    }, options);
     options.signal?.throwIfAborted();
     if (!pip.ok) {
+      const output = pip.stdout + pip.stderr;
       throw new KernelStartError(
         `Cannot install ${packages.join(", ")} with pip: ${
-          tailLines(pip.stderr + pip.stdout, 3)
+          tailLines(output, 4)
         }`,
-        { tried: [python], stderrTail: tailLines(pip.stderr + pip.stdout) },
+        { tried: [python], stderrTail: tailLines(output) },
       );
     }
     await Deno.writeTextFile(join(building, ".coder-complete"), "");

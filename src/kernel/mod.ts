@@ -44,7 +44,31 @@ export {
   type StartKernelOptions,
 } from "./kernel.ts";
 export {
+  type AllowedHost,
+  DEFAULT_ALLOWED_PORTS,
+  parseAllowHosts,
+} from "./allow_hosts.ts";
+export {
+  type BwrapNetwork,
+  type BwrapRunOptions,
+  runUnderBwrap,
+} from "./bwrap_run.ts";
+export {
+  DEFAULT_INDEX_HOSTS,
+  indexHosts,
+  installEnv,
+  localIndexDirs,
+} from "./install_env.ts";
+export {
+  type FilteringProxy,
+  type FilteringProxyOptions,
+  type ProxyLimits,
+  startFilteringProxy,
+} from "./proxy.ts";
+export {
+  type CommandResult,
   defaultCacheDir,
+  type InstallStep,
   type KernelCommand,
   type LaunchOptions,
   type LaunchPlan,

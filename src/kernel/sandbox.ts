@@ -18,7 +18,7 @@
  * @module
  */
 
-import { isAbsolute, join, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type {
   KernelBackend,
   KernelHandle,
@@ -27,7 +27,12 @@ import type {
 import type { SocketFactory } from "./connection.ts";
 import { KernelStartError } from "./errors.ts";
 import { startKernel } from "./kernel.ts";
+import { type AllowedHost, parseAllowHosts } from "./allow_hosts.ts";
+import { builtEnvironment, runSandboxedInstall } from "./install_sandbox.ts";
 import {
+  type CommandResult,
+  defaultCacheDir,
+  type InstallStep,
   KERNEL_LAUNCH_ARGS,
   type KernelCommand,
   type LaunchOptions,
@@ -53,6 +58,7 @@ import {
   type WorkspaceFiles,
   WorkspaceWriteError,
 } from "./workspace.ts";
+import { makeSocketDir, openSandboxNetwork, withRelay } from "./sandbox_net.ts";
 import { connect as zmtpConnect } from "../zmtp/mod.ts";
 
 /**
@@ -155,6 +161,14 @@ function within(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 
+/** The directories of a list not inside another one of it. */
+function outermost(dirs: readonly string[]): string[] {
+  const sorted = [...new Set(dirs)].sort((a, b) => a.length - b.length);
+  return sorted.filter((dir, i) =>
+    !sorted.slice(0, i).some((outer) => within(dir, outer))
+  );
+}
+
 /**
  * The bwrap arguments (before `--` and the command) that build the sandbox.
  *
@@ -236,6 +250,12 @@ export interface SandboxBackendOptions extends LaunchOptions {
    * `watchdog` forces the fallback (tests).
    */
   memoryEnforcement?: "auto" | "watchdog";
+  /**
+   * Hosts (`HOST` for ports 80 and 443, or `HOST:PORT`) the kernels may
+   * reach over HTTP and HTTPS through a filtering proxy (SPEC §12
+   * `--allow-host`); default none: no network at all.
+   */
+  allowHosts?: readonly string[];
 }
 
 /** Environment inside the sandbox: a short allow list, never secrets. */
@@ -260,51 +280,108 @@ class SandboxWrapper implements SpawnWrapper {
   readonly #memory: MemoryLimiter | number | null;
   readonly #binds = new Map<string, Promise<string[]>>();
   readonly #filter = seccompFilter();
+  readonly #allow: readonly AllowedHost[];
+  /** uv caches whose environments kernels run from (bound read-only). */
+  readonly #uvCaches = new Set<string>();
 
-  /** `memory`: a cgroup limiter, a host-side watch's limit in bytes, or null. */
+  /**
+   * `memory`: a cgroup limiter, a host-side watch's limit in bytes, or null;
+   * `allow`: the hosts kernels may reach through the proxy.
+   */
   constructor(
     bwrap: string,
     setsid: string,
     options: SandboxBackendOptions,
     memory: MemoryLimiter | number | null,
+    allow: readonly AllowedHost[],
   ) {
     this.#bwrap = bwrap;
     this.#setsid = setsid;
     this.#options = options;
     this.#memory = memory;
+    this.#allow = allow;
   }
 
-  /** uv needs the network to install: run it outside first, then start its interpreter. */
-  async prepare(plan: LaunchPlan): Promise<LaunchPlan> {
+  /**
+   * uv needs the network to install: run it first in an install sandbox
+   * (SPEC §12: only the package index hosts, its cache writable, no
+   * secrets), then start its interpreter in the kernel's sandbox.
+   */
+  async prepare(plan: LaunchPlan, options: LaunchOptions): Promise<LaunchPlan> {
     if (!plan.installs) return plan;
     const at = plan.args.length - KERNEL_LAUNCH_ARGS.length;
     if (at < 0 || plan.args[at + 1] !== KERNEL_LAUNCH_ARGS[1]) return plan;
-    const args = [
-      ...plan.args.slice(0, at),
-      "-c",
-      "import sys; print(sys.executable)",
-    ];
-    const out = await runCommand(
-      plan.command,
-      args,
-      this.#options.env,
-      PACKAGE_INSTALL_TIMEOUT_MS,
+    const env = this.#options.env;
+    const cache = resolve(
+      env.UV_CACHE_DIR ||
+        join(env.XDG_CACHE_HOME || join(env.HOME || "/tmp", ".cache"), "uv"),
     );
+    await Deno.mkdir(cache, { recursive: true });
+    const pythons = resolve(
+      env.UV_PYTHON_INSTALL_DIR ||
+        join(
+          env.XDG_DATA_HOME || join(env.HOME || "/tmp", ".local", "share"),
+          "uv",
+          "python",
+        ),
+    );
+    const base = await resolvePython(options).catch(() => undefined);
+    const out = await this.install({
+      command: plan.command,
+      args: [
+        ...plan.args.slice(0, at),
+        "-c",
+        "import sys; print(sys.executable)",
+      ],
+      ...(base ? { python: base } : {}),
+      writable: [cache],
+      readOnly: [
+        dirname(plan.command),
+        ...(await Deno.stat(pythons).then(() => [pythons], () => [])),
+      ],
+      env: { UV_CACHE_DIR: cache },
+      timeoutMs: PACKAGE_INSTALL_TIMEOUT_MS,
+    });
     const python = out.stdout.trim().split("\n").at(-1) ?? "";
     if (!out.ok || !isAbsolute(python)) {
+      const output = out.stdout + out.stderr;
       throw new KernelStartError(
         `Cannot install the packages before starting the sandbox (${plan.description}): ${
-          tailLines(out.stderr, 3)
+          tailLines(output, 4)
         }`,
-        { tried: [plan.description], stderrTail: tailLines(out.stderr) },
+        { tried: [plan.description], stderrTail: tailLines(output) },
       );
     }
+    this.#uvCaches.add(cache);
     return {
       command: python,
       args: [...KERNEL_LAUNCH_ARGS],
       description: `${plan.description} (installed before the sandbox)`,
       installs: false,
     };
+  }
+
+  /**
+   * Runs an installer step in a sandbox of its own (SPEC §12; see
+   * `install_sandbox.ts`).
+   */
+  install(step: InstallStep): Promise<CommandResult> {
+    const home = this.#options.env.HOME;
+    const tmpSize = this.#options.tmpSize;
+    return runSandboxedInstall(step, {
+      bwrap: this.#bwrap,
+      env: this.#options.env,
+      hidden: hiddenDirs(home),
+      isolation: (binds) =>
+        sandboxArgs({
+          ...(home ? { home } : {}),
+          ...binds,
+          chdir: "/tmp",
+          ...(tmpSize ? { tmpSize } : {}),
+        }),
+      interpreterDirs: (python: string) => this.#readOnlyDirs(python),
+      ...(this.#options.logger ? { logger: this.#options.logger } : {}),
+    });
   }
 
   /** Directories of an interpreter that the sandbox would hide: bound read-only. */
@@ -318,8 +395,29 @@ class SandboxWrapper implements SpawnWrapper {
     return found;
   }
 
+  /**
+   * The directories to bind for an interpreter. An environment built for
+   * packages (a managed venv or uv environment) is never run on the host
+   * (its .pth files are package code, SPEC §12): its root (or the whole uv
+   * cache it lives in) is bound, and its base interpreter is probed instead.
+   */
   async #probeDirs(python: string): Promise<string[]> {
     const hidden = hiddenDirs(this.#options.env.HOME);
+    const built = await builtEnvironment(python);
+    const venvs = join(
+      this.#options.cacheDir ?? defaultCacheDir(this.#options.env),
+      "venvs",
+    );
+    const cache = built &&
+      [...this.#uvCaches].find((dir) => within(built.root, dir));
+    // An interpreter the user chose (CODER_PYTHON) is probed as before.
+    if (built && (cache || within(built.root, venvs))) {
+      const dirs = [
+        ...(await this.#readOnlyDirs(built.base)),
+        cache ?? built.root,
+      ].filter((dir) => hidden.some((h) => within(dir, h)));
+      return outermost(dirs);
+    }
     const out = await runCommand(
       python,
       ["-c", PATHS_PROBE],
@@ -352,11 +450,57 @@ class SandboxWrapper implements SpawnWrapper {
         candidates.add(stat.isDirectory ? p : resolve(p, ".."));
       }
     }
-    // Keep only the outermost directories.
-    const sorted = [...candidates].sort((a, b) => a.length - b.length);
-    return sorted.filter((dir, i) =>
-      !sorted.slice(0, i).some((outer) => within(dir, outer))
-    );
+    return outermost([...candidates]);
+  }
+
+  /**
+   * Finishes a kernel's command line with `then` (the memory limit), and
+   * with an allow list first adds a proxy for this kernel on a socket in a
+   * private directory bound read-only into the sandbox, the relay in front
+   * of the kernel's command and the proxy variables in its environment. The
+   * proxy stops and its directory goes when the kernel ends (the outermost
+   * `finish`), or at once when `then` fails.
+   */
+  async #withNetwork(
+    command: WrappedKernelCommand,
+    python: string,
+    then: (command: WrappedKernelCommand) => Promise<WrappedKernelCommand>,
+  ): Promise<WrappedKernelCommand> {
+    if (this.#allow.length === 0) return await then(command);
+    const logger = this.#options.logger;
+    const dir = await makeSocketDir();
+    const net = openSandboxNetwork({
+      allow: this.#allow,
+      dir,
+      python,
+      onRefused: (target) =>
+        logger?.info(`Sandbox network: refused a connection to ${target}`),
+    });
+    const close = async () => {
+      await net.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    };
+    let inner: WrappedKernelCommand;
+    try {
+      inner = await then({
+        ...command,
+        ...withRelay(command.args, command.env, net),
+      });
+    } catch (error) {
+      await close();
+      throw error;
+    }
+    const finish = inner.finish;
+    return {
+      ...inner,
+      finish: async (status) => {
+        try {
+          return finish ? await finish(status) : exitFromStatus(status);
+        } finally {
+          await close();
+        }
+      },
+    };
   }
 
   /**
@@ -467,9 +611,12 @@ class SandboxWrapper implements SpawnWrapper {
           : exit;
       },
     };
-    return this.#memory instanceof MemoryLimiter
-      ? await this.#memory.wrap(sandboxed)
-      : sandboxed;
+    const memory = this.#memory;
+    return await this.#withNetwork(
+      sandboxed,
+      command.command,
+      async (c) => memory instanceof MemoryLimiter ? await memory.wrap(c) : c,
+    );
   }
 }
 
@@ -485,6 +632,7 @@ export class SandboxBackend implements KernelBackend {
   readonly location: null = null;
   readonly #options: SandboxBackendOptions;
   readonly #memory: MemoryLimiter | null;
+  readonly #allow: readonly AllowedHost[];
   #ready: Promise<SandboxWrapper> | null = null;
   #python: Promise<string> | null = null;
 
@@ -505,10 +653,12 @@ export class SandboxBackend implements KernelBackend {
   /**
    * Creates the backend (bwrap is checked by `preflight`).
    *
-   * @param options Launch options, memory limit.
+   * @param options Launch options, memory limit, allowed hosts.
+   * @throws {RangeError} A malformed `allowHosts` entry, named.
    */
   constructor(options: SandboxBackendOptions) {
     this.#options = options;
+    this.#allow = parseAllowHosts(options.allowHosts ?? []);
     this.#memory = options.memoryLimit === null
       ? null
       : new MemoryLimiter(options.memoryLimit);
@@ -596,7 +746,13 @@ export class SandboxBackend implements KernelBackend {
       );
       memory = memory.limit;
     }
-    return new SandboxWrapper(bwrap, setsid, this.#options, memory);
+    return new SandboxWrapper(
+      bwrap,
+      setsid,
+      this.#options,
+      memory,
+      this.#allow,
+    );
   }
 
   #resolvePython(): Promise<string> {
@@ -629,6 +785,7 @@ export class SandboxBackend implements KernelBackend {
       tmpSize: _t,
       os: _o,
       memoryEnforcement: _e,
+      allowHosts: _h,
       ...launch
     } = this.#options;
     // Without packages: the interpreter found (or checked) once per

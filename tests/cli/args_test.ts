@@ -22,6 +22,7 @@ Deno.test("parseCoderArgs()", async (t) => {
       sandbox: false,
       memoryLimit: null,
       gateway: null,
+      allowHost: [],
     });
   });
 

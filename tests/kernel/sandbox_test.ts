@@ -289,17 +289,22 @@ Deno.test("with uv, packages are installed by uv outside the sandbox, then its i
   try {
     const bin = join(dir, "bin");
     await Deno.mkdir(bin);
-    const calls = join(dir, "uv-calls.txt");
-    // A stand-in for uv: records its arguments, then runs everything after
+    const calls = join(dir, "uv-cache", "uv-calls.txt");
+    // A stand-in for uv: records its arguments in its cache (the one
+    // directory its install sandbox may write), then runs everything after
     // "python" with the test interpreter (as `uv run --with ... python ARGS` would).
     await Deno.writeTextFile(
       join(bin, "uv"),
-      `#!/bin/sh\necho "$@" >> ${calls}\nwhile [ "$1" != python ]; do shift; done\nshift\nexec ${PYTHON} "$@"\n`,
+      `#!/bin/sh\necho "$@" >> "$UV_CACHE_DIR/uv-calls.txt"\nwhile [ "$1" != python ]; do shift; done\nshift\nexec ${PYTHON} "$@"\n`,
     );
     await Deno.chmod(join(bin, "uv"), 0o755);
     const env = testEnv();
     const backend = createSandboxBackend({
-      env: { ...env, PATH: `${bin}:${env.PATH ?? "/usr/bin:/bin"}` },
+      env: {
+        ...env,
+        PATH: `${bin}:${env.PATH ?? "/usr/bin:/bin"}`,
+        UV_CACHE_DIR: join(dir, "uv-cache"),
+      },
       memoryLimit: null,
     });
     await using kernel = await backend.start({
