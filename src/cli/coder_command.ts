@@ -56,6 +56,11 @@ import {
   renderMarkdown,
 } from "./render.ts";
 import { initTemplates } from "./templates.ts";
+import { kernelEnv, missingKeyText } from "./agent_setup.ts";
+import { runEvalCommand } from "./eval_command.ts";
+import { runReplayCommand } from "./replay_command.ts";
+
+export { missingKeyText } from "./agent_setup.ts";
 
 /** Exit codes of `coder`. */
 export const EXIT: Readonly<{
@@ -83,7 +88,10 @@ export const EXIT: Readonly<{
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
 /** Subcommands, by first argument; anything else runs the agent. */
-const COMMANDS: ReadonlyMap<string, Command> = new Map([["mcp", runMcpServer]]);
+const COMMANDS: ReadonlyMap<string, Command> = new Map([
+  ["mcp", runMcpServer],
+  ["eval", runEvalCommand],
+]);
 
 /**
  * Runs `coder` with the given arguments against the given streams.
@@ -98,27 +106,6 @@ export async function main(args: string[], io: CliIo): Promise<number> {
   const command = first === undefined ? undefined : COMMANDS.get(first);
   if (command) return await command(rest, io);
   return await runCoder(args, io);
-}
-
-/**
- * The setup hint printed when no API key is configured.
- *
- * @param envVar The variable the model's key is read from.
- * @returns Lines for stderr.
- */
-export function missingKeyText(envVar: string): string {
-  if (envVar !== OPENROUTER_KEY_ENV) {
-    return `Error: no API key found: the model configuration reads it from ${envVar}.\n` +
-      `Set it with:\n  export ${envVar}=...\nor pass --api-key KEY.\n`;
-  }
-  return [
-    "Error: no OpenRouter API key found. Set one up with:",
-    "  mkdir -p ~/.config/coder",
-    `  echo 'OPENROUTER_API_KEY="sk-or-..."' > ~/.config/coder/.env`,
-    "or export OPENROUTER_API_KEY=sk-or-..., or pass --api-key sk-or-...",
-    "Get a key at https://openrouter.ai/keys",
-    "",
-  ].join("\n");
 }
 
 interface TaskInput {
@@ -216,6 +203,7 @@ async function runParsed(
     out.stdout(`coder ${denoJson.version}\n`);
     return EXIT.ok;
   }
+  if (args.replay !== null) return await runReplayCommand(args, io, out);
   const usage = (message: string): number => {
     out.stderr(`coder: ${message}\nRun coder --help for usage.\n`);
     return EXIT.usage;
@@ -304,30 +292,6 @@ async function runParsed(
     projectPrompt,
     projectPackages,
   });
-}
-
-/**
- * The kernel's environment: the user's, minus the variables holding API keys
- * and tokens (code written by the model runs there). This is no isolation:
- * the kernel can still read its parent's /proc entries and the user's files;
- * that takes `--sandbox`.
- */
-function kernelEnv(
-  env: Record<string, string>,
-  config: ModelConfig,
-): Record<string, string> {
-  const copy = { ...env };
-  for (
-    const name of [
-      OPENROUTER_KEY_ENV,
-      config.api_key_env,
-      "CODER_GATEWAY_TOKEN",
-      "CODER_MCP_TOKEN",
-    ]
-  ) {
-    if (name) delete copy[name];
-  }
-  return copy;
 }
 
 function errorSummary(message: string): Summary {
@@ -459,6 +423,7 @@ async function runAgentCommand(command: AgentCommand): Promise<number> {
           ? { taskBasename: command.task.basename }
           : {}),
         todo: args.todo,
+        cleanRoom: args.cleanRoom,
         stepLimit: args.stepLimit,
         retryDelayMs: settings.retryDelayMs,
         logger,

@@ -22,6 +22,8 @@ Deno.test("parseCoderArgs()", async (t) => {
       sandbox: false,
       memoryLimit: null,
       gateway: null,
+      cleanRoom: true,
+      replay: null,
     });
   });
 
@@ -74,6 +76,8 @@ Deno.test("parseCoderArgs()", async (t) => {
       quiet: true,
     }],
     ["--help", ["--help"], { help: true }],
+    ["--no-clean-room", ["--no-clean-room", "x"], { cleanRoom: false }],
+    ["--replay LOG", ["--replay", "log.jsonl"], { replay: "log.jsonl" }],
   ];
   for (const [label, argv, expected] of cases) {
     await t.step(label, () => {
