@@ -7,11 +7,7 @@
  * @module
  */
 
-import {
-  type KernelBackend,
-  type LaunchOptions,
-  type Logger,
-} from "../kernel/mod.ts";
+import type { KernelBackend, LaunchOptions, Logger } from "../kernel/mod.ts";
 import {
   type ChatClient,
   type ChatCompletion,

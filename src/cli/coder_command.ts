@@ -31,7 +31,6 @@ import {
   MissingApiKeyError,
   type ModelConfig,
   ModelConfigError,
-  OPENROUTER_KEY_ENV,
   resolveApiKey,
   UnknownModelError,
 } from "../llm/mod.ts";

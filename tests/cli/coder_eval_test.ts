@@ -17,6 +17,7 @@ import {
   writeFakeModel,
 } from "../_helpers/fake_openai.ts";
 import { memoryIo } from "../_helpers/memory_io.ts";
+import { spawnCoder } from "../_helpers/coder_process.ts";
 import {
   routeByTask,
   taskOf,
@@ -358,5 +359,74 @@ print(os.path.islink("evil_code.py"))`;
   } finally {
     await Deno.remove(base, { recursive: true });
     await Deno.remove(hostDir, { recursive: true });
+  }
+});
+
+Deno.test("coder eval stopped by SIGINT, then resumed", async () => {
+  const base = await Deno.makeTempDir({ prefix: "coder_eval_sigint_" });
+  try {
+    await Deno.mkdir(join(base, "tasks"));
+    for (const name of ["quick", "slow"]) {
+      await Deno.writeTextFile(
+        join(base, "tasks", `${name}.md`),
+        `TASK-ID ${name}\n`,
+      );
+    }
+    const solve: TaskScript = [
+      toolCallsReply([{ name: "save_code", args: { code: "print(1)" } }]),
+      textReply("done"),
+    ];
+    const { promise: slowAsked, resolve } = Promise.withResolvers<void>();
+    const routed = routeByTask({
+      quick: solve,
+      slow: [
+        toolCallsReply([{
+          name: "python_exec",
+          args: { code: "import time\ntime.sleep(120)" },
+        }]),
+      ],
+    });
+    const replies = routed.map((reply) =>
+      typeof reply === "function"
+        ? (request: RecordedRequest, index: number) => {
+          if (taskOf(request) === "slow") resolve();
+          return reply(request, index);
+        }
+        : reply
+    );
+    {
+      await using server = startFakeOpenAI({ replies });
+      const model = await writeFakeModel(base, server.baseURL);
+      await using child = spawnCoder(
+        ["eval", "--model", model, "tasks", "--no-clean-room"],
+        {
+          cwd: base,
+          env: testEnv({
+            XDG_CONFIG_HOME: join(base, ".config"),
+            FAKE_LLM_KEY: "sk-eval-test-key",
+          }),
+        },
+      );
+      await slowAsked;
+      child.kill("SIGINT");
+      const { status, stderr } = await child.done;
+      assert.equal(status.code, 130, stderr);
+    }
+    const records = await readRecords(
+      join(base, "coder-eval", "results.jsonl"),
+    );
+    assert.deepEqual(records.map((r) => [r.task, r.status]), [
+      ["quick", "solved"],
+      ["slow", "interrupted"],
+    ]);
+    const run = await coderEval(base, ["tasks", "--no-clean-room"], {
+      quick: solve,
+      slow: solve,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual([...new Set(run.requests.map(taskOf))], ["slow"]);
+    assert.match(run.stdout, /2\/2 runs passed/);
+  } finally {
+    await Deno.remove(base, { recursive: true });
   }
 });
