@@ -31,6 +31,8 @@ export interface EvalTask {
 /** A bad task list: missing or empty files, clashing names (a usage error). */
 export class EvalTaskError extends Error {
   /**
+   * Creates a task-list error.
+   *
    * @param message What is wrong.
    * @param options Standard error options (`cause`).
    */

@@ -26,6 +26,8 @@ import { TASK_KICKOFF } from "./prompt.ts";
 /** A log that cannot be replayed (not JSON Lines, or without the replay records). */
 export class ReplayLogError extends Error {
   /**
+   * Creates a replay error.
+   *
    * @param message What is wrong with the log.
    * @param options Standard error options (`cause`).
    */
