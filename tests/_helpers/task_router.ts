@@ -1,6 +1,7 @@
 /**
  * Scripted model answers per task for evaluations that run tasks at once:
- * a request is routed by the `TASK-ID name` marker in its system prompt, and
+ * a request is routed by the `TASK-ID name` marker in its system prompt (else
+ * the task's `# Heading`), and
  * the answer is picked by the step (assistant messages so far).
  *
  * @module
@@ -16,7 +17,8 @@ import type {
 export type TaskScript = FakeReplyValue[];
 
 /**
- * The task a request belongs to (the `TASK-ID name` marker), or null.
+ * The task a request belongs to (the `TASK-ID name` marker, else the task's
+ * first-line `# Heading`), or null.
  *
  * @param request A recorded request.
  * @returns The task id.
@@ -24,7 +26,8 @@ export type TaskScript = FakeReplyValue[];
 export function taskOf(request: RecordedRequest): string | null {
   const messages = request.body.messages as { content?: unknown }[] | undefined;
   const system = String(messages?.[0]?.content ?? "");
-  return /TASK-ID (\w+)/.exec(system)?.[1] ?? null;
+  return /TASK-ID (\w+)/.exec(system)?.[1] ??
+    /<task>\n# ([^\n]+)/.exec(system)?.[1] ?? null;
 }
 
 /**
