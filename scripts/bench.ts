@@ -17,6 +17,9 @@
  * 6. `output` (`_bench_output.ts`): 10 MiB of stdout in one execution,
  *    python_exec vs Kernel.execute, and the server's peak RSS.
  * 7. `rss`: server RSS after the first call and after 1000 calls.
+ * `eval` (`_bench_eval.ts`): `coder eval` cost per task beyond a bare
+ *    kernel run (fake model answering at once), with and without the
+ *    clean-room check, and jobs 2 / jobs 1 over 6 tasks sleeping 1 s.
  * `reference`: jupyter_client KernelManager start and execute round trip
  * (when importable), for ours/reference ratios.
  *
@@ -49,6 +52,7 @@ import { benchStartup } from "./_bench_startup.ts";
 import { benchSandbox } from "./_bench_sandbox.ts";
 import { benchRemote } from "./_bench_remote.ts";
 import { benchHttp } from "./_bench_http.ts";
+import { benchEval } from "./_bench_eval.ts";
 import { findKernels, killPids, waitGone } from "./_bench_proc.ts";
 import {
   type BenchSection,
@@ -74,6 +78,7 @@ const PLUGINS: Readonly<Record<string, BenchSection>> = {
   sandbox: benchSandbox,
   remote: benchRemote,
   http: benchHttp,
+  eval: benchEval,
 };
 
 /** Section names, in the order they run. */
@@ -89,6 +94,7 @@ export const SECTIONS = [
   "sandbox",
   "remote",
   "http",
+  "eval",
 ] as const;
 
 /** One section name. */
