@@ -125,10 +125,6 @@ export async function validateSolution(
     const copy = join(private_, solution.split("/").at(-1)!);
     await Deno.writeFile(copy, bytes, { createNew: true, mode: 0o400 });
     const timeoutMs = options.timeoutMs ?? DEFAULT_VALIDATE_TIMEOUT_MS;
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal
-      ? AbortSignal.any([deadline, options.signal])
-      : deadline;
     const [program, ...args] = validator.argv;
     let child: Deno.ChildProcess;
     try {
@@ -140,7 +136,8 @@ export async function validateSolution(
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
-        signal,
+        // Its own process group: a deadline or stop kills what it started too.
+        detached: true,
       }).spawn();
     } catch (error) {
       return {
@@ -152,25 +149,43 @@ export async function validateSolution(
         }`,
       };
     }
-    const output = await child.output();
+    let stopped: "deadline" | "signal" | null = null;
+    const killGroup = (): void => {
+      try {
+        Deno.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    };
+    const stop = (why: "deadline" | "signal"): void => {
+      stopped ??= why;
+      killGroup();
+    };
+    const timer = setTimeout(() => stop("deadline"), timeoutMs);
+    const onAbort = (): void => stop("signal");
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) stop("signal");
+    let output: Deno.CommandOutput;
+    try {
+      output = await child.output();
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      // Whatever it left running in the background goes with it.
+      killGroup();
+    }
     const decoder = new TextDecoder();
     const text = decoder.decode(output.stdout) + decoder.decode(output.stderr);
-    if (deadline.aborted) {
+    if (stopped !== null) {
       return {
         valid: false,
         exit_code: null,
         output_tail: tail(text),
-        error: `the validator did not finish within ${
-          Math.round(timeoutMs / 1000)
-        }s`,
-      };
-    }
-    if (options.signal?.aborted) {
-      return {
-        valid: false,
-        exit_code: null,
-        output_tail: tail(text),
-        error: "the validator was stopped",
+        error: stopped === "deadline"
+          ? `the validator did not finish within ${
+            Math.round(timeoutMs / 1000)
+          }s`
+          : "the validator was stopped",
       };
     }
     return {

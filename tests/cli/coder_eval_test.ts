@@ -251,6 +251,13 @@ Deno.test("coder eval", async (t) => {
       },
     );
 
+    await t.step("coder eval --help prints the options", async () => {
+      const run = await coderEval(base, ["--help"], SCRIPTS);
+      assert.equal(run.code, 0);
+      assert.match(run.stdout, /coder eval DIR\|FILE\.\.\. \[OPTIONS\]/);
+      assert.match(run.stdout, /--validate CMD/);
+    });
+
     await t.step("usage errors exit 2 with the reason", async () => {
       for (
         const [argv, pattern] of [
