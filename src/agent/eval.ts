@@ -62,7 +62,7 @@ export interface EvaluateOptions {
     CodingAgentOptions,
     "workingDirectory" | "task" | "taskBasename" | "signal" | "kernel"
   >;
-  /** Environment of validators (plus `CODER_SOLUTION`); default: none. */
+  /** Environment of validators (plus `CODER_SOLUTION`); default: only `PATH` of `agent.env`. */
   validatorEnv?: Record<string, string>;
   /** Deadline of one validator run (default 300 s). */
   validateTimeoutMs?: number;
@@ -318,7 +318,10 @@ async function runOne(job: Job, context: RunContext): Promise<EvalRecord> {
       task.validator,
       {
         cwd: dir,
-        env: context.options.validatorEnv ?? {},
+        env: context.options.validatorEnv ??
+          (context.agentOptions.env?.PATH
+            ? { PATH: context.agentOptions.env.PATH }
+            : {}),
         ...(context.options.validateTimeoutMs
           ? { timeoutMs: context.options.validateTimeoutMs }
           : {}),
