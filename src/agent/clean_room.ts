@@ -78,9 +78,15 @@ function base64(text: string): string {
 export function cleanRoomCell(code: string, file: string): string {
   return [
     "def __coder_clean_room(source, path):",
-    "    import sys",
+    "    import builtins, sys, _sitebuiltins",
     "    sys.argv = [path]",
-    '    namespace = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}',
+    "    # The builtins of `python FILE`: without what IPython adds, with exit/quit.",
+    "    names = dict(vars(builtins))",
+    '    for name in ("get_ipython", "display", "__IPYTHON__"):',
+    "        names.pop(name, None)",
+    '    names["exit"] = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")',
+    '    names["quit"] = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")',
+    '    namespace = {"__name__": "__main__", "__file__": path, "__builtins__": names}',
     "    try:",
     '        exec(compile(source, path, "exec"), namespace)',
     "    except SystemExit as stop:",

@@ -131,23 +131,33 @@ Deno.test("coder save_code clean-room check", async (t) => {
     );
 
     await t.step(
-      "a program that exits 0 is accepted, another status refused",
+      "runs with the builtins of python FILE: exit(0) ends well, IPython's display() is absent, another status is refused",
       async () => {
         const run = await runCoder(base, [], [
           toolCallsReply([{
             name: "save_code",
             args: { code: "import sys\nprint('bye')\nsys.exit(3)" },
           }]),
+          toolCallsReply([{ name: "save_code", args: { code: "display(1)" } }]),
           toolCallsReply([{
             name: "save_code",
-            args: { code: "import sys\nprint('bye')\nsys.exit(0)" },
+            args: { code: "print('bye')\nexit(0)" },
           }]),
           textReply("ok"),
         ]);
-        const [three, zero] = lastToolResults(run);
+        const [three, display, zero] = lastToolResults(run);
         assert.equal(three?.success, false);
         assert.match(String(three?.error), /exited with status 3/);
+        assert.equal(display?.success, false);
+        assert.match(
+          String(display?.error),
+          /NameError: name 'display' is not defined/,
+        );
         assert.equal(zero?.success, true, JSON.stringify(zero));
+        assert.deepEqual(zero?.clean_room, {
+          ran_on_its_own: true,
+          stdout: "bye\n",
+        });
       },
     );
 
