@@ -143,8 +143,14 @@ async function runParsedEval(
   out.masker.add(settings.gatewayToken);
   out.masker.add(settings.mcpToken);
   const { key, envVar } = resolveApiKey(config, sources);
+  const jsonError = (message: string): void => {
+    if (args.json) {
+      out.stdout(JSON.stringify({ status: "error", error: message }) + "\n");
+    }
+  };
   if (!key) {
     out.stderr(missingKeyText(envVar));
+    jsonError(`no API key (${envVar})`);
     return FAILED;
   }
   const logger = createCliLogger(out, settings.logLevel);
@@ -159,6 +165,7 @@ async function runParsedEval(
     });
   } catch (error) {
     out.stderr(`Error: ${messageOf(error)}\n`);
+    jsonError(messageOf(error));
     return error instanceof BackendChoiceError ? USAGE : FAILED;
   }
   const llm: ChatClient = createChatClient({ config, apiKey: key, logger });
@@ -207,6 +214,7 @@ async function runParsedEval(
   } catch (error) {
     if (progressShown) out.stderr("\n");
     out.stderr(`Error: ${messageOf(error)}\n`);
+    jsonError(messageOf(error));
     return FAILED;
   }
   if (progressShown) out.stderr("\n");

@@ -258,6 +258,27 @@ Deno.test("coder eval", async (t) => {
       assert.match(run.stdout, /--validate CMD/);
     });
 
+    await t.step(
+      "no API key: exit 1 with the setup hint, a JSON error",
+      async () => {
+        const mem = memoryIo({
+          cwd: base,
+          env: testEnv({ XDG_CONFIG_HOME: join(base, ".config") }),
+        });
+        const model = await writeFakeModel(base, "http://127.0.0.1:9/v1");
+        const code = await main(
+          ["eval", "--model", model, "tasks", "--json"],
+          mem.io,
+        );
+        assert.equal(code, 1);
+        assert.match(mem.stderr(), /no API key found.*FAKE_LLM_KEY/s);
+        assert.deepEqual(JSON.parse(mem.stdout()), {
+          status: "error",
+          error: "no API key (FAKE_LLM_KEY)",
+        });
+      },
+    );
+
     await t.step("usage errors exit 2 with the reason", async () => {
       for (
         const [argv, pattern] of [
