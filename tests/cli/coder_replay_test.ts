@@ -183,6 +183,43 @@ Deno.test("coder --replay", async (t) => {
   }
 });
 
+Deno.test("coder --replay of an interactive session replays every turn", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "coder_replay_i_" });
+  const env = {
+    XDG_CONFIG_HOME: join(dir, ".config"),
+    HOME: join(dir, "home"),
+  };
+  try {
+    await using server = startFakeOpenAI({
+      replies: [
+        toolCallsReply([{ name: "python_exec", args: { code: "n = 20" } }]),
+        textReply("Set n."),
+        toolCallsReply([{
+          name: "python_exec",
+          args: { code: "print(n + 1)" },
+        }]),
+        textReply("21"),
+      ],
+    });
+    const model = await writeFakeModel(dir, server.baseURL);
+    const mem = memoryIo({
+      cwd: dir,
+      env: testEnv({ ...env, FAKE_LLM_KEY: KEY }),
+      input: "set n to 20\nprint n + 1\nexit\n",
+    });
+    assert.equal(await main(["--model", model, "-i"], mem.io), 0, mem.stderr());
+    const run = await coder(["--replay", "log.jsonl", "--json"], dir, env);
+    assert.equal(run.code, 0, run.stderr);
+    const summary = JSON.parse(run.stdout);
+    assert.equal(summary.status, "same");
+    assert.equal(summary.runs, 2);
+    assert.equal(summary.tool_calls, 2);
+    assert.deepEqual(summary.replayed_status, ["success", "success"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("parseReplayLog()", async (t) => {
   const session =
     '{"event":"session","format":2,"model":"m","code_file":"p_code.py","todo":false,"with_packages":[],"clean_room":false,"task_in_prompt":true}';
