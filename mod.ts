@@ -7,7 +7,9 @@
  *
  * - **agent**: {@linkcode solveTask} for a whole task,
  *   {@linkcode createCodingAgent} + {@linkcode runAgent} for multi-turn use,
- *   {@linkcode getFinalResponse}.
+ *   {@linkcode getFinalResponse}; {@linkcode evaluateTasks} for many tasks
+ *   at once (a stream of {@linkcode EvalRecord}s), {@linkcode replayLog} to
+ *   run a logged session again without a model.
  * - **llm**: {@linkcode getOpenrouterLlm}, {@linkcode listAvailableModels},
  *   {@linkcode loadModelConfig}, {@linkcode createChatClient}.
  * - **kernel**: {@linkcode startKernel}, {@linkcode KernelRegistry},
@@ -56,6 +58,25 @@
  * console.log(message.content);
  * ```
  *
+ * @example Evaluate a directory of tasks, then replay one run
+ * ```ts
+ * import { evaluateTasks, loadEvalTasks, replayLog } from "./mod.ts";
+ *
+ * const tasks = await loadEvalTasks(["examples/eval"], { cwd: Deno.cwd() });
+ * for await (const record of evaluateTasks(tasks, {
+ *   outDir: "coder-eval",
+ *   jobs: 2,
+ *   agent: { model: "sonnet45", env: Deno.env.toObject() },
+ * })) {
+ *   console.log(record.task, record.status, record.validation?.valid);
+ * }
+ * const replay = await replayLog("coder-eval/primes/run-1/primes.jsonl", {
+ *   workingDirectory: "coder-eval/primes/run-1",
+ *   env: Deno.env.toObject(),
+ * });
+ * console.log(replay.differences.length); // 0 when today's results match
+ * ```
+ *
  * @example A kernel on its own
  * ```ts
  * import { startKernel } from "./mod.ts";
@@ -73,30 +94,63 @@ export {
   AgentLog,
   type AgentStats,
   type AgentTool,
+  type CleanRoomEvent,
+  type CleanRoomOptions,
+  type CleanRoomResult,
   CodingAgent,
   type CodingAgentOptions,
   combineStats,
   createCodingAgent,
   DEFAULT_STEP_LIMIT,
+  type EvalProgress,
+  type EvalRecord,
+  type EvalStatus,
+  type EvalTask,
+  EvalTaskError,
+  type EvalTaskSummary,
+  type EvaluateOptions,
+  evaluateTasks,
+  type EvalValidator,
   getFinalResponse,
+  isPassed,
+  type LlmResponseEvent,
+  loadEvalTasks,
+  type LoadEvalTasksOptions,
+  LOG_FORMAT_VERSION,
   type LogEvent,
   type LoggedTodo,
   parseProjectFile,
+  parseReplayLog,
   type ProjectFile,
+  readEvalResults,
+  type ReplayDifference,
+  replayLog,
+  ReplayLogError,
+  type ReplayOptions,
+  type ReplayPlan,
+  type ReplayResult,
+  type ReplayRun,
+  RESULTS_FILE,
   runAgent,
   type RunAgentOptions,
   type RunAgentResult,
+  runCleanRoom,
   type RunStatus,
   SecretMasker,
+  type SessionEvent,
+  shellValidator,
   solveTask,
   type SolveTaskOptions,
   type SolveTaskResult,
+  summarizeEval,
   type TodoItem,
   type TodoPriority,
   type TodoStatus,
   type TokenConsumption,
   type ToolHost,
   type ToolOutcome,
+  type ToolResultEvent,
+  type ValidationResult,
 } from "./src/agent/mod.ts";
 export {
   type AssistantMessage,

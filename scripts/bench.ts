@@ -17,6 +17,9 @@
  * 6. `output` (`_bench_output.ts`): 10 MiB of stdout in one execution,
  *    python_exec vs Kernel.execute, and the server's peak RSS.
  * 7. `rss`: server RSS after the first call and after 1000 calls.
+ * `eval` (`_bench_eval.ts`): `coder eval` cost per task beyond a bare
+ *    kernel run (fake model answering at once), with and without the
+ *    clean-room check, and jobs 2 / jobs 1 over 6 tasks sleeping 1 s.
  * `reference`: jupyter_client KernelManager start and execute round trip
  * (when importable), for ours/reference ratios.
  *
@@ -50,6 +53,7 @@ import { benchSandbox } from "./_bench_sandbox.ts";
 import { benchProxy } from "./_bench_proxy.ts";
 import { benchRemote } from "./_bench_remote.ts";
 import { benchHttp } from "./_bench_http.ts";
+import { benchEval } from "./_bench_eval.ts";
 import { findKernels, killPids, waitGone } from "./_bench_proc.ts";
 import {
   type BenchSection,
@@ -76,6 +80,7 @@ const PLUGINS: Readonly<Record<string, BenchSection>> = {
   proxy: benchProxy,
   remote: benchRemote,
   http: benchHttp,
+  eval: benchEval,
 };
 
 /** Section names, in the order they run. */
@@ -92,6 +97,7 @@ export const SECTIONS = [
   "proxy",
   "remote",
   "http",
+  "eval",
 ] as const;
 
 /** One section name. */

@@ -29,6 +29,8 @@ import {
   type ToolDefinition,
 } from "../llm/mod.ts";
 import { AgentLog } from "./log.ts";
+import { runLoggedCleanRoom } from "./clean_room.ts";
+import { llmResponseEvent, sessionEvent } from "./log_records.ts";
 import { SecretMasker } from "./secrets.ts";
 import {
   builtinSystemPrompt,
@@ -125,6 +127,13 @@ export interface CodingAgentOptions {
   retryDelayMs?: number;
   /** Deadline of one `python_exec` call (default 300 s). */
   execTimeoutMs?: number;
+  /**
+   * Run every `save_code` submission on its own in a fresh kernel of the same
+   * backend first, and refuse it when it fails there (default true).
+   */
+  cleanRoom?: boolean;
+  /** Deadline of the clean-room run of a submission (default: `execTimeoutMs`). */
+  cleanRoomTimeoutMs?: number;
   /** Cancels kernel start-up. */
   signal?: AbortSignal;
 }
@@ -188,6 +197,7 @@ export class CodingAgent implements AsyncDisposable {
   readonly #execTimeoutMs: number;
   readonly #task: string | undefined;
   readonly #masker: SecretMasker;
+  readonly #cleanRoomTimeoutMs: number | null;
   #kernel: KernelHandle;
   #todos: TodoItem[] = [];
   readonly #runStats: AgentStats[] = [];
@@ -213,6 +223,8 @@ export class CodingAgent implements AsyncDisposable {
     onEvent: ((event: AgentEvent) => void) | undefined;
     retryDelayMs: number;
     execTimeoutMs: number;
+    /** Deadline of clean-room runs, or null when the check is off. */
+    cleanRoomTimeoutMs: number | null;
   }) {
     this.workingDirectory = init.workingDirectory;
     this.llm = init.llm;
@@ -234,6 +246,7 @@ export class CodingAgent implements AsyncDisposable {
     this.#onEvent = init.onEvent;
     this.#retryDelayMs = init.retryDelayMs;
     this.#execTimeoutMs = init.execTimeoutMs;
+    this.#cleanRoomTimeoutMs = init.cleanRoomTimeoutMs;
     this.#messages = [{ role: "system", content: init.systemPrompt }];
   }
 
@@ -338,6 +351,7 @@ export class CodingAgent implements AsyncDisposable {
       for (let step = 1; step <= stepLimit; step++) {
         emit({ type: "step", step });
         const completion = await this.#complete(stats, emit, options.signal);
+        this.log.add(llmResponseEvent(step, completion));
         const message = completion.message;
         this.#messages.push(message);
         const calls = message.tool_calls ?? [];
@@ -355,10 +369,17 @@ export class CodingAgent implements AsyncDisposable {
             );
             // Code in the kernel can read secrets (/proc, ~/.config): mask
             // them before the result reaches the model endpoint.
+            const content = this.#masker.mask(outcome.content);
             this.#messages.push({
               role: "tool",
               tool_call_id: call.id,
-              content: this.#masker.mask(outcome.content),
+              content,
+            });
+            this.log.add({
+              event: "tool_result",
+              tool_call_id: call.id,
+              tool: call.function.name,
+              content,
             });
           }
           continue;
@@ -573,6 +594,19 @@ export class CodingAgent implements AsyncDisposable {
       replaceTodos: (todos) => {
         this.#todos = todos;
       },
+      ...(this.#cleanRoomTimeoutMs !== null
+        ? {
+          cleanRoom: (code: string, signal?: AbortSignal) =>
+            runLoggedCleanRoom(code, {
+              backend: this.#backend,
+              request: this.#startRequest,
+              file: this.codeFilePath,
+              timeoutMs: this.#cleanRoomTimeoutMs!,
+              log: this.log,
+              ...(signal ? { signal } : {}),
+            }),
+        }
+        : {}),
     };
   }
 
@@ -741,6 +775,18 @@ export async function createCodingAgent(
         env,
       })
     ) masker.add(secret);
+    const codeFileName = basename ? `${basename}_code.py` : "solution.py";
+    const execTimeoutMs = options.execTimeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    const cleanRoom = options.cleanRoom ?? true;
+    const log = new AgentLog(masker);
+    log.add(sessionEvent({
+      model: llm.config,
+      codeFileName,
+      todo: options.todo ?? false,
+      withPackages,
+      cleanRoom,
+      taskInPrompt: options.task !== undefined,
+    }));
     return new CodingAgent({
       workingDirectory,
       llm,
@@ -750,17 +796,20 @@ export async function createCodingAgent(
       startRequest,
       systemPrompt,
       task: options.task,
-      codeFileName: basename ? `${basename}_code.py` : "solution.py",
+      codeFileName,
       logPath: options.saveLog === false
         ? null
         : join(workingDirectory, basename ? `${basename}.jsonl` : "log.jsonl"),
-      log: new AgentLog(masker),
+      log,
       masker,
       todo: options.todo ?? false,
       stepLimit: options.stepLimit ?? DEFAULT_STEP_LIMIT,
       onEvent: options.onEvent,
       retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
-      execTimeoutMs: options.execTimeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
+      execTimeoutMs,
+      cleanRoomTimeoutMs: cleanRoom
+        ? options.cleanRoomTimeoutMs ?? execTimeoutMs
+        : null,
     });
   } catch (error) {
     if (ownsKernel) await kernel.shutdown();

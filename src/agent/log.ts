@@ -41,7 +41,92 @@ export type LogEvent =
     event: "complete";
     status: "success" | "step_limit_reached" | "interrupted" | "error";
     error?: string;
+  }
+  | SessionEvent
+  | LlmResponseEvent
+  | ToolResultEvent
+  | CleanRoomEvent;
+
+/** Version of the replay records (`session.format`). */
+export const LOG_FORMAT_VERSION = 2;
+
+/**
+ * First line of a log (format 2): what a replay needs to set the run up
+ * again. Not one of the SPEC §4 records; readers that do not know it skip it.
+ */
+export interface SessionEvent {
+  /** Record type. */
+  event: "session";
+  /** {@linkcode LOG_FORMAT_VERSION}. */
+  format: number;
+  /** The model's path (e.g. `anthropic/claude-sonnet-4.5`). */
+  model: string;
+  /** File `save_code` writes (`solution.py`, `NAME_code.py`). */
+  code_file: string;
+  /** Whether `todo_write` was offered. */
+  todo: boolean;
+  /** Package specs the kernel was started with. */
+  with_packages: string[];
+  /** Whether saves went through the clean-room check. */
+  clean_room: boolean;
+  /** True when the first run's task sits in the system prompt (its `start.task` is the task, the user message the kick-off). */
+  task_in_prompt: boolean;
+}
+
+/** One answer of the model (format 2), logged right after it arrived. */
+export interface LlmResponseEvent {
+  /** Record type. */
+  event: "llm_response";
+  /** Step of the run (1-based). */
+  step: number;
+  /** The assistant message as received (content and tool calls). */
+  message: {
+    role: "assistant";
+    content: string | null;
+    tool_calls?: {
+      id: string;
+      type: "function";
+      function: { name: string; arguments: string };
+    }[];
   };
+  /** finish_reason. */
+  finish_reason: string | null;
+  /** Token usage, when reported. */
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    total_tokens: number;
+    cost_usd: number | null;
+  } | null;
+}
+
+/** The full result of one tool call as the model saw it (format 2). */
+export interface ToolResultEvent {
+  /** Record type. */
+  event: "tool_result";
+  /** The call it answers. */
+  tool_call_id: string;
+  /** Tool name. */
+  tool: string;
+  /** The tool message's content (secrets masked). */
+  content: string;
+}
+
+/** A clean-room run of a `save_code` submission (format 2). */
+export interface CleanRoomEvent {
+  /** Record type. */
+  event: "clean_room";
+  /** Whether the program ran to its end on its own. */
+  success: boolean;
+  /** Why it was refused, or null. */
+  error: string | null;
+  /** Its stdout (clipped). */
+  stdout: string;
+  /** Its stderr (clipped). */
+  stderr: string;
+  /** Wall time including the fresh kernel's start, in seconds. */
+  seconds: number;
+}
 
 /**
  * Collects log events in memory and writes them as JSON Lines. Writing always

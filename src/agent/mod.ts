@@ -38,7 +38,32 @@ export {
   type SolveTaskOptions,
   type SolveTaskResult,
 } from "./agent.ts";
-export { AgentLog, type LogEvent, type LoggedTodo } from "./log.ts";
+export {
+  AgentLog,
+  type CleanRoomEvent,
+  type LlmResponseEvent,
+  LOG_FORMAT_VERSION,
+  type LogEvent,
+  type LoggedTodo,
+  type SessionEvent,
+  type ToolResultEvent,
+} from "./log.ts";
+export {
+  cleanRoomCell,
+  type CleanRoomOptions,
+  type CleanRoomResult,
+  runCleanRoom,
+} from "./clean_room.ts";
+export {
+  parseReplayLog,
+  type ReplayDifference,
+  replayLog,
+  ReplayLogError,
+  type ReplayOptions,
+  type ReplayPlan,
+  type ReplayResult,
+  type ReplayRun,
+} from "./replay.ts";
 export { REDACTED, SecretMasker } from "./secrets.ts";
 export {
   builtinSystemPrompt,
@@ -66,3 +91,34 @@ export {
   type ToolOutcome,
   validateTodos,
 } from "./tools.ts";
+export {
+  type EvalProgress,
+  type EvaluateOptions,
+  evaluateTasks,
+  RESULTS_FILE,
+} from "./eval.ts";
+export {
+  type EvalRecord,
+  type EvalStatus,
+  type EvalTaskSummary,
+  isFinished,
+  isPassed,
+  readEvalResults,
+  runKey,
+  summarizeEval,
+} from "./eval_results.ts";
+export {
+  type EvalTask,
+  EvalTaskError,
+  type EvalValidator,
+  loadEvalTasks,
+  type LoadEvalTasksOptions,
+  shellValidator,
+} from "./eval_tasks.ts";
+export {
+  DEFAULT_VALIDATE_TIMEOUT_MS,
+  readRegularFileNoFollow,
+  type ValidateOptions,
+  validateSolution,
+  type ValidationResult,
+} from "./validate.ts";

@@ -17,6 +17,11 @@ import {
   type KernelHandle,
 } from "../kernel/mod.ts";
 import type { ToolDefinition } from "../llm/mod.ts";
+import {
+  cleanRoomRefusal,
+  cleanRoomReport,
+  type CleanRoomResult,
+} from "./clean_room.ts";
 
 /** Status of a todo item. */
 export type TodoStatus = "pending" | "in_progress" | "completed";
@@ -72,6 +77,14 @@ export interface ToolHost {
   replaceTodos(todos: TodoItem[]): void;
   /** Records an executed cell for the session notebook. */
   recordCell?(code: string, result: ExecuteResult | null): void;
+  /**
+   * Runs a submission on its own in a fresh kernel before `save_code`
+   * accepts it (the clean-room check); absent or returning null: no check.
+   */
+  cleanRoom?(
+    code: string,
+    signal?: AbortSignal,
+  ): Promise<CleanRoomResult | null>;
 }
 
 /** A tool: its definition for the model and its handler. */
@@ -276,6 +289,7 @@ function saveCodeTool(codeFileName: string): AgentTool {
       `Save the final program to ${codeFileName} in the working directory (replacing it).`,
       "The code is syntax-checked first; on a syntax error nothing is written and the line is reported.",
       "Call this only with complete, self-contained code you have already run and verified.",
+      "Unless the check is off, the program first runs on its own in a fresh Python process (empty namespace, same packages, a deadline); if it fails there, nothing is saved and you get the error.",
     ].join("\n"),
     schema: z.object({
       code: z.string().describe("The complete Python program."),
@@ -293,6 +307,12 @@ function saveCodeTool(codeFileName: string): AgentTool {
           `Syntax error at line ${check.line}: ${check.message}. Nothing was saved; fix the code and call save_code again.`,
         );
       }
+      const room = await host.cleanRoom?.(code, signal) ?? null;
+      if (room !== null && !room.ok) {
+        return fail(cleanRoomRefusal(room), {
+          clean_room: cleanRoomReport(room),
+        });
+      }
       const path = await host.writeFile(
         host.codeFileName,
         code.endsWith("\n") ? code : `${code}\n`,
@@ -302,6 +322,7 @@ function saveCodeTool(codeFileName: string): AgentTool {
         result: `Code saved to ${host.codeFileName}`,
         file_path: host.codeFileName,
         lines: code.split("\n").length,
+        ...(room !== null ? { clean_room: cleanRoomReport(room) } : {}),
       });
     },
   });

@@ -15,6 +15,10 @@ Usage:
   coder [OPTIONS] "TASK"           solve an inline task (writes solution.py, log.jsonl)
   coder [OPTIONS] --task FILE      solve a task file (writes FILE_code.py, FILE.jsonl)
   coder [OPTIONS] -i               interactive conversation
+  coder eval DIR|FILE... [OPTIONS] run many task files, validate, summarize
+                                   (coder eval --help for its options)
+  coder --replay LOG.jsonl         run a logged session again with the model's
+                                   recorded answers (no key, no network)
   coder --init [TEMPLATE]          copy example templates to ./coder-examples/
   coder mcp [--dir DIR]            run the ipython_mcp server on stdio
 
@@ -27,6 +31,10 @@ Options:
       --api-key KEY      OpenRouter API key (overrides the config file and env)
       --todo             Give the agent a todo list tool
       --step-limit N     Maximum agent steps (default: 200)
+      --no-clean-room    Accept save_code without first running the program
+                         on its own in a fresh kernel
+      --replay LOG       Replay a log (format 2): tool calls run again, the
+                         results are compared; exit 0 when none differs
       --sandbox          Run the kernel in an OS sandbox (Linux, bubblewrap)
       --memory-limit SIZE  Kernel memory cap, e.g. 4G (default 4G with --sandbox)
       --allow-host HOST[,HOST...]  Let the sandboxed kernel reach these hosts
@@ -96,6 +104,10 @@ export interface CoderArgs {
   gateway: string | null;
   /** `--allow-host HOST[,HOST...]` values (repeatable). */
   allowHost: string[];
+  /** False with `--no-clean-room`. */
+  cleanRoom: boolean;
+  /** `--replay LOG`, or null. */
+  replay: string | null;
 }
 
 /** A command-line mistake: exit code 2, message plus a hint to `--help`. */
@@ -181,6 +193,8 @@ export function parseCoderArgs(args: readonly string[]): CoderArgs {
         "memory-limit": { type: "string" },
         gateway: { type: "string" },
         "allow-host": { type: "string", multiple: true },
+        "no-clean-room": { type: "boolean" },
+        replay: { type: "string" },
       },
     });
   } catch (error) {
@@ -225,5 +239,7 @@ export function parseCoderArgs(args: readonly string[]): CoderArgs {
     memoryLimit: values["memory-limit"] ?? null,
     gateway: values.gateway ?? null,
     allowHost: values["allow-host"] ?? [],
+    cleanRoom: !(values["no-clean-room"] ?? false),
+    replay: values.replay ?? null,
   };
 }

@@ -31,7 +31,6 @@ import {
   MissingApiKeyError,
   type ModelConfig,
   ModelConfigError,
-  OPENROUTER_KEY_ENV,
   resolveApiKey,
   UnknownModelError,
 } from "../llm/mod.ts";
@@ -42,7 +41,7 @@ import {
   UsageError,
 } from "./args.ts";
 import { type CoderSettings, readDotenvText, readSettings } from "./env.ts";
-import { kernelEnvironment, serverSecrets } from "./secrets.ts";
+import { serverSecrets } from "./secrets.ts";
 import { BackendChoiceError, createBackend } from "./backend.ts";
 import { type CliIo, readLines } from "./io.ts";
 import { exitCodeOf, listenForStop, type StopSignal } from "./signals.ts";
@@ -57,6 +56,11 @@ import {
   renderMarkdown,
 } from "./render.ts";
 import { initTemplates } from "./templates.ts";
+import { kernelEnv, missingKeyText } from "./agent_setup.ts";
+import { runEvalCommand } from "./eval_command.ts";
+import { runReplayCommand } from "./replay_command.ts";
+
+export { missingKeyText } from "./agent_setup.ts";
 
 /** Exit codes of `coder`. */
 export const EXIT: Readonly<{
@@ -84,7 +88,10 @@ export const EXIT: Readonly<{
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
 /** Subcommands, by first argument; anything else runs the agent. */
-const COMMANDS: ReadonlyMap<string, Command> = new Map([["mcp", runMcpServer]]);
+const COMMANDS: ReadonlyMap<string, Command> = new Map([
+  ["mcp", runMcpServer],
+  ["eval", runEvalCommand],
+]);
 
 /**
  * Runs `coder` with the given arguments against the given streams.
@@ -99,27 +106,6 @@ export async function main(args: string[], io: CliIo): Promise<number> {
   const command = first === undefined ? undefined : COMMANDS.get(first);
   if (command) return await command(rest, io);
   return await runCoder(args, io);
-}
-
-/**
- * The setup hint printed when no API key is configured.
- *
- * @param envVar The variable the model's key is read from.
- * @returns Lines for stderr.
- */
-export function missingKeyText(envVar: string): string {
-  if (envVar !== OPENROUTER_KEY_ENV) {
-    return `Error: no API key found: the model configuration reads it from ${envVar}.\n` +
-      `Set it with:\n  export ${envVar}=...\nor pass --api-key KEY.\n`;
-  }
-  return [
-    "Error: no OpenRouter API key found. Set one up with:",
-    "  mkdir -p ~/.config/coder",
-    `  echo 'OPENROUTER_API_KEY="sk-or-..."' > ~/.config/coder/.env`,
-    "or export OPENROUTER_API_KEY=sk-or-..., or pass --api-key sk-or-...",
-    "Get a key at https://openrouter.ai/keys",
-    "",
-  ].join("\n");
 }
 
 interface TaskInput {
@@ -217,6 +203,7 @@ async function runParsed(
     out.stdout(`coder ${denoJson.version}\n`);
     return EXIT.ok;
   }
+  if (args.replay !== null) return await runReplayCommand(args, io, out);
   const usage = (message: string): number => {
     out.stderr(`coder: ${message}\nRun coder --help for usage.\n`);
     return EXIT.usage;
@@ -407,11 +394,7 @@ async function runAgentCommand(command: AgentCommand): Promise<number> {
   let backend: KernelBackend;
   try {
     backend = createBackend(args, settings, {
-      env: kernelEnvironment(
-        io.env,
-        serverSecrets(io.env, [command.key]),
-        [config.api_key_env],
-      ),
+      env: kernelEnv(io.env, config, command.key),
       ...(settings.python ? { python: settings.python } : {}),
       cacheDir: settings.cacheDir,
       logger,
@@ -441,6 +424,7 @@ async function runAgentCommand(command: AgentCommand): Promise<number> {
           ? { taskBasename: command.task.basename }
           : {}),
         todo: args.todo,
+        cleanRoom: args.cleanRoom,
         stepLimit: args.stepLimit,
         retryDelayMs: settings.retryDelayMs,
         logger,

@@ -23,6 +23,8 @@ Deno.test("parseCoderArgs()", async (t) => {
       memoryLimit: null,
       gateway: null,
       allowHost: [],
+      cleanRoom: true,
+      replay: null,
     });
   });
 
@@ -75,6 +77,8 @@ Deno.test("parseCoderArgs()", async (t) => {
       quiet: true,
     }],
     ["--help", ["--help"], { help: true }],
+    ["--no-clean-room", ["--no-clean-room", "x"], { cleanRoom: false }],
+    ["--replay LOG", ["--replay", "log.jsonl"], { replay: "log.jsonl" }],
   ];
   for (const [label, argv, expected] of cases) {
     await t.step(label, () => {
