@@ -17,6 +17,7 @@ import {
 } from "../_helpers/fake_openai.ts";
 
 const ENTRY = fileURLToPath(import.meta.resolve("../../src/cli/coder.ts"));
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const KEY = "sk-fake-SANDBOX-API-KEY-5d1e";
 
 /** Kernel code: solves the task and reports what it could read of the key. */
@@ -128,6 +129,62 @@ Deno.test("coder --sandbox", async (t) => {
           /SANDBOX-API-KEY/,
         );
         assert.doesNotMatch(sent, /SANDBOX-API-KEY/);
+      },
+    );
+
+    await t.step(
+      "links the kernel planted for solution.py, log.jsonl and solution.ipynb are replaced, never followed",
+      async () => {
+        const dir = join(work, "planted");
+        await Deno.mkdir(dir);
+        const victim = await Deno.makeTempDir({
+          dir: REPO,
+          prefix: ".victim_",
+        });
+        const targets = ["sitecustomize.py", "log.txt", "nb.txt"].map((name) =>
+          join(victim, name)
+        );
+        for (const target of targets) {
+          await Deno.writeTextFile(target, "original\n");
+        }
+        const plant =
+          `import os\nfor name, target in zip(["solution.py", "log.jsonl", "solution.ipynb"], ${
+            JSON.stringify(targets)
+          }):\n    os.symlink(target, name)\nprint(sorted(os.listdir(".")))`;
+        try {
+          await using server = startFakeOpenAI({
+            replies: [
+              toolCallsReply([{ name: "python_exec", args: { code: plant } }]),
+              toolCallsReply([{
+                name: "save_code",
+                args: { code: "print('owned')" },
+              }]),
+              textReply("Saved."),
+            ],
+          });
+          const model = await writeFakeModel(work, server.baseURL);
+          const result = await coder(
+            ["--sandbox", "--model", model, "save something"],
+            { cwd: dir, env },
+          );
+          assert.equal(result.code, 0, result.stderr);
+          for (const target of targets) {
+            assert.equal(await Deno.readTextFile(target), "original\n");
+          }
+          for (const name of ["solution.py", "log.jsonl", "solution.ipynb"]) {
+            const info = await Deno.lstat(join(dir, name));
+            assert.ok(
+              info.isFile && !info.isSymlink,
+              `${name} is a regular file`,
+            );
+          }
+          assert.equal(
+            await Deno.readTextFile(join(dir, "solution.py")),
+            "print('owned')\n",
+          );
+        } finally {
+          await Deno.remove(victim, { recursive: true });
+        }
       },
     );
 
