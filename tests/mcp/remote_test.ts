@@ -246,26 +246,15 @@ Deno.test(
 );
 
 Deno.test(
-  "ipython_mcp --gateway: a host outside the permissions is refused with the flag to add",
+  "ipython_mcp --gateway: any gateway host works with the program's own flags (SPEC §6a)",
   opts,
   async () => {
-    const url = server.url.replace("127.0.0.1", "localhost");
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        ...(await import("../_helpers/mcp_client.ts")).SERVER_PERMISSIONS,
-        (await import("../_helpers/mcp_client.ts")).SERVER_ENTRY,
-        "--gateway",
-        url,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(out.code, 2);
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.match(stderr, /--allow-net=127\.0\.0\.1,localhost:\d+/);
+    await using mcp = await startMcpServer({
+      args: ["--gateway", server.url.replace("127.0.0.1", "localhost")],
+      env: gatewayEnv(),
+    });
+    const out = await mcp.call("python_exec", { code: "1+1" });
+    assert.equal(out.json.result, "2", JSON.stringify(out.json));
   },
 );
 
