@@ -122,7 +122,15 @@ class _Json:
 
 
 def identity():
-    return _Json({"pid": os.getpid(), "python": sys.executable})
+    return _Json({"pid": os.getpid(), "python": sys.executable, "cwd": os.getcwd()})
+
+
+# Set by the remote kernel's package install (see installCode).
+last_install = None
+
+
+def install_result():
+    return _Json(last_install)
 
 
 def state():

@@ -46,6 +46,8 @@ import {
   untilAborted,
 } from "./_async.ts";
 import { OutputCollector } from "./output.ts";
+import { codeToSend } from "./code_text.ts";
+import { stopExecution } from "./stop_execution.ts";
 import {
   evaluateTooling,
   type ExecuteSender,
@@ -140,6 +142,7 @@ export class Kernel implements KernelHandle {
       this.#exit = {
         ...(this.#shutdownReason ? { reason: this.#shutdownReason } : {}),
         ...exit,
+        idle: this.#busy === 0,
       };
       this.#death.abort();
       this.#conn.close();
@@ -293,6 +296,11 @@ export class Kernel implements KernelHandle {
     return { pid: identity.pid, python: identity.python };
   }
 
+  /** How the kernel ended, once it has; null while it runs. */
+  get exitStatus(): KernelExit | null {
+    return this.#exit;
+  }
+
   /** True until the kernel process ends. */
   get alive(): boolean {
     return this.#exit === null;
@@ -331,25 +339,14 @@ export class Kernel implements KernelHandle {
    * ```
    */
   execute(code: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
-    if (typeof code !== "string") {
-      return Promise.reject(
-        new TypeError("Cannot execute: code must be a string"),
-      );
+    let guarded: ReturnType<typeof codeToSend>;
+    try {
+      guarded = codeToSend(code);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (code.includes("\0")) {
-      // ipykernel never answers such a request: refuse it here, as Python's
-      // compile() would, and keep the kernel.
-      const refused = new OutputCollector(0);
-      refused.error = {
-        ename: "SyntaxError",
-        evalue: "source code string cannot contain null bytes",
-        traceback: "SyntaxError: source code string cannot contain null bytes",
-      };
-      return Promise.resolve(refused.snapshot());
-    }
-    // A lone surrogate cannot be encoded as UTF-8 (ipykernel never answers):
-    // send well-formed text, with U+FFFD in its place.
-    const text = code.toWellFormed();
+    if ("refused" in guarded) return Promise.resolve(guarded.refused);
+    const text = guarded.text;
     this.#busy++;
     const run = this.#queue.then(() =>
       this.#executeUnlessAborted(text, options)
@@ -450,28 +447,23 @@ export class Kernel implements KernelHandle {
       }
       // Deadline or abort: interrupt once this request runs (a SIGINT
       // before that would hit the kernel's own machinery or the code before
-      // it), then wait for idle.
-      const graceOver = new AbortController();
-      const grace = delay(INTERRUPT_GRACE_MS, { signal: graceOver.signal })
-        .then(() => "grace" as const, () => "grace" as const);
-      let after: "done" | "died" | "grace" | "started";
-      try {
-        after = await Promise.race([
-          started.promise,
-          done,
-          died.promise,
-          grace,
-        ]);
-        if (after === "started") {
-          await this.interrupt();
-          after = await Promise.race([done, died.promise, grace]) as
-            | "done"
-            | "died"
-            | "grace";
-        }
-      } finally {
-        graceOver.abort();
-      }
+      // it), then wait for the end.
+      const after = await stopExecution({
+        started: started.promise,
+        done,
+        idle: idle.promise,
+        replied: reply.promise,
+        died: died.promise,
+        interrupt: () => this.interrupt(),
+        barrier: (signal) =>
+          this.#conn.request(
+            "shell",
+            "kernel_info_request",
+            {},
+            AbortSignal.any([signal, this.#death.signal]),
+          ),
+        graceMs: INTERRUPT_GRACE_MS,
+      });
       const kernelAlive = after === "done";
       if (!kernelAlive) {
         this.#logger.warn(

@@ -160,6 +160,8 @@ export interface KernelExit {
   reason?: KernelExitReason;
   /** Human-readable detail for the reason (never a secret). */
   detail?: string;
+  /** True when no execution was queued or running as it ended. */
+  idle?: boolean;
 }
 
 /** Known reasons a kernel ended; see {@linkcode KernelExit.reason}. */

@@ -24,6 +24,8 @@ import {
   type ExecuteOptions,
   type ExecuteReplyContent,
   type ExecuteResult,
+  isError,
+  isStatus,
   isStream,
   type JupyterMessage,
   type KernelExit,
@@ -33,7 +35,13 @@ import {
   SILENT_LOGGER,
 } from "../messages.ts";
 import { OutputCollector } from "../output.ts";
-import { queuedTooling } from "../tooling.ts";
+import {
+  evaluateTooling,
+  type ExecuteSender,
+  queuedTooling,
+} from "../tooling.ts";
+import { codeToSend } from "../code_text.ts";
+import { stopExecution } from "../stop_execution.ts";
 import { startupCode } from "../startup.ts";
 import { delay, untilAborted } from "../_async.ts";
 import {
@@ -210,6 +218,11 @@ export class RemoteKernel implements KernelHandle {
   /** Description for logs and errors. */
   get launchedWith(): string {
     return `kernel spec "${this.#kernelName}" on ${this.location}`;
+  }
+
+  /** How the kernel ended, once it has; null while it runs. */
+  get exitStatus(): KernelExit | null {
+    return this.#exit;
   }
 
   /** True until the kernel ends. */
@@ -434,7 +447,13 @@ export class RemoteKernel implements KernelHandle {
   #die(reason: KernelExitReason, detail: string): void {
     if (this.#exit) return;
     this.#logger.warn(`Remote kernel ${this.kernelId} ended: ${detail}`);
-    const exit: KernelExit = { code: null, signal: null, reason, detail };
+    const exit: KernelExit = {
+      code: null,
+      signal: null,
+      reason,
+      detail,
+      idle: this.#busy === 0,
+    };
     this.#finish(exit, false);
     // A restarted or half-dead kernel would linger on the server. `exited`
     // resolves once it is deleted, so an owner that still lists this kernel
@@ -460,41 +479,50 @@ export class RemoteKernel implements KernelHandle {
   // ---- start-up -----------------------------------------------------------
 
   async #bootstrap(signal: AbortSignal): Promise<void> {
-    const code = startupCode() +
-      '\nprint(__import__("json").dumps({"python": __import__("sys").executable, "cwd": __import__("os").getcwd()}))';
-    const result = await this.#run(code, {
-      silent: false,
-      storeHistory: false,
-      timeoutMs: CONNECT_TIMEOUT_MS,
-      signal,
-    });
-    if (result.error) {
+    // The start-up code runs, then its identity() is read back through
+    // user_expressions: nothing is parsed from stdout.
+    const identity = await evaluateTooling<{ python: string; cwd: string }>(
+      this.#sender(),
+      "identity()",
+      { code: startupCode(), silent: false, signal },
+    ).catch((error) => {
+      if (signal.aborted || !(error instanceof KernelError)) throw error;
       throw new KernelStartError(
-        `The start-up code failed in the remote kernel: ${result.error.ename}: ${result.error.evalue}`,
+        `The start-up code failed in the remote kernel: ${error.message}`,
+        { tried: [this.launchedWith] },
+        { cause: error },
       );
-    }
-    const identity = JSON.parse(
-      result.stdout.trim().split("\n").at(-1) ?? "{}",
-    );
+    });
     this.#python = String(identity.python ?? "");
     this.#cwd = String(identity.cwd ?? "");
   }
 
   async #install(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const result = await this.#run(installCode(this.packages), {
+    const stop = AbortSignal.any([
+      AbortSignal.timeout(timeoutMs),
+      this.#death.signal,
+      ...(signal ? [signal] : []),
+    ]);
+    const outcome = await evaluateTooling<
+      { code?: number; tool?: string; tail?: string } | null
+    >(this.#sender(), "install_result()", {
+      code: installCode(this.packages),
       silent: true,
-      storeHistory: false,
-      timeoutMs,
-      ...(signal ? { signal } : {}),
-    });
-    if (result.error) {
+      signal: stop,
+    }).catch((error) => {
+      if (signal?.aborted || this.#death.signal.aborted) throw error;
       throw new KernelStartError(
-        `Cannot install packages in the remote kernel: ${result.error.ename}: ${result.error.evalue}`,
+        stop.aborted
+          ? `Cannot install packages in the remote kernel: not done within ${
+            timeoutMs / 1000
+          }s`
+          : `Cannot install packages in the remote kernel: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        { tried: [this.launchedWith] },
+        { cause: error },
       );
-    }
-    const outcome = JSON.parse(
-      result.stdout.trim().split("\n").at(-1) ?? "{}",
-    ) as { code?: number; tool?: string; tail?: string };
+    }) ?? {};
     if (outcome.code === 0) return;
     const tail = (outcome.tail ?? "").trim().split("\n").slice(-12).join("\n");
     const specs = this.packages.join(" ");
@@ -530,15 +558,20 @@ export class RemoteKernel implements KernelHandle {
    * @throws {KernelDiedError} The kernel ended on the server or the connection was lost.
    */
   execute(code: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
-    if (typeof code !== "string") {
-      return Promise.reject(
-        new TypeError("Cannot execute: code must be a string"),
-      );
+    let guarded: ReturnType<typeof codeToSend>;
+    try {
+      guarded = codeToSend(code);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    if ("refused" in guarded) return Promise.resolve(guarded.refused);
+    const text = guarded.text;
     this.#busy++;
     const run = this.#queue.then(async () => {
       for (let attempt = 1;; attempt++) {
-        const { result, aborted } = await this.#execute(code, {
+        // Cancelled while queued: never sent, never interrupts anything.
+        options.signal?.throwIfAborted();
+        const { result, aborted } = await this.#execute(text, {
           silent: options.silent ?? false,
           storeHistory: !options.silent,
           timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -554,13 +587,6 @@ export class RemoteKernel implements KernelHandle {
     return settled;
   }
 
-  async #run(
-    code: string,
-    options: RunOptions,
-  ): Promise<ExecuteResult> {
-    return (await this.#execute(code, options)).result;
-  }
-
   async #execute(
     code: string,
     options: RunOptions,
@@ -571,7 +597,15 @@ export class RemoteKernel implements KernelHandle {
     const idle = Promise.withResolvers<void>();
     let rateLimited = false;
     let aborted = false;
+    const started = Promise.withResolvers<"started">();
     const onIopub = (msg: JupyterMessage) => {
+      if (
+        msg.header.msg_type === "execute_input" ||
+        (options.silent && isStatus(msg) &&
+          msg.content.execution_state === "busy")
+      ) {
+        started.resolve("started");
+      }
       if (
         isStream(msg) && msg.content.name === "stderr" &&
         RATE_LIMIT_NOTE.test(msg.content.text)
@@ -628,11 +662,22 @@ export class RemoteKernel implements KernelHandle {
       if (outcome === "died") {
         throw new KernelDiedError(this.#exit!, snapshot());
       }
-      await this.interrupt().catch((error) =>
-        this.#logger.warn(`Interrupt failed: ${error}`)
-      );
-      const grace = delay(INTERRUPT_GRACE_MS).then(() => "grace" as const);
-      const after = await Promise.race([done, died.promise, grace]);
+      // Interrupt once this request runs: an interrupt that reaches the
+      // kernel before it would be lost, and the cell would run on.
+      const after = await stopExecution({
+        started: started.promise,
+        done,
+        idle: idle.promise,
+        replied: reply.promise,
+        died: died.promise,
+        interrupt: () =>
+          this.interrupt().catch((error) =>
+            this.#logger.warn(`Interrupt failed: ${error}`)
+          ),
+        barrier: (signal) =>
+          this.#barrier(AbortSignal.any([signal, this.#death.signal])),
+        graceMs: INTERRUPT_GRACE_MS,
+      });
       const kernelAlive = after === "done";
       if (after === "grace") {
         this.#logger.warn(
@@ -688,26 +733,7 @@ export class RemoteKernel implements KernelHandle {
     if (!this.alive) return Promise.reject(new KernelDiedError(this.#exit!));
     const run = queuedTooling<T>({
       after: this.#queue,
-      send: (content, handlers) =>
-        this.#send(
-          makeMessage("shell", "execute_request", content, this.#session),
-          {
-            onReply: (msg) => {
-              if (msg.header.msg_type === "execute_reply") {
-                handlers.onReply(msg.content as ExecuteReplyContent);
-              }
-            },
-            onIopub: (msg) => {
-              if (msg.header.msg_type === "error") {
-                const { ename, evalue } = msg.content as {
-                  ename: string;
-                  evalue: string;
-                };
-                handlers.onError(`${ename}: ${evalue}`);
-              }
-            },
-          },
-        ),
+      send: this.#sender(),
       call,
       timeoutMs,
       signal,
@@ -718,6 +744,46 @@ export class RemoteKernel implements KernelHandle {
     });
     this.#queue = run.catch(() => {});
     return run;
+  }
+
+  /** Sends tooling execute_requests over the channels websocket. */
+  #sender(): ExecuteSender {
+    return (content, handlers) =>
+      this.#send(
+        makeMessage("shell", "execute_request", content, this.#session),
+        {
+          onReply: (msg) => {
+            if (msg.header.msg_type === "execute_reply") {
+              handlers.onReply(msg.content as ExecuteReplyContent);
+            }
+          },
+          onIopub: (msg) => {
+            if (isError(msg)) {
+              handlers.onError(`${msg.content.ename}: ${msg.content.evalue}`);
+            }
+          },
+        },
+      );
+  }
+
+  /**
+   * A shell round trip (kernel_info): the kernel answers shell requests in
+   * order, so every reply to an earlier request has been sent before it.
+   */
+  async #barrier(signal: AbortSignal): Promise<void> {
+    const answered = Promise.withResolvers<void>();
+    const release = await this.#send(
+      makeMessage("shell", "kernel_info_request", {}, this.#session),
+      { onReply: () => answered.resolve() },
+    );
+    const stopped = untilAborted([signal], "stopped");
+    try {
+      const first = await Promise.race([answered.promise, stopped.promise]);
+      if (first === "stopped") throw signal.reason;
+    } finally {
+      stopped.dispose();
+      release();
+    }
   }
 
   /**
@@ -757,7 +823,18 @@ export class RemoteKernel implements KernelHandle {
   shutdown(options: { reason?: KernelExit["reason"] } = {}): Promise<void> {
     this.#shutdown ??= (async () => {
       this.#closing = true;
-      if (this.alive) {
+      const alive = this.alive;
+      // Ended first, so a call still running answers with this reason (the
+      // server interrupts the kernel before deleting it: that
+      // KeyboardInterrupt is not the call's answer).
+      const exit: KernelExit = {
+        code: null,
+        signal: null,
+        reason: options.reason ?? "shutdown",
+        idle: this.#busy === 0,
+      };
+      this.#finish(exit, false);
+      if (alive) {
         await this.#client.delete(
           this.kernelId,
           AbortSignal.timeout(DELETE_TIMEOUT_MS),
@@ -769,11 +846,7 @@ export class RemoteKernel implements KernelHandle {
           )
         );
       }
-      this.#finish({
-        code: null,
-        signal: null,
-        reason: options.reason ?? "shutdown",
-      });
+      if (alive) this.#exitDeferred.resolve(exit);
       await this.#cleanup;
     })();
     return this.#shutdown;
@@ -796,11 +869,12 @@ interface RunOptions {
 /**
  * Python that installs packages into the kernel's own interpreter with pip
  * (uv when pip is missing) as a subprocess with an argument list: no shell,
- * no IPython magics. Runs in a throw-away namespace and prints one JSON line.
+ * no IPython magics. Runs in a throw-away namespace; the outcome is read
+ * back with `_coder_tools.install_result()`.
  */
 function installCode(specs: readonly string[]): string {
   const source = `
-import importlib, json, shutil, subprocess, sys
+import importlib, shutil, subprocess, sys
 def _run():
     try:
         import pip  # noqa: F401
@@ -815,7 +889,7 @@ def _run():
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
     importlib.invalidate_caches()
     return {"code": p.returncode, "tool": tool, "tail": p.stdout[-4000:]}
-print(json.dumps(_run()))
+sys.modules["_coder_tools"].last_install = _run()
 `;
   return `exec(${JSON.stringify(source)}, {"SPECS": ${
     JSON.stringify([...specs])
