@@ -278,6 +278,25 @@ Deno.test("remote kernel: base URL with a path prefix", opts, async () => {
   assert.equal((await kernel.execute("6 * 7")).result, "42");
 });
 
+Deno.test(
+  "remote kernel: a server that selects no subprotocol is spoken to in JSON",
+  opts,
+  async () => {
+    // What older servers and gateways do; here a stock server told so.
+    await using legacy = await startJupyterServer({
+      args: ["--ServerApp.kernel_ws_protocol="],
+    });
+    await using kernel = await createRemoteBackend({
+      url: legacy.url,
+      token: legacy.token,
+    }).start({ cwd: ".", packages: [] }) as RemoteKernel;
+    assert.equal(kernel.protocol, "json");
+    assert.equal((await kernel.execute("6 * 7")).result, "42");
+    const img = await kernel.execute(PYTHON_DISPLAY_PNG);
+    assert.equal(img.images.length, 1);
+  },
+);
+
 /** A TCP proxy in front of the server whose connections a test can cut. */
 function startProxy(port: number) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -70,6 +70,9 @@ const MAX_PAYLOAD = 256 * 1024 * 1024;
 const MAX_SEND_BYTES = 10 * 1024 * 1024 - 4096;
 const RATE_LIMIT_NOTE = /IOPub (data|message) rate exceeded/;
 
+/** The server accepted the socket without selecting the offered subprotocol. */
+class NoSubprotocolError extends Error {}
+
 /** The part of the `ws` client we use (the package ships no types). */
 interface WsSocket {
   readonly readyState: number;
@@ -151,7 +154,7 @@ export class RemoteKernel implements KernelHandle {
   readonly #session = crypto.randomUUID();
   readonly #logger: Logger;
   readonly #outputLimit: number;
-  readonly #offerV1: boolean;
+  #offerV1: boolean;
   readonly #routes = new Map<string, Route>();
   readonly #death = new AbortController();
   readonly #exitDeferred = Promise.withResolvers<KernelExit>();
@@ -242,7 +245,25 @@ export class RemoteKernel implements KernelHandle {
 
   // ---- websocket ----------------------------------------------------------
 
+  /**
+   * Opens the channels socket offering the v1 subprotocol; a server that
+   * selects none (older servers and gateways, or `kernel_ws_protocol=""`)
+   * is spoken to in the JSON protocol from then on (SPEC §7.2).
+   */
   async #open(signal: AbortSignal): Promise<void> {
+    try {
+      await this.#openSocket(signal);
+    } catch (error) {
+      if (!(error instanceof NoSubprotocolError) || !this.#offerV1) throw error;
+      this.#logger.info(
+        `Remote kernel ${this.kernelId}: the server selected no subprotocol; using the JSON protocol`,
+      );
+      this.#offerV1 = false;
+      await this.#openSocket(signal);
+    }
+  }
+
+  async #openSocket(signal: AbortSignal): Promise<void> {
     const WebSocket = await loadWebSocket();
     const url = this.#client.channelsUrl(this.kernelId, this.#session);
     const { promise, resolve, reject } = Promise.withResolvers<void>();
@@ -305,6 +326,11 @@ export class RemoteKernel implements KernelHandle {
       },
     );
     ws.on("error", (error: Error) => {
+      // `ws` refuses a handshake without the subprotocol it offered.
+      if (/no subprotocol/i.test(error.message)) {
+        reject(new NoSubprotocolError(error.message));
+        return;
+      }
       reject(
         new GatewayError(
           `Cannot connect to the kernel's channels at ${this.location}: ${error.message}`,
