@@ -194,6 +194,17 @@ export class Kernel implements KernelHandle {
     // Watches for a death during start-up only: once started, the race
     // settles and nothing of this start-up stays attached to the process.
     const started = Promise.withResolvers<null>();
+    // A socket that cannot bind fails the start at once (the heartbeat
+    // thread dies of it while the process lives on).
+    Promise.race([spawned.bindFailed, started.promise]).then((bound) => {
+      if (bound === null) return;
+      died.abort(
+        new KernelStartError(
+          `Kernel could not bind its sockets using ${plan.description}:\n${spawned.stderrTail()}`,
+          { tried: [plan.description], stderrTail: spawned.stderrTail() },
+        ),
+      );
+    });
     Promise.race([spawned.exit, started.promise]).then(async (exit) => {
       if (exit === null) return;
       // Let the last stderr lines arrive before quoting them.
