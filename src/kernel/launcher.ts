@@ -554,7 +554,11 @@ const MAX_SOCKET_PATH = 100;
  * The ZeroMQ transport for a kernel when the wrapper names none: on Linux
  * `ipc`, socket files in the kernel's private runtime dir, so no port is
  * picked before the kernel binds it (another kernel starting at the same
- * time could take it in between); elsewhere `tcp` on loopback.
+ * time could take it in between); elsewhere `tcp` on loopback. Deno grants
+ * a unix socket only by its exact path, so a program whose network
+ * permission is a host list (`ipython_mcp`'s `--allow-net=127.0.0.1`) uses
+ * `tcp`: there a port taken in between fails the start at once and it is
+ * retried with fresh ports.
  *
  * @param tmpDir Where runtime dirs are made (a path too long for a socket
  *   file falls back to tcp).
@@ -562,6 +566,9 @@ const MAX_SOCKET_PATH = 100;
  */
 export function defaultTransport(tmpDir: string): "tcp" | "ipc" {
   if (Deno.build.os !== "linux") return "tcp";
+  if (Deno.permissions.querySync({ name: "net" }).state !== "granted") {
+    return "tcp";
+  }
   // "<tmp>/coder-kernel-<pid>-<random>/k-5"
   const longest = tmpDir.length + RUNTIME_PREFIX.length + 30;
   return longest <= MAX_SOCKET_PATH ? "ipc" : "tcp";
