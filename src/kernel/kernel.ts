@@ -11,12 +11,7 @@ import {
   KernelConnection,
   type SocketFactory,
 } from "./connection.ts";
-import {
-  describeExit,
-  ExecutionTimeoutError,
-  KernelDiedError,
-  KernelStartError,
-} from "./errors.ts";
+import { describeExit, KernelStartError } from "./errors.ts";
 import {
   killGroup,
   type LaunchOptions,
@@ -28,11 +23,7 @@ import {
 } from "./launcher.ts";
 import {
   type ExecuteOptions,
-  type ExecuteReplyContent,
   type ExecuteResult,
-  isError,
-  isStatus,
-  type JupyterMessage,
   type KernelExit,
   type KernelState,
   type Logger,
@@ -41,29 +32,25 @@ import {
 import { validatePackageSpecs } from "./package_spec.ts";
 import {
   deadline as startDeadline,
-  delay,
   settleWithin,
   untilAborted,
 } from "./_async.ts";
-import { OutputCollector } from "./output.ts";
-import { codeToSend } from "./code_text.ts";
-import { stopExecution } from "./stop_execution.ts";
 import {
-  evaluateTooling,
-  type ExecuteSender,
-  queuedTooling,
-} from "./tooling.ts";
+  KernelSession,
+  type SessionChannels,
+  toolingSender,
+} from "./session.ts";
+import { evaluateTooling } from "./tooling.ts";
 import { startupCode } from "./startup.ts";
 
 /** Default execution deadline. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
+export { DEFAULT_TIMEOUT_MS } from "./session.ts";
 /** Default per-stream output cap (characters kept per execution). */
 export const DEFAULT_OUTPUT_LIMIT = 64 * 1024 * 1024;
 const INTERRUPT_GRACE_MS = 5_000;
 const SHUTDOWN_GRACE_MS = 1_000;
 const PORT_RETRIES = 3;
 const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
-const ABORT_RETRIES = 5;
 /** Deadline of a tooling call (state, versions); it never kills the kernel. */
 const TOOLING_TIMEOUT_MS = 5_000;
 /** Package probes may import modules: a longer deadline. */
@@ -109,8 +96,7 @@ export class Kernel implements KernelHandle {
   readonly #outputLimit: number;
   #exit: KernelExit | null = null;
   readonly #death = new AbortController();
-  #queue: Promise<unknown> = Promise.resolve();
-  #busy = 0;
+  readonly #session: KernelSession;
   #shutdown: Promise<void> | null = null;
   #shutdownReason: KernelExit["reason"] | undefined;
   readonly #interruptByMessage: boolean;
@@ -138,11 +124,22 @@ export class Kernel implements KernelHandle {
     this.launchedWith = init.launchedWith;
     this.#logger = init.logger;
     this.#outputLimit = init.outputLimit;
+    this.#session = new KernelSession({
+      channels: zmqChannels(init.conn),
+      interrupt: () => this.interrupt(),
+      shutdown: () => this.shutdown(),
+      death: this.#death.signal,
+      exit: () => this.#exit!,
+      label: `Kernel ${this.pid}`,
+      toolingHint: " (it may be stopped or stuck outside Python)",
+      outputLimit: init.outputLimit,
+      logger: init.logger,
+    });
     this.exited = init.spawned.exit.then((exit) => {
       this.#exit = {
         ...(this.#shutdownReason ? { reason: this.#shutdownReason } : {}),
         ...exit,
-        idle: this.#busy === 0,
+        idle: !this.#session.busy,
       };
       this.#death.abort();
       this.#conn.close();
@@ -300,7 +297,7 @@ export class Kernel implements KernelHandle {
     signal: AbortSignal,
   ): Promise<{ pid: number; python: string }> {
     const identity = await evaluateTooling<{ pid: number; python: string }>(
-      shellSender(conn),
+      toolingSender(zmqChannels(conn)),
       "identity()",
       { code: startupCode(), silent: false, signal },
     );
@@ -319,7 +316,7 @@ export class Kernel implements KernelHandle {
 
   /** True while an execution is queued or running. */
   get busy(): boolean {
-    return this.#busy > 0;
+    return this.#session.busy;
   }
 
   /** Incoming messages dropped because their HMAC did not verify. */
@@ -350,152 +347,7 @@ export class Kernel implements KernelHandle {
    * ```
    */
   execute(code: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
-    let guarded: ReturnType<typeof codeToSend>;
-    try {
-      guarded = codeToSend(code);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if ("refused" in guarded) return Promise.resolve(guarded.refused);
-    const text = guarded.text;
-    this.#busy++;
-    const run = this.#queue.then(() =>
-      this.#executeUnlessAborted(text, options)
-    );
-    const settled = run.finally(() => this.#busy--);
-    this.#queue = settled.catch(() => {});
-    return settled;
-  }
-
-  /**
-   * After an error, ipykernel aborts execute requests that reach it before
-   * its "stop aborting" callback runs (stop_on_error); under load the next
-   * request can land in that window. An aborted request never ran, so it is
-   * sent again.
-   */
-  async #executeUnlessAborted(
-    code: string,
-    options: ExecuteOptions,
-  ): Promise<ExecuteResult> {
-    for (let attempt = 1;; attempt++) {
-      const { result, aborted } = await this.#execute(code, options);
-      if (!aborted || attempt === ABORT_RETRIES) return result;
-      this.#logger.debug(
-        `Kernel ${this.pid} aborted an execute request; sending it again`,
-      );
-      await delay(
-        20 * attempt,
-        options.signal ? { signal: options.signal } : {},
-      );
-    }
-  }
-
-  async #execute(
-    code: string,
-    options: ExecuteOptions,
-  ): Promise<{ result: ExecuteResult; aborted: boolean }> {
-    if (!this.alive) throw new KernelDiedError(this.#exit!);
-    // Cancelled while queued: never sent, never interrupts anything.
-    options.signal?.throwIfAborted();
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const started = Promise.withResolvers<"started">();
-    const collector = new OutputCollector(this.#outputLimit);
-    const reply = Promise.withResolvers<void>();
-    const idle = Promise.withResolvers<void>();
-    const onOutput = options.onOutput;
-    const onIopub = (msg: JupyterMessage) => {
-      if (
-        msg.header.msg_type === "execute_input" ||
-        (options.silent && isStatus(msg) &&
-          msg.content.execution_state === "busy")
-      ) {
-        started.resolve("started");
-      }
-      const ended = collector.iopub(
-        msg,
-        onOutput,
-        (error) => this.#logger.warn(`onOutput callback threw: ${error}`),
-      );
-      if (ended) idle.resolve();
-    };
-    let aborted = false;
-    const onReply = (msg: JupyterMessage) => {
-      aborted = collector.reply(msg.content as ExecuteReplyContent);
-      reply.resolve();
-    };
-    const pending = await this.#conn.send("shell", "execute_request", {
-      code,
-      silent: options.silent ?? false,
-      store_history: !options.silent,
-      user_expressions: {},
-      allow_stdin: false,
-      stop_on_error: true,
-    }, {
-      onReply,
-      onIopub,
-      onOversize: (lost) => {
-        collector.lost(lost.streamName, lost.bytes);
-      },
-    });
-    const done = Promise.all([reply.promise, idle.promise]).then(() =>
-      "done" as const
-    );
-    // Listeners on the long-lived death signal are removed in `finally`: a
-    // callback left on a promise that lives as long as the kernel would keep
-    // this execution's output alive until the kernel ends.
-    const died = untilAborted([this.#death.signal], "died");
-    const timer = startDeadline(timeoutMs);
-    const deadline = timer.signal;
-    const stopped = untilAborted(
-      options.signal ? [deadline, options.signal] : [deadline],
-      "stopped",
-    );
-    try {
-      const outcome = await Promise.race([done, died.promise, stopped.promise]);
-      if (outcome === "done") return { result: collector.snapshot(), aborted };
-      if (outcome === "died") {
-        throw new KernelDiedError(this.#exit!, collector.snapshot());
-      }
-      // Deadline or abort: interrupt once this request runs (a SIGINT
-      // before that would hit the kernel's own machinery or the code before
-      // it), then wait for the end.
-      const after = await stopExecution({
-        started: started.promise,
-        done,
-        idle: idle.promise,
-        replied: reply.promise,
-        died: died.promise,
-        interrupt: () => this.interrupt(),
-        barrier: (signal) =>
-          this.#conn.request(
-            "shell",
-            "kernel_info_request",
-            {},
-            AbortSignal.any([signal, this.#death.signal]),
-          ),
-        graceMs: INTERRUPT_GRACE_MS,
-      });
-      const kernelAlive = after === "done";
-      if (!kernelAlive) {
-        this.#logger.warn(
-          `Kernel ${this.pid} did not answer the interrupt; shutting it down`,
-        );
-        await this.shutdown();
-      }
-      if (!deadline.aborted && options.signal?.aborted) {
-        throw options.signal.reason;
-      }
-      throw new ExecutionTimeoutError(
-        timeoutMs,
-        collector.snapshot(),
-        kernelAlive,
-      );
-    } finally {
-      timer.clear();
-      died.dispose();
-      stopped.dispose();
-      pending.release();
-    }
+    return this.#session.execute(code, options);
   }
 
   /**
@@ -522,29 +374,14 @@ export class Kernel implements KernelHandle {
 
   /**
    * Evaluates a `_coder_tools` call through `user_expressions` of a silent,
-   * history-free execute_request, queued behind user executions (see
-   * {@linkcode queuedTooling}).
+   * history-free execute_request, queued behind user executions.
    */
   #tool<T>(
     call: string,
     timeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<T> {
-    if (!this.alive) return Promise.reject(new KernelDiedError(this.#exit!));
-    const run = queuedTooling<T>({
-      after: this.#queue,
-      send: shellSender(this.#conn),
-      call,
-      timeoutMs,
-      signal,
-      death: this.#death.signal,
-      died: () => new KernelDiedError(this.#exit!),
-      label: `Kernel ${this.pid}`,
-      hint: " (it may be stopped or stuck outside Python)",
-    });
-    // Later executions wait for this one only until it gives up.
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#session.tool<T>(call, timeoutMs, signal);
   }
 
   /**
@@ -620,18 +457,19 @@ export class Kernel implements KernelHandle {
   }
 }
 
-/** Sends execute_requests of the tooling over a local connection's shell. */
-function shellSender(conn: KernelConnection): ExecuteSender {
-  return async (content, handlers) => {
-    const pending = await conn.send("shell", "execute_request", content, {
-      onReply: (msg) => handlers.onReply(msg.content as ExecuteReplyContent),
-      onIopub: (msg) => {
-        if (isError(msg)) {
-          handlers.onError(`${msg.content.ename}: ${msg.content.evalue}`);
-        }
-      },
-    });
-    return () => pending.release();
+/** A local connection's shell as the channels of a {@linkcode KernelSession}. */
+function zmqChannels(conn: KernelConnection): SessionChannels {
+  return {
+    async sendExecute(content, routes) {
+      const pending = await conn.send("shell", "execute_request", content, {
+        onReply: routes.onReply,
+        onIopub: routes.onIopub,
+        ...(routes.onOversize ? { onOversize: routes.onOversize } : {}),
+      });
+      return () => pending.release();
+    },
+    barrier: (signal) =>
+      conn.request("shell", "kernel_info_request", {}, signal),
   };
 }
 

@@ -14,18 +14,10 @@
  */
 
 import type { BackendKind, KernelHandle } from "../backend.ts";
-import {
-  ExecutionTimeoutError,
-  KernelDiedError,
-  KernelError,
-  KernelStartError,
-} from "../errors.ts";
+import { KernelDiedError, KernelError, KernelStartError } from "../errors.ts";
 import {
   type ExecuteOptions,
-  type ExecuteReplyContent,
   type ExecuteResult,
-  isError,
-  isStatus,
   isStream,
   type JupyterMessage,
   type KernelExit,
@@ -34,14 +26,8 @@ import {
   type Logger,
   SILENT_LOGGER,
 } from "../messages.ts";
-import { OutputCollector } from "../output.ts";
-import {
-  evaluateTooling,
-  type ExecuteSender,
-  queuedTooling,
-} from "../tooling.ts";
-import { codeToSend } from "../code_text.ts";
-import { stopExecution } from "../stop_execution.ts";
+import { evaluateTooling } from "../tooling.ts";
+import { KernelSession, type OutputNotes } from "../session.ts";
 import { startupCode } from "../startup.ts";
 import { delay, untilAborted } from "../_async.ts";
 import {
@@ -57,13 +43,10 @@ import { type GatewayClient, GatewayError } from "./rest.ts";
 const STATUS_TIMEOUT_MS = 15_000;
 /** Deadline of a package-version lookup. */
 const VERSIONS_TIMEOUT_MS = 20_000;
-const DEFAULT_TIMEOUT_MS = 30_000;
-const INTERRUPT_GRACE_MS = 5_000;
 const WATCH_INTERVAL_MS = 2_000;
 const RECONNECT_BUDGET_MS = 20_000;
 const CONNECT_TIMEOUT_MS = 60_000;
 const DELETE_TIMEOUT_MS = 10_000;
-const ABORT_RETRIES = 5;
 /** Largest message the client accepts (the server caps its own at 10 MiB). */
 const MAX_PAYLOAD = 256 * 1024 * 1024;
 /** Jupyter Server closes the socket on client messages over 10 MiB. */
@@ -153,7 +136,6 @@ export class RemoteKernel implements KernelHandle {
   readonly #client: GatewayClient;
   readonly #session = crypto.randomUUID();
   readonly #logger: Logger;
-  readonly #outputLimit: number;
   #offerV1: boolean;
   readonly #routes = new Map<string, Route>();
   readonly #death = new AbortController();
@@ -163,8 +145,7 @@ export class RemoteKernel implements KernelHandle {
   #v1 = false;
   #ready: Promise<void> = Promise.resolve();
   #closing = false;
-  #queue: Promise<unknown> = Promise.resolve();
-  #busy = 0;
+  readonly #executions: KernelSession;
   #shutdown: Promise<void> | null = null;
   #cleanup: Promise<void> = Promise.resolve();
 
@@ -175,7 +156,32 @@ export class RemoteKernel implements KernelHandle {
     this.#kernelName = init.kernelName;
     this.packages = Object.freeze([...init.packages]);
     this.#logger = init.logger ?? SILENT_LOGGER;
-    this.#outputLimit = init.outputLimit;
+    this.#executions = new KernelSession({
+      channels: {
+        sendExecute: (content, routes) =>
+          this.#send(
+            makeMessage("shell", "execute_request", content, this.#session),
+            routes,
+          ),
+        barrier: (signal) => this.#barrier(signal),
+      },
+      interrupt: () =>
+        this.interrupt().catch((error) =>
+          this.#logger.warn(`Interrupt failed: ${error}`)
+        ),
+      shutdown: () => this.shutdown(),
+      death: this.#death.signal,
+      exit: () => this.#exit!,
+      label: `Remote kernel ${this.kernelId}`,
+      toolingHint: "",
+      outputLimit: init.outputLimit,
+      logger: this.#logger,
+      whileRunning: () => {
+        const watch = setInterval(() => this.#checkAlive(), WATCH_INTERVAL_MS);
+        return () => clearInterval(watch);
+      },
+      outputNotes: rateLimitNotes,
+    });
     this.#offerV1 = init.offerV1 ?? true;
     this.exited = this.#exitDeferred.promise;
   }
@@ -235,7 +241,7 @@ export class RemoteKernel implements KernelHandle {
 
   /** True while an execution is queued or running. */
   get busy(): boolean {
-    return this.#busy > 0;
+    return this.#executions.busy;
   }
 
   /** The channels protocol the server chose: `v1` or `json`. */
@@ -478,7 +484,7 @@ export class RemoteKernel implements KernelHandle {
       signal: null,
       reason,
       detail,
-      idle: this.#busy === 0,
+      idle: !this.#executions.busy,
     };
     this.#finish(exit, false);
     // A restarted or half-dead kernel would linger on the server. `exited`
@@ -508,7 +514,7 @@ export class RemoteKernel implements KernelHandle {
     // The start-up code runs, then its identity() is read back through
     // user_expressions: nothing is parsed from stdout.
     const identity = await evaluateTooling<{ python: string; cwd: string }>(
-      this.#sender(),
+      this.#executions.sender,
       "identity()",
       { code: startupCode(), silent: false, signal },
     ).catch((error) => {
@@ -531,7 +537,7 @@ export class RemoteKernel implements KernelHandle {
     ]);
     const outcome = await evaluateTooling<
       { code?: number; tool?: string; tail?: string } | null
-    >(this.#sender(), "install_result()", {
+    >(this.#executions.sender, "install_result()", {
       code: installCode(this.packages),
       silent: true,
       signal: stop,
@@ -584,147 +590,7 @@ export class RemoteKernel implements KernelHandle {
    * @throws {KernelDiedError} The kernel ended on the server or the connection was lost.
    */
   execute(code: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
-    let guarded: ReturnType<typeof codeToSend>;
-    try {
-      guarded = codeToSend(code);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if ("refused" in guarded) return Promise.resolve(guarded.refused);
-    const text = guarded.text;
-    this.#busy++;
-    const run = this.#queue.then(async () => {
-      for (let attempt = 1;; attempt++) {
-        // Cancelled while queued: never sent, never interrupts anything.
-        options.signal?.throwIfAborted();
-        const { result, aborted } = await this.#execute(text, {
-          silent: options.silent ?? false,
-          storeHistory: !options.silent,
-          timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onOutput ? { onOutput: options.onOutput } : {}),
-        });
-        if (!aborted || attempt === ABORT_RETRIES) return result;
-        await delay(20 * attempt);
-      }
-    });
-    const settled = run.finally(() => this.#busy--);
-    this.#queue = settled.catch(() => {});
-    return settled;
-  }
-
-  async #execute(
-    code: string,
-    options: RunOptions,
-  ): Promise<{ result: ExecuteResult; aborted: boolean }> {
-    if (!this.alive) throw new KernelDiedError(this.#exit!);
-    const collector = new OutputCollector(this.#outputLimit);
-    const reply = Promise.withResolvers<void>();
-    const idle = Promise.withResolvers<void>();
-    let rateLimited = false;
-    let aborted = false;
-    const started = Promise.withResolvers<"started">();
-    const onIopub = (msg: JupyterMessage) => {
-      if (
-        msg.header.msg_type === "execute_input" ||
-        (options.silent && isStatus(msg) &&
-          msg.content.execution_state === "busy")
-      ) {
-        started.resolve("started");
-      }
-      if (
-        isStream(msg) && msg.content.name === "stderr" &&
-        RATE_LIMIT_NOTE.test(msg.content.text)
-      ) rateLimited = true;
-      const ended = collector.iopub(
-        msg,
-        options.onOutput,
-        (error) => this.#logger.warn(`onOutput callback threw: ${error}`),
-      );
-      if (ended) idle.resolve();
-    };
-    const onReply = (msg: JupyterMessage) => {
-      if (msg.header.msg_type !== "execute_reply") return;
-      aborted = collector.reply(msg.content as ExecuteReplyContent);
-      reply.resolve();
-    };
-    const snapshot = (): ExecuteResult => {
-      const result = collector.snapshot();
-      if (!rateLimited) return result;
-      return {
-        ...result,
-        stderr: result.stderr +
-          "\n[output truncated: the Jupyter server dropped output above its IOPub data rate limit (ServerApp.iopub_data_rate_limit); print less or write large output to a file]\n",
-      };
-    };
-    const died = untilAborted([this.#death.signal], "died");
-    let release: () => void = () => {};
-    const watch = setInterval(() => this.#checkAlive(), WATCH_INTERVAL_MS);
-    const deadline = AbortSignal.timeout(options.timeoutMs);
-    const stopped = untilAborted(
-      options.signal ? [deadline, options.signal] : [deadline],
-      "stopped",
-    );
-    try {
-      const sent = this.#send(
-        makeMessage("shell", "execute_request", {
-          code,
-          silent: options.silent,
-          store_history: options.storeHistory,
-          user_expressions: {},
-          allow_stdin: false,
-          stop_on_error: true,
-        }, this.#session),
-        { onIopub, onReply },
-      );
-      const first = await Promise.race([sent, died.promise]);
-      if (first === "died") throw new KernelDiedError(this.#exit!, snapshot());
-      release = first;
-      const done = Promise.all([reply.promise, idle.promise]).then(() =>
-        "done" as const
-      );
-      const outcome = await Promise.race([done, died.promise, stopped.promise]);
-      if (outcome === "done") return { result: snapshot(), aborted };
-      if (outcome === "died") {
-        throw new KernelDiedError(this.#exit!, snapshot());
-      }
-      // Interrupt once this request runs: an interrupt that reaches the
-      // kernel before it would be lost, and the cell would run on.
-      const after = await stopExecution({
-        started: started.promise,
-        done,
-        idle: idle.promise,
-        replied: reply.promise,
-        died: died.promise,
-        interrupt: () =>
-          this.interrupt().catch((error) =>
-            this.#logger.warn(`Interrupt failed: ${error}`)
-          ),
-        barrier: (signal) =>
-          this.#barrier(AbortSignal.any([signal, this.#death.signal])),
-        graceMs: INTERRUPT_GRACE_MS,
-      });
-      const kernelAlive = after === "done";
-      if (after === "grace") {
-        this.#logger.warn(
-          `Remote kernel ${this.kernelId} did not answer the interrupt; shutting it down`,
-        );
-        await this.shutdown();
-      }
-      if (!deadline.aborted && options.signal?.aborted) {
-        throw options.signal.reason;
-      }
-      throw new ExecutionTimeoutError(
-        options.timeoutMs,
-        snapshot(),
-        kernelAlive,
-      );
-    } finally {
-      clearInterval(watch);
-      died.dispose();
-      stopped.dispose();
-      release();
-    }
+    return this.#executions.execute(code, options);
   }
 
   /** While an execution waits: a 404 or a dead state means the kernel is gone. */
@@ -756,40 +622,7 @@ export class RemoteKernel implements KernelHandle {
    * share), queued behind executions (see {@linkcode queuedTooling}).
    */
   #tool<T>(call: string, timeoutMs: number, signal?: AbortSignal): Promise<T> {
-    if (!this.alive) return Promise.reject(new KernelDiedError(this.#exit!));
-    const run = queuedTooling<T>({
-      after: this.#queue,
-      send: this.#sender(),
-      call,
-      timeoutMs,
-      signal,
-      death: this.#death.signal,
-      died: () => new KernelDiedError(this.#exit!),
-      label: `Remote kernel ${this.kernelId}`,
-      hint: "",
-    });
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  /** Sends tooling execute_requests over the channels websocket. */
-  #sender(): ExecuteSender {
-    return (content, handlers) =>
-      this.#send(
-        makeMessage("shell", "execute_request", content, this.#session),
-        {
-          onReply: (msg) => {
-            if (msg.header.msg_type === "execute_reply") {
-              handlers.onReply(msg.content as ExecuteReplyContent);
-            }
-          },
-          onIopub: (msg) => {
-            if (isError(msg)) {
-              handlers.onError(`${msg.content.ename}: ${msg.content.evalue}`);
-            }
-          },
-        },
-      );
+    return this.#executions.tool<T>(call, timeoutMs, signal);
   }
 
   /**
@@ -857,7 +690,7 @@ export class RemoteKernel implements KernelHandle {
         code: null,
         signal: null,
         reason: options.reason ?? "shutdown",
-        idle: this.#busy === 0,
+        idle: !this.#executions.busy,
       };
       this.#finish(exit, false);
       if (alive) {
@@ -884,12 +717,28 @@ export class RemoteKernel implements KernelHandle {
   }
 }
 
-interface RunOptions {
-  silent: boolean;
-  storeHistory: boolean;
-  timeoutMs: number;
-  signal?: AbortSignal;
-  onOutput?: ExecuteOptions["onOutput"];
+/**
+ * Notes the server's IOPub rate limit: the only sign of dropped output is
+ * a stderr note the server injects; the result then says it is truncated.
+ */
+function rateLimitNotes(): OutputNotes {
+  let rateLimited = false;
+  return {
+    onIopub(msg) {
+      if (
+        isStream(msg) && msg.content.name === "stderr" &&
+        RATE_LIMIT_NOTE.test(msg.content.text)
+      ) rateLimited = true;
+    },
+    finish(result) {
+      if (!rateLimited) return result;
+      return {
+        ...result,
+        stderr: result.stderr +
+          "\n[output truncated: the Jupyter server dropped output above its IOPub data rate limit (ServerApp.iopub_data_rate_limit); print less or write large output to a file]\n",
+      };
+    },
+  };
 }
 
 /**
