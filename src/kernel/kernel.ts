@@ -34,7 +34,7 @@ import {
   deadline as startDeadline,
   settleWithin,
   untilAborted,
-} from "./_async.ts";
+} from "../base/mod.ts";
 import {
   KernelSession,
   type SessionChannels,

@@ -195,22 +195,5 @@ export interface ExecuteOptions {
   silent?: boolean;
 }
 
-/** Minimal logger; the CLI passes one that writes to stderr. */
-export interface Logger {
-  /** Debug detail. */
-  debug(message: string): void;
-  /** Normal events. */
-  info(message: string): void;
-  /** Something odd but handled. */
-  warn(message: string): void;
-  /** A failure. */
-  error(message: string): void;
-}
-
-/** A logger that drops everything. */
-export const SILENT_LOGGER: Logger = Object.freeze({
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-});
+// The logger lives on floor 0 (src/base), shared with the other layers.
+export { type Logger, SILENT_LOGGER } from "../base/mod.ts";

@@ -20,7 +20,7 @@ import { LocalBackend } from "./local_backend.ts";
 import { type KernelExit, SILENT_LOGGER } from "./messages.ts";
 import { KernelSlots, type ReleaseSlot } from "./slots.ts";
 import { killGroup } from "./launcher.ts";
-import { Limiter, settleWithin } from "./_async.ts";
+import { Limiter, settleWithin } from "../base/mod.ts";
 import { validatePackageSpecs } from "./package_spec.ts";
 import { checkSyntax, type SyntaxCheck } from "./syntax.ts";
 

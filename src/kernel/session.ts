@@ -9,7 +9,7 @@
  * @module
  */
 
-import { deadline as startDeadline, delay, untilAborted } from "./_async.ts";
+import { deadline as startDeadline, delay, untilAborted } from "../base/mod.ts";
 import { codeToSend } from "./code_text.ts";
 import { ExecutionTimeoutError, KernelDiedError } from "./errors.ts";
 import {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { delay } from "./_async.ts";
+import { delay } from "../base/mod.ts";
 
 /** How long to wait for a sign of an interrupt before sending it again. */
 const REINTERRUPT_MS = 1_000;

@@ -29,7 +29,7 @@ import {
 import { evaluateTooling } from "../tooling.ts";
 import { KernelSession, type OutputNotes } from "../session.ts";
 import { startupCode } from "../startup.ts";
-import { delay, untilAborted } from "../_async.ts";
+import { delay, untilAborted } from "../../base/mod.ts";
 import {
   type ChannelMessage,
   decodeMessage,

@@ -8,7 +8,7 @@
  */
 
 import { KernelError } from "../errors.ts";
-import { delay } from "../_async.ts";
+import { delay } from "../../base/mod.ts";
 
 /** How to reach a gateway. */
 export interface GatewayConfig {
