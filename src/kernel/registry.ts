@@ -304,13 +304,15 @@ export class KernelRegistry implements AsyncDisposable {
   ): Promise<KernelHandle> {
     const gone = this.died(id);
     if (gone) {
-      const dead = this.#kernels.get(id) ?? this.#dead.get(id)!;
+      const ended = this.#kernels.get(id);
       const packages = validatePackageSpecs(
-        options.packages ?? dead.packages,
+        options.packages ?? (ended ?? this.#dead.get(id)!).packages,
       );
       this.#dead.delete(id);
       this.#kernels.delete(id);
-      return await this.#startAs(id, packages);
+      // A kernel still being cleaned up (a remote one is deleted on its
+      // server first) holds its slot until then: the new one may wait.
+      return await this.#startAs(id, packages, ended?.exited);
     }
     const old = this.get(id);
     const packages = validatePackageSpecs(options.packages ?? old.packages);
