@@ -98,6 +98,9 @@ export function describeExit(
       exit.detail ? ` of ${exit.detail}` : ""
     }`;
   }
+  if (exit.reason === "unresponsive") {
+    return "it did not answer an interrupt and was stopped";
+  }
   const detail = exit.detail ? `: ${exit.detail}` : "";
   if (exit.signal) return `signal ${exit.signal}${detail}`;
   if (exit.code === null) return exit.detail ?? "unknown exit status";

@@ -127,7 +127,7 @@ export class Kernel implements KernelHandle {
     this.#session = new KernelSession({
       channels: zmqChannels(init.conn),
       interrupt: () => this.interrupt(),
-      shutdown: () => this.shutdown(),
+      shutdown: () => this.shutdown({ reason: "unresponsive" }),
       death: this.#death.signal,
       exit: () => this.#exit!,
       label: `Kernel ${this.pid}`,

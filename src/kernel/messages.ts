@@ -155,7 +155,8 @@ export interface KernelExit {
    * asked), `restarted` (replaced by a restart under the same id),
    * `memory_limit` (stopped for exceeding its memory limit), `remote_gone`
    * (deleted or culled on the server), `remote_restarted` (the server
-   * restarted it after a crash), `connection_lost` (remote socket lost).
+   * restarted it after a crash), `connection_lost` (remote socket lost),
+   * `unresponsive` (stopped after it did not answer an interrupt).
    */
   reason?: KernelExitReason;
   /** Human-readable detail for the reason (never a secret). */
@@ -171,7 +172,8 @@ export type KernelExitReason =
   | "memory_limit"
   | "remote_gone"
   | "remote_restarted"
-  | "connection_lost";
+  | "connection_lost"
+  | "unresponsive";
 
 /** A kernel's environment and namespace, gathered without side effects. */
 export interface KernelState {

@@ -198,6 +198,25 @@ Deno.test("kernel sessions on every backend", async (t) => {
           assert.equal(registry.has(id), true);
         },
       );
+      await t.step(
+        "a kernel that ignores the interrupt is stopped, and its id says why",
+        async () => {
+          const { id, kernel: stubborn } = await registry.create();
+          const error = await rejection(
+            stubborn.execute(
+              "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(120)",
+              { timeoutMs: 500 },
+            ),
+          );
+          assert.ok(error instanceof ExecutionTimeoutError, String(error));
+          assert.equal(error.kernelAlive, false);
+          await stubborn.exited;
+          assert.equal(
+            registry.died(id)?.message,
+            `Kernel ${id} died (it did not answer an interrupt and was stopped); its state is lost; call python_reset`,
+          );
+        },
+      );
     } finally {
       await registry.shutdownAll();
     }

@@ -169,7 +169,7 @@ export class RemoteKernel implements KernelHandle {
         this.interrupt().catch((error) =>
           this.#logger.warn(`Interrupt failed: ${error}`)
         ),
-      shutdown: () => this.shutdown(),
+      shutdown: () => this.shutdown({ reason: "unresponsive" }),
       death: this.#death.signal,
       exit: () => this.#exit!,
       label: `Remote kernel ${this.kernelId}`,
