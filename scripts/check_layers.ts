@@ -10,9 +10,10 @@
  * ```
  *
  * Rules:
- * - dependency direction: zmtp and llm import nothing of ours, kernel only
- *   zmtp, mcp only kernel, agent only kernel and llm, cli anything; the root
- *   `mod.ts` imports kernel, llm and agent;
+ * - dependency direction: base (floor 0: waits, the logger) imports nothing
+ *   of ours and every layer may import it; beyond it zmtp and llm import
+ *   nothing of ours, kernel only zmtp, mcp only kernel, agent only kernel
+ *   and llm, cli anything; the root `mod.ts` imports kernel, llm and agent;
  * - another layer is imported only through its `mod.ts`;
  * - the `ipython_mcp` entry's graph holds no agent, llm or terminal-rendering
  *   code and no npm:openai or npm:marked (the server loads only what it uses).
@@ -30,12 +31,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 /** The layers of `src/` and which other layers each may import. */
 export const LAYER_DEPENDENCIES: Readonly<Record<string, readonly string[]>> =
   Object.freeze({
-    zmtp: [],
-    llm: [],
-    kernel: ["zmtp"],
-    mcp: ["kernel"],
-    agent: ["kernel", "llm"],
-    cli: ["zmtp", "llm", "kernel", "mcp", "agent"],
+    base: [],
+    zmtp: ["base"],
+    llm: ["base"],
+    kernel: ["base", "zmtp"],
+    mcp: ["base", "kernel"],
+    agent: ["base", "kernel", "llm"],
+    cli: ["base", "zmtp", "llm", "kernel", "mcp", "agent"],
   });
 
 /** Layers the root `mod.ts` imports and must re-export. */

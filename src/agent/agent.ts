@@ -7,6 +7,7 @@
  */
 
 import { join, resolve } from "node:path";
+import { delay } from "../base/mod.ts";
 import {
   createLocalBackend,
   HOST_FILES,
@@ -480,7 +481,7 @@ export class CodingAgent implements AsyncDisposable {
           delayMs,
           error: error.message,
         });
-        await delay(delayMs, signal);
+        await delay(delayMs, signal ? { signal } : {});
       }
     }
   }
@@ -664,21 +665,6 @@ export function answerDanglingToolCalls(messages: ChatMessage[]): number {
 
 function isAbortError(error: unknown): boolean {
   return error instanceof DOMException && error.name === "AbortError";
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**

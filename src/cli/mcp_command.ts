@@ -7,6 +7,7 @@
  * @module
  */
 
+import { settleWithin } from "../base/mod.ts";
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import denoJson from "../../deno.json" with { type: "json" };
@@ -176,21 +177,6 @@ function addSignalListeners(handler: (signal: string) => void): () => void {
     }
   }
   return () => removers.forEach((remove) => remove());
-}
-
-/** Resolves when `promise` settles or after `ms`, whichever comes first. */
-async function settleWithin(
-  promise: Promise<unknown>,
-  ms: number,
-): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    promise.catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }
 
 /**

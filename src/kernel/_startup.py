@@ -100,7 +100,10 @@ def _watch_parent(parent_pid, first_ppid):
 
 
 _parent = int(os.environ.get("JPY_PARENT_PID", "0") or 0)
-if _parent > 1 and os.name == "posix":
+# Our launcher (_launch.py) watches from the process start; this watcher
+# serves kernels started otherwise (its `-m ipykernel_launcher` fallback).
+_watching = any(t.name == "coder-owner-watch" for t in threading.enumerate())
+if _parent > 1 and os.name == "posix" and not _watching:
     threading.Thread(
         target=_watch_parent, args=(_parent, os.getppid()), daemon=True
     ).start()
@@ -122,7 +125,15 @@ class _Json:
 
 
 def identity():
-    return _Json({"pid": os.getpid(), "python": sys.executable})
+    return _Json({"pid": os.getpid(), "python": sys.executable, "cwd": os.getcwd()})
+
+
+# Set by the remote kernel's package install (see installCode).
+last_install = None
+
+
+def install_result():
+    return _Json(last_install)
 
 
 def state():

@@ -46,6 +46,8 @@ export interface KernelHandle extends AsyncDisposable {
   readonly alive: boolean;
   /** True while an execution is queued or running. */
   readonly busy: boolean;
+  /** How the kernel ended, once it has; null while it runs. */
+  readonly exitStatus: KernelExit | null;
   /** Resolves once, with the reason, when the kernel ends. */
   readonly exited: Promise<KernelExit>;
   /**

@@ -98,6 +98,9 @@ export function describeExit(
       exit.detail ? ` of ${exit.detail}` : ""
     }`;
   }
+  if (exit.reason === "unresponsive") {
+    return "it did not answer an interrupt and was stopped";
+  }
   const detail = exit.detail ? `: ${exit.detail}` : "";
   if (exit.signal) return `signal ${exit.signal}${detail}`;
   if (exit.code === null) return exit.detail ?? "unknown exit status";
@@ -177,6 +180,34 @@ export class KernelNotFoundError extends KernelError {
     super(`Kernel ${kernelId} not found`);
     this.name = "KernelNotFoundError";
     this.kernelId = kernelId;
+  }
+}
+
+/**
+ * A registry id whose kernel died (while idle or during a call) and has not
+ * been started again: the id answers this until `python_reset` restarts it
+ * (SPEC §13), never a bare "not found".
+ */
+export class KernelGoneError extends KernelNotFoundError {
+  /** How the kernel ended. */
+  readonly exit: KernelExit;
+  /** True when it died with no execution queued or running. */
+  readonly idle: boolean;
+  /**
+   * Creates the error.
+   *
+   * @param kernelId The registry id.
+   * @param exit How the kernel ended.
+   * @param idle Whether it died while idle.
+   */
+  constructor(kernelId: string, exit: KernelExit, idle: boolean) {
+    super(kernelId);
+    this.message = `Kernel ${kernelId} died${idle ? " while idle" : ""} (${
+      describeExit(exit)
+    }); its state is lost; call python_reset`;
+    this.name = "KernelGoneError";
+    this.exit = exit;
+    this.idle = idle;
   }
 }
 

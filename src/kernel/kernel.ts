@@ -11,12 +11,7 @@ import {
   KernelConnection,
   type SocketFactory,
 } from "./connection.ts";
-import {
-  describeExit,
-  ExecutionTimeoutError,
-  KernelDiedError,
-  KernelStartError,
-} from "./errors.ts";
+import { describeExit, KernelStartError } from "./errors.ts";
 import {
   killGroup,
   type LaunchOptions,
@@ -28,11 +23,7 @@ import {
 } from "./launcher.ts";
 import {
   type ExecuteOptions,
-  type ExecuteReplyContent,
   type ExecuteResult,
-  isError,
-  isStatus,
-  type JupyterMessage,
   type KernelExit,
   type KernelState,
   type Logger,
@@ -41,27 +32,25 @@ import {
 import { validatePackageSpecs } from "./package_spec.ts";
 import {
   deadline as startDeadline,
-  delay,
   settleWithin,
   untilAborted,
-} from "./_async.ts";
-import { OutputCollector } from "./output.ts";
+} from "../base/mod.ts";
 import {
-  evaluateTooling,
-  type ExecuteSender,
-  queuedTooling,
-} from "./tooling.ts";
+  KernelSession,
+  type SessionChannels,
+  toolingSender,
+} from "./session.ts";
+import { evaluateTooling } from "./tooling.ts";
 import { startupCode } from "./startup.ts";
 
 /** Default execution deadline. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
+export { DEFAULT_TIMEOUT_MS } from "./session.ts";
 /** Default per-stream output cap (characters kept per execution). */
 export const DEFAULT_OUTPUT_LIMIT = 64 * 1024 * 1024;
 const INTERRUPT_GRACE_MS = 5_000;
 const SHUTDOWN_GRACE_MS = 1_000;
 const PORT_RETRIES = 3;
 const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
-const ABORT_RETRIES = 5;
 /** Deadline of a tooling call (state, versions); it never kills the kernel. */
 const TOOLING_TIMEOUT_MS = 5_000;
 /** Package probes may import modules: a longer deadline. */
@@ -107,8 +96,7 @@ export class Kernel implements KernelHandle {
   readonly #outputLimit: number;
   #exit: KernelExit | null = null;
   readonly #death = new AbortController();
-  #queue: Promise<unknown> = Promise.resolve();
-  #busy = 0;
+  readonly #session: KernelSession;
   #shutdown: Promise<void> | null = null;
   #shutdownReason: KernelExit["reason"] | undefined;
   readonly #interruptByMessage: boolean;
@@ -136,10 +124,22 @@ export class Kernel implements KernelHandle {
     this.launchedWith = init.launchedWith;
     this.#logger = init.logger;
     this.#outputLimit = init.outputLimit;
+    this.#session = new KernelSession({
+      channels: zmqChannels(init.conn),
+      interrupt: () => this.interrupt(),
+      shutdown: () => this.shutdown({ reason: "unresponsive" }),
+      death: this.#death.signal,
+      exit: () => this.#exit!,
+      label: `Kernel ${this.pid}`,
+      toolingHint: " (it may be stopped or stuck outside Python)",
+      outputLimit: init.outputLimit,
+      logger: init.logger,
+    });
     this.exited = init.spawned.exit.then((exit) => {
       this.#exit = {
         ...(this.#shutdownReason ? { reason: this.#shutdownReason } : {}),
         ...exit,
+        idle: !this.#session.busy,
       };
       this.#death.abort();
       this.#conn.close();
@@ -191,6 +191,17 @@ export class Kernel implements KernelHandle {
     // Watches for a death during start-up only: once started, the race
     // settles and nothing of this start-up stays attached to the process.
     const started = Promise.withResolvers<null>();
+    // A socket that cannot bind fails the start at once (the heartbeat
+    // thread dies of it while the process lives on).
+    Promise.race([spawned.bindFailed, started.promise]).then((bound) => {
+      if (bound === null) return;
+      died.abort(
+        new KernelStartError(
+          `Kernel could not bind its sockets using ${plan.description}:\n${spawned.stderrTail()}`,
+          { tried: [plan.description], stderrTail: spawned.stderrTail() },
+        ),
+      );
+    });
     Promise.race([spawned.exit, started.promise]).then(async (exit) => {
       if (exit === null) return;
       // Let the last stderr lines arrive before quoting them.
@@ -286,11 +297,16 @@ export class Kernel implements KernelHandle {
     signal: AbortSignal,
   ): Promise<{ pid: number; python: string }> {
     const identity = await evaluateTooling<{ pid: number; python: string }>(
-      shellSender(conn),
+      toolingSender(zmqChannels(conn)),
       "identity()",
       { code: startupCode(), silent: false, signal },
     );
     return { pid: identity.pid, python: identity.python };
+  }
+
+  /** How the kernel ended, once it has; null while it runs. */
+  get exitStatus(): KernelExit | null {
+    return this.#exit;
   }
 
   /** True until the kernel process ends. */
@@ -300,7 +316,7 @@ export class Kernel implements KernelHandle {
 
   /** True while an execution is queued or running. */
   get busy(): boolean {
-    return this.#busy > 0;
+    return this.#session.busy;
   }
 
   /** Incoming messages dropped because their HMAC did not verify. */
@@ -331,168 +347,7 @@ export class Kernel implements KernelHandle {
    * ```
    */
   execute(code: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
-    if (typeof code !== "string") {
-      return Promise.reject(
-        new TypeError("Cannot execute: code must be a string"),
-      );
-    }
-    if (code.includes("\0")) {
-      // ipykernel never answers such a request: refuse it here, as Python's
-      // compile() would, and keep the kernel.
-      const refused = new OutputCollector(0);
-      refused.error = {
-        ename: "SyntaxError",
-        evalue: "source code string cannot contain null bytes",
-        traceback: "SyntaxError: source code string cannot contain null bytes",
-      };
-      return Promise.resolve(refused.snapshot());
-    }
-    // A lone surrogate cannot be encoded as UTF-8 (ipykernel never answers):
-    // send well-formed text, with U+FFFD in its place.
-    const text = code.toWellFormed();
-    this.#busy++;
-    const run = this.#queue.then(() =>
-      this.#executeUnlessAborted(text, options)
-    );
-    const settled = run.finally(() => this.#busy--);
-    this.#queue = settled.catch(() => {});
-    return settled;
-  }
-
-  /**
-   * After an error, ipykernel aborts execute requests that reach it before
-   * its "stop aborting" callback runs (stop_on_error); under load the next
-   * request can land in that window. An aborted request never ran, so it is
-   * sent again.
-   */
-  async #executeUnlessAborted(
-    code: string,
-    options: ExecuteOptions,
-  ): Promise<ExecuteResult> {
-    for (let attempt = 1;; attempt++) {
-      const { result, aborted } = await this.#execute(code, options);
-      if (!aborted || attempt === ABORT_RETRIES) return result;
-      this.#logger.debug(
-        `Kernel ${this.pid} aborted an execute request; sending it again`,
-      );
-      await delay(
-        20 * attempt,
-        options.signal ? { signal: options.signal } : {},
-      );
-    }
-  }
-
-  async #execute(
-    code: string,
-    options: ExecuteOptions,
-  ): Promise<{ result: ExecuteResult; aborted: boolean }> {
-    if (!this.alive) throw new KernelDiedError(this.#exit!);
-    // Cancelled while queued: never sent, never interrupts anything.
-    options.signal?.throwIfAborted();
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const started = Promise.withResolvers<"started">();
-    const collector = new OutputCollector(this.#outputLimit);
-    const reply = Promise.withResolvers<void>();
-    const idle = Promise.withResolvers<void>();
-    const onOutput = options.onOutput;
-    const onIopub = (msg: JupyterMessage) => {
-      if (
-        msg.header.msg_type === "execute_input" ||
-        (options.silent && isStatus(msg) &&
-          msg.content.execution_state === "busy")
-      ) {
-        started.resolve("started");
-      }
-      const ended = collector.iopub(
-        msg,
-        onOutput,
-        (error) => this.#logger.warn(`onOutput callback threw: ${error}`),
-      );
-      if (ended) idle.resolve();
-    };
-    let aborted = false;
-    const onReply = (msg: JupyterMessage) => {
-      aborted = collector.reply(msg.content as ExecuteReplyContent);
-      reply.resolve();
-    };
-    const pending = await this.#conn.send("shell", "execute_request", {
-      code,
-      silent: options.silent ?? false,
-      store_history: !options.silent,
-      user_expressions: {},
-      allow_stdin: false,
-      stop_on_error: true,
-    }, {
-      onReply,
-      onIopub,
-      onOversize: (lost) => {
-        collector.lost(lost.streamName, lost.bytes);
-      },
-    });
-    const done = Promise.all([reply.promise, idle.promise]).then(() =>
-      "done" as const
-    );
-    // Listeners on the long-lived death signal are removed in `finally`: a
-    // callback left on a promise that lives as long as the kernel would keep
-    // this execution's output alive until the kernel ends.
-    const died = untilAborted([this.#death.signal], "died");
-    const timer = startDeadline(timeoutMs);
-    const deadline = timer.signal;
-    const stopped = untilAborted(
-      options.signal ? [deadline, options.signal] : [deadline],
-      "stopped",
-    );
-    try {
-      const outcome = await Promise.race([done, died.promise, stopped.promise]);
-      if (outcome === "done") return { result: collector.snapshot(), aborted };
-      if (outcome === "died") {
-        throw new KernelDiedError(this.#exit!, collector.snapshot());
-      }
-      // Deadline or abort: interrupt once this request runs (a SIGINT
-      // before that would hit the kernel's own machinery or the code before
-      // it), then wait for idle.
-      const graceOver = new AbortController();
-      const grace = delay(INTERRUPT_GRACE_MS, { signal: graceOver.signal })
-        .then(() => "grace" as const, () => "grace" as const);
-      let after: "done" | "died" | "grace" | "started";
-      try {
-        after = await Promise.race([
-          started.promise,
-          done,
-          died.promise,
-          grace,
-        ]);
-        if (after === "started") {
-          await this.interrupt();
-          after = await Promise.race([done, died.promise, grace]) as
-            | "done"
-            | "died"
-            | "grace";
-        }
-      } finally {
-        graceOver.abort();
-      }
-      const kernelAlive = after === "done";
-      if (!kernelAlive) {
-        this.#logger.warn(
-          `Kernel ${this.pid} did not answer the interrupt; shutting it down`,
-        );
-        await this.shutdown();
-      }
-      if (!deadline.aborted && options.signal?.aborted) {
-        throw options.signal.reason;
-      }
-      throw new ExecutionTimeoutError(
-        timeoutMs,
-        collector.snapshot(),
-        kernelAlive,
-      );
-    } finally {
-      timer.clear();
-      died.dispose();
-      stopped.dispose();
-      pending.release();
-    }
+    return this.#session.execute(code, options);
   }
 
   /**
@@ -519,29 +374,14 @@ export class Kernel implements KernelHandle {
 
   /**
    * Evaluates a `_coder_tools` call through `user_expressions` of a silent,
-   * history-free execute_request, queued behind user executions (see
-   * {@linkcode queuedTooling}).
+   * history-free execute_request, queued behind user executions.
    */
   #tool<T>(
     call: string,
     timeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<T> {
-    if (!this.alive) return Promise.reject(new KernelDiedError(this.#exit!));
-    const run = queuedTooling<T>({
-      after: this.#queue,
-      send: shellSender(this.#conn),
-      call,
-      timeoutMs,
-      signal,
-      death: this.#death.signal,
-      died: () => new KernelDiedError(this.#exit!),
-      label: `Kernel ${this.pid}`,
-      hint: " (it may be stopped or stuck outside Python)",
-    });
-    // Later executions wait for this one only until it gives up.
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#session.tool<T>(call, timeoutMs, signal);
   }
 
   /**
@@ -617,18 +457,19 @@ export class Kernel implements KernelHandle {
   }
 }
 
-/** Sends execute_requests of the tooling over a local connection's shell. */
-function shellSender(conn: KernelConnection): ExecuteSender {
-  return async (content, handlers) => {
-    const pending = await conn.send("shell", "execute_request", content, {
-      onReply: (msg) => handlers.onReply(msg.content as ExecuteReplyContent),
-      onIopub: (msg) => {
-        if (isError(msg)) {
-          handlers.onError(`${msg.content.ename}: ${msg.content.evalue}`);
-        }
-      },
-    });
-    return () => pending.release();
+/** A local connection's shell as the channels of a {@linkcode KernelSession}. */
+function zmqChannels(conn: KernelConnection): SessionChannels {
+  return {
+    async sendExecute(content, routes) {
+      const pending = await conn.send("shell", "execute_request", content, {
+        onReply: routes.onReply,
+        onIopub: routes.onIopub,
+        ...(routes.onOversize ? { onOversize: routes.onOversize } : {}),
+      });
+      return () => pending.release();
+    },
+    barrier: (signal) =>
+      conn.request("shell", "kernel_info_request", {}, signal),
   };
 }
 

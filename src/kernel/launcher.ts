@@ -69,7 +69,11 @@ export interface WrappedKernelCommand extends KernelCommand {
 export interface SpawnWrapper {
   /** Backend kind the kernels report (default `local`). */
   readonly backend?: BackendKind;
-  /** ZeroMQ transport (default `tcp`; `ipc` puts socket files in the runtime dir). */
+  /**
+   * ZeroMQ transport: `ipc` puts socket files in the runtime dir, `tcp`
+   * picks loopback ports (default: `ipc` on Linux, see
+   * {@linkcode defaultTransport}).
+   */
   readonly transport?: "tcp" | "ipc";
   /** Whether to set JPY_PARENT_PID (default true). */
   readonly parentPid?: boolean;
@@ -613,6 +617,33 @@ export async function planLaunch(
   );
 }
 
+/** Longest unix socket path (sun_path holds 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 100;
+
+/**
+ * The ZeroMQ transport for a kernel when the wrapper names none: on Linux
+ * `ipc`, socket files in the kernel's private runtime dir, so no port is
+ * picked before the kernel binds it (another kernel starting at the same
+ * time could take it in between); elsewhere `tcp` on loopback. Deno grants
+ * a unix socket only by its exact path, so a program whose network
+ * permission is a host list (`ipython_mcp`'s `--allow-net=127.0.0.1`) uses
+ * `tcp`: there a port taken in between fails the start at once and it is
+ * retried with fresh ports.
+ *
+ * @param tmpDir Where runtime dirs are made (a path too long for a socket
+ *   file falls back to tcp).
+ * @returns The transport.
+ */
+export function defaultTransport(tmpDir: string): "tcp" | "ipc" {
+  if (Deno.build.os !== "linux") return "tcp";
+  if (Deno.permissions.querySync({ name: "net" }).state !== "granted") {
+    return "tcp";
+  }
+  // "<tmp>/coder-kernel-<pid>-<random>/k-5"
+  const longest = tmpDir.length + RUNTIME_PREFIX.length + 30;
+  return longest <= MAX_SOCKET_PATH ? "ipc" : "tcp";
+}
+
 /** Picks free loopback ports (bound then released). */
 async function freePorts(n: number): Promise<number[]> {
   const listeners = Array.from(
@@ -682,6 +713,13 @@ export interface SpawnedKernel {
   drained: Promise<void>;
   /** The kernel's exit, once the process ended (see {@linkcode SpawnWrapper}). */
   exit: Promise<KernelExit>;
+  /**
+   * Resolves when the kernel reports that it cannot bind a socket
+   * ("Address already in use"): ipykernel's heartbeat thread then dies
+   * while the process lives on, so the start fails at once, not at its
+   * timeout.
+   */
+  bindFailed: Promise<void>;
 }
 
 /**
@@ -700,7 +738,7 @@ export async function spawnKernel(
 ): Promise<SpawnedKernel> {
   const wrapper = options.wrapper;
   const { runtimeDir, info, file } = await writeConnectionFile(
-    wrapper?.transport,
+    wrapper?.transport ?? defaultTransport(options.env.TMPDIR || "/tmp"),
   );
   const base: KernelCommand = {
     command: plan.command,
@@ -739,11 +777,14 @@ export async function spawnKernel(
     throw error;
   }
   const tail: string[] = [];
+  const bindFailed = Promise.withResolvers<void>();
   const drained = Promise.all([
     drain(child.stdout, () => {}),
     drain(child.stderr, (text) => {
       tail.push(text);
       if (tail.length > 64) tail.splice(0, tail.length - 64);
+      // A line may arrive in two chunks: look at the last two.
+      if (BIND_FAILURE.test(tail.slice(-2).join(""))) bindFailed.resolve();
     }),
   ]).then(() => {});
   const exit = child.status.then((s) =>
@@ -758,8 +799,12 @@ export async function spawnKernel(
     stderrTail: () => tailLines(tail.join("")),
     drained,
     exit,
+    bindFailed: bindFailed.promise,
   };
 }
+
+/** How ZeroMQ and the heartbeat thread report a socket that cannot bind. */
+const BIND_FAILURE = /address already in use/i;
 
 async function drain(
   stream: ReadableStream<Uint8Array>,

@@ -155,11 +155,14 @@ export interface KernelExit {
    * asked), `restarted` (replaced by a restart under the same id),
    * `memory_limit` (stopped for exceeding its memory limit), `remote_gone`
    * (deleted or culled on the server), `remote_restarted` (the server
-   * restarted it after a crash), `connection_lost` (remote socket lost).
+   * restarted it after a crash), `connection_lost` (remote socket lost),
+   * `unresponsive` (stopped after it did not answer an interrupt).
    */
   reason?: KernelExitReason;
   /** Human-readable detail for the reason (never a secret). */
   detail?: string;
+  /** True when no execution was queued or running as it ended. */
+  idle?: boolean;
 }
 
 /** Known reasons a kernel ended; see {@linkcode KernelExit.reason}. */
@@ -169,7 +172,8 @@ export type KernelExitReason =
   | "memory_limit"
   | "remote_gone"
   | "remote_restarted"
-  | "connection_lost";
+  | "connection_lost"
+  | "unresponsive";
 
 /** A kernel's environment and namespace, gathered without side effects. */
 export interface KernelState {
@@ -193,22 +197,5 @@ export interface ExecuteOptions {
   silent?: boolean;
 }
 
-/** Minimal logger; the CLI passes one that writes to stderr. */
-export interface Logger {
-  /** Debug detail. */
-  debug(message: string): void;
-  /** Normal events. */
-  info(message: string): void;
-  /** Something odd but handled. */
-  warn(message: string): void;
-  /** A failure. */
-  error(message: string): void;
-}
-
-/** A logger that drops everything. */
-export const SILENT_LOGGER: Logger = Object.freeze({
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-});
+// The logger lives on floor 0 (src/base), shared with the other layers.
+export { type Logger, SILENT_LOGGER } from "../base/mod.ts";

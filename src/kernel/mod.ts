@@ -32,6 +32,7 @@ export {
   InvalidPackageSpecError,
   KernelDiedError,
   KernelError,
+  KernelGoneError,
   KernelLimitError,
   KernelNotFoundError,
   KernelStartError,

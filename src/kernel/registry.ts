@@ -10,16 +10,17 @@
 
 import {
   KernelError,
+  KernelGoneError,
   KernelLimitError,
   KernelNotFoundError,
 } from "./errors.ts";
 import type { KernelBackend, KernelHandle } from "./backend.ts";
 import type { LaunchOptions } from "./launcher.ts";
 import { LocalBackend } from "./local_backend.ts";
-import { SILENT_LOGGER } from "./messages.ts";
+import { type KernelExit, SILENT_LOGGER } from "./messages.ts";
 import { KernelSlots, type ReleaseSlot } from "./slots.ts";
 import { killGroup } from "./launcher.ts";
-import { Limiter, settleWithin } from "./_async.ts";
+import { Limiter, settleWithin } from "../base/mod.ts";
 import { validatePackageSpecs } from "./package_spec.ts";
 import { checkSyntax, type SyntaxCheck } from "./syntax.ts";
 
@@ -83,6 +84,17 @@ const SHUTDOWN_BUDGET_MS = 3_000;
 /** After killing process groups, how long shutdownAll() waits for the exits. */
 const KILL_WAIT_MS = 2_000;
 
+/** Most dead ids remembered (the oldest are forgotten first). */
+const MAX_DEAD_IDS = 1_000;
+
+/** An id whose kernel died on its own and was not started again. */
+interface DeadKernel {
+  /** How it ended. */
+  exit: KernelExit;
+  /** Its package specs, for the restart that revives the id. */
+  packages: readonly string[];
+}
+
 /** A warm spare: a no-package kernel starting or ready, holding a slot. */
 interface Spare {
   /** Aborts its start (eviction). */
@@ -119,6 +131,8 @@ export class KernelRegistry implements AsyncDisposable {
   readonly #slots: KernelSlots;
   readonly #abort = new AbortController();
   readonly #kernels = new Map<string, KernelHandle>();
+  /** Ids whose kernel died on its own: they say so until restarted. */
+  readonly #dead = new Map<string, DeadKernel>();
   readonly #starting = new Map<string, Promise<KernelHandle>>();
   readonly #spares: Spare[] = [];
   /** Every kernel started and not yet exited (live and spare). */
@@ -173,12 +187,36 @@ export class KernelRegistry implements AsyncDisposable {
    *
    * @param id Registry id.
    * @returns The kernel.
-   * @throws {KernelNotFoundError} No live kernel has the id.
+   * @throws {KernelGoneError} The id's kernel died and was not restarted.
+   * @throws {KernelNotFoundError} No kernel ever had the id.
    */
   get(id: string): KernelHandle {
     const kernel = this.#kernels.get(id);
-    if (!kernel || !kernel.alive) throw new KernelNotFoundError(id);
-    return kernel;
+    if (kernel?.alive) return kernel;
+    throw this.#notLive(id, kernel);
+  }
+
+  /**
+   * Why an id has no live kernel: the death of the kernel it had (SPEC §13),
+   * else "not found".
+   *
+   * @param id Registry id.
+   * @returns A {@linkcode KernelGoneError} naming the death, or null when
+   *   the id never had a kernel, was shut down, or is live.
+   */
+  died(id: string): KernelGoneError | null {
+    const kernel = this.#kernels.get(id);
+    if (kernel?.alive) return null;
+    const error = this.#notLive(id, kernel);
+    return error instanceof KernelGoneError ? error : null;
+  }
+
+  #notLive(id: string, kernel: KernelHandle | undefined): KernelNotFoundError {
+    // Ended, and its exit not processed yet (a remote kernel's `exited`
+    // waits for its deletion on the server).
+    const exit = kernel?.exitStatus ?? this.#dead.get(id)?.exit;
+    if (exit) return new KernelGoneError(id, exit, exit.idle ?? false);
+    return new KernelNotFoundError(id);
   }
 
   /**
@@ -198,6 +236,7 @@ export class KernelRegistry implements AsyncDisposable {
    *
    * @param options Package specs for the kernel when it has to be started.
    * @returns The `_default` kernel.
+   * @throws {KernelGoneError} It died: only {@linkcode restart} starts it again.
    * @throws {InvalidPackageSpecError} A spec is refused (nothing spawned).
    * @throws {KernelLimitError} The limit is reached.
    * @throws {KernelStartError} The kernel cannot start.
@@ -208,6 +247,9 @@ export class KernelRegistry implements AsyncDisposable {
     if (this.has(DEFAULT_KERNEL_ID)) {
       return Promise.resolve(this.#kernels.get(DEFAULT_KERNEL_ID)!);
     }
+    // Never replaced silently: a dead default says so until restarted.
+    const gone = this.died(DEFAULT_KERNEL_ID);
+    if (gone) return Promise.reject(gone);
     let packages: string[];
     try {
       packages = validatePackageSpecs(options.packages ?? []);
@@ -239,7 +281,9 @@ export class KernelRegistry implements AsyncDisposable {
   ): Promise<{ id: string; kernel: KernelHandle }> {
     const packages = validatePackageSpecs(options.packages ?? []);
     let id = newId();
-    while (this.#kernels.has(id) || this.#starting.has(id)) id = newId();
+    while (
+      this.#kernels.has(id) || this.#starting.has(id) || this.#dead.has(id)
+    ) id = newId();
     const kernel = await this.#startAs(id, packages);
     return { id, kernel };
   }
@@ -247,17 +291,29 @@ export class KernelRegistry implements AsyncDisposable {
   /**
    * Replaces a live kernel with a fresh one under the same id and cwd. The
    * old kernel ends with reason `restarted`, so calls still running on it
-   * can say so.
+   * can say so. A kernel that died is started again under its id.
    *
    * @param id Registry id.
    * @param options New package specs; the old ones are kept when omitted.
    * @returns The new kernel.
-   * @throws {KernelNotFoundError} No live kernel has the id.
+   * @throws {KernelNotFoundError} No kernel ever had the id.
    */
   async restart(
     id: string,
     options: { packages?: readonly string[] } = {},
   ): Promise<KernelHandle> {
+    const gone = this.died(id);
+    if (gone) {
+      const ended = this.#kernels.get(id);
+      const packages = validatePackageSpecs(
+        options.packages ?? (ended ?? this.#dead.get(id)!).packages,
+      );
+      this.#dead.delete(id);
+      this.#kernels.delete(id);
+      // A kernel still being cleaned up (a remote one is deleted on its
+      // server first) holds its slot until then: the new one may wait.
+      return await this.#startAs(id, packages, ended?.exited);
+    }
     const old = this.get(id);
     const packages = validatePackageSpecs(options.packages ?? old.packages);
     this.#kernels.delete(id);
@@ -287,6 +343,7 @@ export class KernelRegistry implements AsyncDisposable {
    * @throws {KernelNotFoundError} No live kernel has the id.
    */
   async shutdown(id: string): Promise<void> {
+    if (this.#dead.delete(id) && !this.has(id)) return;
     const kernel = this.get(id);
     this.#kernels.delete(id);
     await kernel.shutdown();
@@ -386,8 +443,17 @@ export class KernelRegistry implements AsyncDisposable {
       (kernel) => {
         started();
         this.#kernels.set(id, kernel);
-        kernel.exited.then(() => {
-          if (this.#kernels.get(id) === kernel) this.#kernels.delete(id);
+        kernel.exited.then((exit) => {
+          // Still registered: it ended on its own (not shut down or
+          // restarted through the registry). Its id says so from now on.
+          if (this.#kernels.get(id) !== kernel) return;
+          this.#kernels.delete(id);
+          if (this.#closed) return;
+          this.#dead.set(id, { exit, packages: kernel.packages });
+          for (const old of this.#dead.keys()) {
+            if (this.#dead.size <= MAX_DEAD_IDS) break;
+            this.#dead.delete(old);
+          }
         });
         return kernel;
       },

@@ -10,7 +10,7 @@
 
 import { KernelError } from "./errors.ts";
 import type { ExecuteReplyContent } from "./messages.ts";
-import { deadline as startDeadline, delay, untilAborted } from "./_async.ts";
+import { deadline as startDeadline, delay, untilAborted } from "../base/mod.ts";
 
 /** Handlers an {@linkcode ExecuteSender} routes the request's answers to. */
 export interface ExecuteHandlers {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { type Logger, SILENT_LOGGER } from "../base/mod.ts";
 import OpenAI from "openai";
 import { apiKeyEnvOf, resolveApiKey } from "./api_key.ts";
 import {
@@ -32,17 +33,8 @@ const OPENROUTER_ATTRIBUTION: Readonly<Record<string, string>> = Object.freeze({
 /** Default per-request timeout when the model sets no `request_timeout`. */
 const DEFAULT_TIMEOUT_MS = 600_000;
 
-/** Minimal logger, structurally the same as the kernel layer's. */
-export interface LlmLogger {
-  /** Debug detail. */
-  debug(message: string): void;
-  /** Informational message. */
-  info(message: string): void;
-  /** Something unexpected but handled. */
-  warn(message: string): void;
-  /** A failure. */
-  error(message: string): void;
-}
+/** The logger the LLM client takes: the floor-0 {@linkcode Logger}. */
+export type LlmLogger = Logger;
 
 /** A tool call requested by the model (OpenAI wire shape). */
 export interface ToolCall {
@@ -237,11 +229,6 @@ export function buildRequestBody(
     body.usage = { include: true };
   }
   return body;
-}
-
-function silentLogger(): LlmLogger {
-  const ignore = (_message: string): void => {};
-  return { debug: ignore, info: ignore, warn: ignore, error: ignore };
 }
 
 function sdkLogger(logger: LlmLogger) {
@@ -439,7 +426,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     project: null,
     webhookSecret: null,
     logLevel: options.logger ? "warn" : "off",
-    logger: sdkLogger(options.logger ?? silentLogger()),
+    logger: sdkLogger(options.logger ?? SILENT_LOGGER),
     maxRetries: options.maxRetries ?? 2,
     timeout,
     defaultHeaders: config.base_url === undefined

@@ -259,10 +259,10 @@ export function kernelDiedMessage(kernelId: string, exit: KernelExit): string {
       `the code was stopped and the old kernel's variables are lost. ` +
       `The restarted kernel is ready under the same kernel_id.`;
   }
+  // SPEC §13: the id answers that it died until python_reset starts it again.
   return `Kernel ${kernelId} died (${
     describeKernelExit(exit)
-  }) and was removed; its variables are lost. ` +
-    `Call python_reset() to start a new session.`;
+  }); its state is lost; call python_reset`;
 }
 
 /**

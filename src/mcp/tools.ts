@@ -69,6 +69,7 @@ export const MAX_JOB_WAIT_SECONDS = 60;
 export type McpKernelRegistry = Pick<
   KernelRegistry,
   | "has"
+  | "died"
   | "get"
   | "ensureDefault"
   | "create"
@@ -317,6 +318,18 @@ function busyWithJobMessage(job: Job, elapsed: number): string {
     `(variables are kept), or use another kernel: python_reset() creates one.`;
 }
 
+/**
+ * Why an id has no live kernel: its death (SPEC §13: reason, state lost,
+ * call python_reset), else the tool's "not found" text.
+ */
+function notLiveMessage(
+  context: ToolContext,
+  id: string,
+  notFound: (id: string) => string,
+): string {
+  return context.registry.died(id)?.message ?? notFound(id);
+}
+
 function busyAnswer(context: ToolContext, kernelId: string): ToolAnswer | null {
   const job = context.jobs.runningOn(kernelId);
   if (!job) return null;
@@ -377,7 +390,9 @@ Files are read and written relative to the working directory (python_status show
       : Math.min(timeout ?? DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS);
     const { registry } = context;
     if (id !== DEFAULT_KERNEL_ID && !registry.has(id)) {
-      return errorAnswer(execNotFoundMessage(id), { kernel_id: id });
+      return errorAnswer(notLiveMessage(context, id, execNotFoundMessage), {
+        kernel_id: id,
+      });
     }
     const busy = busyAnswer(context, id);
     if (busy) return busy;
@@ -391,7 +406,9 @@ Files are read and written relative to the working directory (python_status show
         : registry.get(id);
     } catch (error) {
       if (error instanceof KernelNotFoundError) {
-        return errorAnswer(execNotFoundMessage(id), { kernel_id: id });
+        return errorAnswer(notLiveMessage(context, id, execNotFoundMessage), {
+          kernel_id: id,
+        });
       }
       context.logger.warn(`Cannot start kernel ${id}: ${error}`);
       return errorAnswer(describeError(error), { kernel_id: id });
@@ -599,6 +616,10 @@ packages: pip requirement specs to make available, e.g. ["numpy", "pandas>=2", "
       id = kernel_id;
       context.replaced.add(registry.get(kernel_id));
       kernel = await registry.restart(kernel_id, options);
+    } else if (registry.died(kernel_id)) {
+      // A kernel that died answers so until it is started again here.
+      id = kernel_id;
+      kernel = await registry.restart(kernel_id, options);
     } else if (kernel_id === DEFAULT_KERNEL_ID) {
       id = kernel_id;
       kernel = await registry.ensureDefault(options);
@@ -681,7 +702,10 @@ Returns JSON {kernel_id, active, all_kernels, python_version, packages, variable
       location: registry.backend.location,
       jobs,
     };
-    if (!registry.has(id)) return jsonAnswer(inactive);
+    if (!registry.has(id)) {
+      const gone = registry.died(id);
+      return jsonAnswer(gone ? { ...inactive, note: gone.message } : inactive);
+    }
     let kernel: KernelHandle;
     try {
       kernel = registry.get(id);
@@ -748,7 +772,10 @@ The running python_exec call then returns with a KeyboardInterrupt error; variab
   async handler({ kernel_id }, context) {
     const id = kernel_id ?? DEFAULT_KERNEL_ID;
     if (!context.registry.has(id)) {
-      return errorAnswer(NO_SESSION_TO_INTERRUPT, { kernel_id: id });
+      return errorAnswer(
+        notLiveMessage(context, id, () => NO_SESSION_TO_INTERRUPT),
+        { kernel_id: id },
+      );
     }
     const job = context.jobs.markInterrupted(id);
     try {

@@ -9,11 +9,14 @@ import {
   createRemoteBackend,
   ExecutionTimeoutError,
   KernelDiedError,
+  KernelGoneError,
   type KernelHandle,
+  KernelRegistry,
   KernelStartError,
   type RemoteKernel,
 } from "../../src/kernel/mod.ts";
 import { startJupyterServer } from "../_helpers/jupyter_server.ts";
+import { testLaunch } from "../_helpers/kernel_env.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 
 const server = await startJupyterServer();
@@ -265,6 +268,45 @@ Deno.test("remote kernel: culled by the server is a death", opts, async () => {
   await kernel.shutdown();
 });
 
+Deno.test(
+  "remote kernel: culled while idle, the registry's _default answers that it died until restarted",
+  opts,
+  async () => {
+    await using culling = await startJupyterServer({
+      args: [
+        "--MappingKernelManager.cull_idle_timeout=2",
+        "--MappingKernelManager.cull_interval=1",
+        "--MappingKernelManager.cull_connected=True",
+      ],
+    });
+    await using registry = new KernelRegistry({
+      cwd: ".",
+      launch: testLaunch(),
+      backend: createRemoteBackend({ url: culling.url, token: culling.token }),
+    });
+    // The server may cull a kernel during its own start-up on a slow
+    // machine: that start fails clearly and is tried again.
+    let kernel: KernelHandle | undefined;
+    for (let attempt = 0; attempt < 5 && !kernel; attempt++) {
+      kernel = await registry.ensureDefault().catch((error) => {
+        assert.match(String(error), /deleted or culled|404/);
+        return undefined;
+      });
+    }
+    assert.ok(kernel);
+    await kernel.exited;
+    const error = await rejects(
+      () => registry.ensureDefault(),
+      KernelGoneError,
+    );
+    assert.equal(error.idle, true);
+    assert.match(
+      error.message,
+      /^Kernel _default died while idle \(.*culled.*\); its state is lost; call python_reset$/,
+    );
+  },
+);
+
 Deno.test("remote kernel: base URL with a path prefix", opts, async () => {
   await using prefixed = await startJupyterServer({
     baseUrl: "/user/alice/",
@@ -277,6 +319,25 @@ Deno.test("remote kernel: base URL with a path prefix", opts, async () => {
   assert.equal(kernel.location, prefixed.url);
   assert.equal((await kernel.execute("6 * 7")).result, "42");
 });
+
+Deno.test(
+  "remote kernel: a server that selects no subprotocol is spoken to in JSON",
+  opts,
+  async () => {
+    // What older servers and gateways do; here a stock server told so.
+    await using legacy = await startJupyterServer({
+      args: ["--ServerApp.kernel_ws_protocol="],
+    });
+    await using kernel = await createRemoteBackend({
+      url: legacy.url,
+      token: legacy.token,
+    }).start({ cwd: ".", packages: [] }) as RemoteKernel;
+    assert.equal(kernel.protocol, "json");
+    assert.equal((await kernel.execute("6 * 7")).result, "42");
+    const img = await kernel.execute(PYTHON_DISPLAY_PNG);
+    assert.equal(img.images.length, 1);
+  },
+);
 
 /** A TCP proxy in front of the server whose connections a test can cut. */
 function startProxy(port: number) {

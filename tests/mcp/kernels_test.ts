@@ -24,7 +24,7 @@ Deno.test("ipython_mcp kernel failures and limits", async (t) => {
   );
 
   await t.step(
-    "a killed kernel is reported, removed, and python_reset recovers",
+    "a dead kernel answers that it died until python_reset starts it again",
     async () => {
       await using server = await startMcpServer();
       const { call } = server;
@@ -34,12 +34,18 @@ Deno.test("ipython_mcp kernel failures and limits", async (t) => {
       });
       assert.equal(died.result.isError, true);
       assert.equal(died.json.success, false);
-      assert.match(died.json.error as string, /exit code 1/);
-      assert.match(died.json.error as string, /removed/);
-      assert.match(died.json.error as string, /python_reset\(\)/);
+      assert.equal(
+        died.json.error,
+        "Kernel _default died (exit code 1); its state is lost; call python_reset",
+      );
+      // SPEC §13: _default is never replaced without that answer.
+      const again = await call("python_exec", { code: "1 + 1" });
+      assert.equal(again.json.success, false);
+      assert.equal(again.json.error, died.json.error);
       const status = await call("python_status");
       assert.equal(status.json.active, false);
       assert.deepEqual(status.json.all_kernels, []);
+      assert.equal(status.json.note, died.json.error);
 
       const reset = await call("python_reset", { kernel_id: "_default" });
       assert.equal(reset.json.success, true);
@@ -58,8 +64,14 @@ Deno.test("ipython_mcp kernel failures and limits", async (t) => {
       const gone = await call("python_exec", { code: "1", kernel_id: id });
       assert.equal(
         gone.json.error,
-        `Kernel ${id} not found. Create it first with python_reset()`,
+        `Kernel ${id} died (signal SIGKILL); its state is lost; call python_reset`,
       );
+      const interrupted = await call("python_interrupt", { kernel_id: id });
+      assert.equal(interrupted.json.error, gone.json.error);
+      const revived = await call("python_reset", { kernel_id: id });
+      assert.equal(revived.json.kernel_id, id);
+      const runs = await call("python_exec", { code: "3", kernel_id: id });
+      assert.equal(runs.json.result, "3");
       const fresh = await call("python_reset");
       assert.equal(fresh.json.success, true);
       const works = await call("python_exec", {

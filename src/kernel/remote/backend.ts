@@ -16,7 +16,13 @@ import { PACKAGE_INSTALL_TIMEOUT_MS } from "../launcher.ts";
 import { type Logger, SILENT_LOGGER } from "../messages.ts";
 import { validatePackageSpecs } from "../package_spec.ts";
 import { RemoteKernel } from "./kernel.ts";
-import { GatewayClient, type GatewayConfig, GatewayError } from "./rest.ts";
+import {
+  GatewayClient,
+  type GatewayConfig,
+  GatewayError,
+  MAX_GATEWAY_BODY_BYTES,
+  readCapped,
+} from "./rest.ts";
 
 /** Default limit for `POST /api/kernels` (gateways answer once a pod is up). */
 export const REMOTE_START_TIMEOUT_MS = 300_000;
@@ -111,10 +117,18 @@ export class RemoteBackend implements KernelBackend {
       await response.body?.cancel();
       return; // the start request reports it precisely
     }
-    const specs = await response.json().catch(() => null) as
-      | { kernelspecs?: Record<string, unknown> }
-      | null;
-    if (specs?.kernelspecs && !(this.kernelName in specs.kernelspecs)) {
+    // Capped, and garbage ignored: the start request reports it precisely.
+    const text = await readCapped(response, MAX_GATEWAY_BODY_BYTES).catch(
+      () => null,
+    );
+    let specs: { kernelspecs?: Record<string, unknown> } | null = null;
+    try {
+      specs = text === null ? null : JSON.parse(text);
+    } catch { /* not JSON */ }
+    if (
+      typeof specs?.kernelspecs === "object" && specs.kernelspecs !== null &&
+      !(this.kernelName in specs.kernelspecs)
+    ) {
       throw new GatewayError(
         `The gateway at ${this.location} has no kernel spec named "${this.kernelName}" (it has: ${
           Object.keys(specs.kernelspecs).join(", ")

@@ -14,15 +14,9 @@
  */
 
 import type { BackendKind, KernelHandle } from "../backend.ts";
-import {
-  ExecutionTimeoutError,
-  KernelDiedError,
-  KernelError,
-  KernelStartError,
-} from "../errors.ts";
+import { KernelDiedError, KernelError, KernelStartError } from "../errors.ts";
 import {
   type ExecuteOptions,
-  type ExecuteReplyContent,
   type ExecuteResult,
   isStream,
   type JupyterMessage,
@@ -32,10 +26,10 @@ import {
   type Logger,
   SILENT_LOGGER,
 } from "../messages.ts";
-import { OutputCollector } from "../output.ts";
-import { queuedTooling } from "../tooling.ts";
+import { evaluateTooling } from "../tooling.ts";
+import { KernelSession, type OutputNotes } from "../session.ts";
 import { startupCode } from "../startup.ts";
-import { delay, untilAborted } from "../_async.ts";
+import { delay, untilAborted } from "../../base/mod.ts";
 import {
   type ChannelMessage,
   decodeMessage,
@@ -49,18 +43,18 @@ import { type GatewayClient, GatewayError } from "./rest.ts";
 const STATUS_TIMEOUT_MS = 15_000;
 /** Deadline of a package-version lookup. */
 const VERSIONS_TIMEOUT_MS = 20_000;
-const DEFAULT_TIMEOUT_MS = 30_000;
-const INTERRUPT_GRACE_MS = 5_000;
 const WATCH_INTERVAL_MS = 2_000;
 const RECONNECT_BUDGET_MS = 20_000;
 const CONNECT_TIMEOUT_MS = 60_000;
 const DELETE_TIMEOUT_MS = 10_000;
-const ABORT_RETRIES = 5;
 /** Largest message the client accepts (the server caps its own at 10 MiB). */
 const MAX_PAYLOAD = 256 * 1024 * 1024;
 /** Jupyter Server closes the socket on client messages over 10 MiB. */
 const MAX_SEND_BYTES = 10 * 1024 * 1024 - 4096;
 const RATE_LIMIT_NOTE = /IOPub (data|message) rate exceeded/;
+
+/** The server accepted the socket without selecting the offered subprotocol. */
+class NoSubprotocolError extends Error {}
 
 /** The part of the `ws` client we use (the package ships no types). */
 interface WsSocket {
@@ -142,8 +136,7 @@ export class RemoteKernel implements KernelHandle {
   readonly #client: GatewayClient;
   readonly #session = crypto.randomUUID();
   readonly #logger: Logger;
-  readonly #outputLimit: number;
-  readonly #offerV1: boolean;
+  #offerV1: boolean;
   readonly #routes = new Map<string, Route>();
   readonly #death = new AbortController();
   readonly #exitDeferred = Promise.withResolvers<KernelExit>();
@@ -152,8 +145,7 @@ export class RemoteKernel implements KernelHandle {
   #v1 = false;
   #ready: Promise<void> = Promise.resolve();
   #closing = false;
-  #queue: Promise<unknown> = Promise.resolve();
-  #busy = 0;
+  readonly #executions: KernelSession;
   #shutdown: Promise<void> | null = null;
   #cleanup: Promise<void> = Promise.resolve();
 
@@ -164,7 +156,32 @@ export class RemoteKernel implements KernelHandle {
     this.#kernelName = init.kernelName;
     this.packages = Object.freeze([...init.packages]);
     this.#logger = init.logger ?? SILENT_LOGGER;
-    this.#outputLimit = init.outputLimit;
+    this.#executions = new KernelSession({
+      channels: {
+        sendExecute: (content, routes) =>
+          this.#send(
+            makeMessage("shell", "execute_request", content, this.#session),
+            routes,
+          ),
+        barrier: (signal) => this.#barrier(signal),
+      },
+      interrupt: () =>
+        this.interrupt().catch((error) =>
+          this.#logger.warn(`Interrupt failed: ${error}`)
+        ),
+      shutdown: () => this.shutdown({ reason: "unresponsive" }),
+      death: this.#death.signal,
+      exit: () => this.#exit!,
+      label: `Remote kernel ${this.kernelId}`,
+      toolingHint: "",
+      outputLimit: init.outputLimit,
+      logger: this.#logger,
+      whileRunning: () => {
+        const watch = setInterval(() => this.#checkAlive(), WATCH_INTERVAL_MS);
+        return () => clearInterval(watch);
+      },
+      outputNotes: rateLimitNotes,
+    });
     this.#offerV1 = init.offerV1 ?? true;
     this.exited = this.#exitDeferred.promise;
   }
@@ -212,6 +229,11 @@ export class RemoteKernel implements KernelHandle {
     return `kernel spec "${this.#kernelName}" on ${this.location}`;
   }
 
+  /** How the kernel ended, once it has; null while it runs. */
+  get exitStatus(): KernelExit | null {
+    return this.#exit;
+  }
+
   /** True until the kernel ends. */
   get alive(): boolean {
     return this.#exit === null;
@@ -219,7 +241,7 @@ export class RemoteKernel implements KernelHandle {
 
   /** True while an execution is queued or running. */
   get busy(): boolean {
-    return this.#busy > 0;
+    return this.#executions.busy;
   }
 
   /** The channels protocol the server chose: `v1` or `json`. */
@@ -229,7 +251,25 @@ export class RemoteKernel implements KernelHandle {
 
   // ---- websocket ----------------------------------------------------------
 
+  /**
+   * Opens the channels socket offering the v1 subprotocol; a server that
+   * selects none (older servers and gateways, or `kernel_ws_protocol=""`)
+   * is spoken to in the JSON protocol from then on (SPEC §7.2).
+   */
   async #open(signal: AbortSignal): Promise<void> {
+    try {
+      await this.#openSocket(signal);
+    } catch (error) {
+      if (!(error instanceof NoSubprotocolError) || !this.#offerV1) throw error;
+      this.#logger.info(
+        `Remote kernel ${this.kernelId}: the server selected no subprotocol; using the JSON protocol`,
+      );
+      this.#offerV1 = false;
+      await this.#openSocket(signal);
+    }
+  }
+
+  async #openSocket(signal: AbortSignal): Promise<void> {
     const WebSocket = await loadWebSocket();
     const url = this.#client.channelsUrl(this.kernelId, this.#session);
     const { promise, resolve, reject } = Promise.withResolvers<void>();
@@ -292,6 +332,11 @@ export class RemoteKernel implements KernelHandle {
       },
     );
     ws.on("error", (error: Error) => {
+      // `ws` refuses a handshake without the subprotocol it offered.
+      if (/no subprotocol/i.test(error.message)) {
+        reject(new NoSubprotocolError(error.message));
+        return;
+      }
       reject(
         new GatewayError(
           `Cannot connect to the kernel's channels at ${this.location}: ${error.message}`,
@@ -434,7 +479,13 @@ export class RemoteKernel implements KernelHandle {
   #die(reason: KernelExitReason, detail: string): void {
     if (this.#exit) return;
     this.#logger.warn(`Remote kernel ${this.kernelId} ended: ${detail}`);
-    const exit: KernelExit = { code: null, signal: null, reason, detail };
+    const exit: KernelExit = {
+      code: null,
+      signal: null,
+      reason,
+      detail,
+      idle: !this.#executions.busy,
+    };
     this.#finish(exit, false);
     // A restarted or half-dead kernel would linger on the server. `exited`
     // resolves once it is deleted, so an owner that still lists this kernel
@@ -460,41 +511,50 @@ export class RemoteKernel implements KernelHandle {
   // ---- start-up -----------------------------------------------------------
 
   async #bootstrap(signal: AbortSignal): Promise<void> {
-    const code = startupCode() +
-      '\nprint(__import__("json").dumps({"python": __import__("sys").executable, "cwd": __import__("os").getcwd()}))';
-    const result = await this.#run(code, {
-      silent: false,
-      storeHistory: false,
-      timeoutMs: CONNECT_TIMEOUT_MS,
-      signal,
-    });
-    if (result.error) {
+    // The start-up code runs, then its identity() is read back through
+    // user_expressions: nothing is parsed from stdout.
+    const identity = await evaluateTooling<{ python: string; cwd: string }>(
+      this.#executions.sender,
+      "identity()",
+      { code: startupCode(), silent: false, signal },
+    ).catch((error) => {
+      if (signal.aborted || !(error instanceof KernelError)) throw error;
       throw new KernelStartError(
-        `The start-up code failed in the remote kernel: ${result.error.ename}: ${result.error.evalue}`,
+        `The start-up code failed in the remote kernel: ${error.message}`,
+        { tried: [this.launchedWith] },
+        { cause: error },
       );
-    }
-    const identity = JSON.parse(
-      result.stdout.trim().split("\n").at(-1) ?? "{}",
-    );
+    });
     this.#python = String(identity.python ?? "");
     this.#cwd = String(identity.cwd ?? "");
   }
 
   async #install(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const result = await this.#run(installCode(this.packages), {
+    const stop = AbortSignal.any([
+      AbortSignal.timeout(timeoutMs),
+      this.#death.signal,
+      ...(signal ? [signal] : []),
+    ]);
+    const outcome = await evaluateTooling<
+      { code?: number; tool?: string; tail?: string } | null
+    >(this.#executions.sender, "install_result()", {
+      code: installCode(this.packages),
       silent: true,
-      storeHistory: false,
-      timeoutMs,
-      ...(signal ? { signal } : {}),
-    });
-    if (result.error) {
+      signal: stop,
+    }).catch((error) => {
+      if (signal?.aborted || this.#death.signal.aborted) throw error;
       throw new KernelStartError(
-        `Cannot install packages in the remote kernel: ${result.error.ename}: ${result.error.evalue}`,
+        stop.aborted
+          ? `Cannot install packages in the remote kernel: not done within ${
+            timeoutMs / 1000
+          }s`
+          : `Cannot install packages in the remote kernel: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        { tried: [this.launchedWith] },
+        { cause: error },
       );
-    }
-    const outcome = JSON.parse(
-      result.stdout.trim().split("\n").at(-1) ?? "{}",
-    ) as { code?: number; tool?: string; tail?: string };
+    }) ?? {};
     if (outcome.code === 0) return;
     const tail = (outcome.tail ?? "").trim().split("\n").slice(-12).join("\n");
     const specs = this.packages.join(" ");
@@ -530,130 +590,7 @@ export class RemoteKernel implements KernelHandle {
    * @throws {KernelDiedError} The kernel ended on the server or the connection was lost.
    */
   execute(code: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
-    if (typeof code !== "string") {
-      return Promise.reject(
-        new TypeError("Cannot execute: code must be a string"),
-      );
-    }
-    this.#busy++;
-    const run = this.#queue.then(async () => {
-      for (let attempt = 1;; attempt++) {
-        const { result, aborted } = await this.#execute(code, {
-          silent: options.silent ?? false,
-          storeHistory: !options.silent,
-          timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onOutput ? { onOutput: options.onOutput } : {}),
-        });
-        if (!aborted || attempt === ABORT_RETRIES) return result;
-        await delay(20 * attempt);
-      }
-    });
-    const settled = run.finally(() => this.#busy--);
-    this.#queue = settled.catch(() => {});
-    return settled;
-  }
-
-  async #run(
-    code: string,
-    options: RunOptions,
-  ): Promise<ExecuteResult> {
-    return (await this.#execute(code, options)).result;
-  }
-
-  async #execute(
-    code: string,
-    options: RunOptions,
-  ): Promise<{ result: ExecuteResult; aborted: boolean }> {
-    if (!this.alive) throw new KernelDiedError(this.#exit!);
-    const collector = new OutputCollector(this.#outputLimit);
-    const reply = Promise.withResolvers<void>();
-    const idle = Promise.withResolvers<void>();
-    let rateLimited = false;
-    let aborted = false;
-    const onIopub = (msg: JupyterMessage) => {
-      if (
-        isStream(msg) && msg.content.name === "stderr" &&
-        RATE_LIMIT_NOTE.test(msg.content.text)
-      ) rateLimited = true;
-      const ended = collector.iopub(
-        msg,
-        options.onOutput,
-        (error) => this.#logger.warn(`onOutput callback threw: ${error}`),
-      );
-      if (ended) idle.resolve();
-    };
-    const onReply = (msg: JupyterMessage) => {
-      if (msg.header.msg_type !== "execute_reply") return;
-      aborted = collector.reply(msg.content as ExecuteReplyContent);
-      reply.resolve();
-    };
-    const snapshot = (): ExecuteResult => {
-      const result = collector.snapshot();
-      if (!rateLimited) return result;
-      return {
-        ...result,
-        stderr: result.stderr +
-          "\n[output truncated: the Jupyter server dropped output above its IOPub data rate limit (ServerApp.iopub_data_rate_limit); print less or write large output to a file]\n",
-      };
-    };
-    const died = untilAborted([this.#death.signal], "died");
-    let release: () => void = () => {};
-    const watch = setInterval(() => this.#checkAlive(), WATCH_INTERVAL_MS);
-    const deadline = AbortSignal.timeout(options.timeoutMs);
-    const stopped = untilAborted(
-      options.signal ? [deadline, options.signal] : [deadline],
-      "stopped",
-    );
-    try {
-      const sent = this.#send(
-        makeMessage("shell", "execute_request", {
-          code,
-          silent: options.silent,
-          store_history: options.storeHistory,
-          user_expressions: {},
-          allow_stdin: false,
-          stop_on_error: true,
-        }, this.#session),
-        { onIopub, onReply },
-      );
-      const first = await Promise.race([sent, died.promise]);
-      if (first === "died") throw new KernelDiedError(this.#exit!, snapshot());
-      release = first;
-      const done = Promise.all([reply.promise, idle.promise]).then(() =>
-        "done" as const
-      );
-      const outcome = await Promise.race([done, died.promise, stopped.promise]);
-      if (outcome === "done") return { result: snapshot(), aborted };
-      if (outcome === "died") {
-        throw new KernelDiedError(this.#exit!, snapshot());
-      }
-      await this.interrupt().catch((error) =>
-        this.#logger.warn(`Interrupt failed: ${error}`)
-      );
-      const grace = delay(INTERRUPT_GRACE_MS).then(() => "grace" as const);
-      const after = await Promise.race([done, died.promise, grace]);
-      const kernelAlive = after === "done";
-      if (after === "grace") {
-        this.#logger.warn(
-          `Remote kernel ${this.kernelId} did not answer the interrupt; shutting it down`,
-        );
-        await this.shutdown();
-      }
-      if (!deadline.aborted && options.signal?.aborted) {
-        throw options.signal.reason;
-      }
-      throw new ExecutionTimeoutError(
-        options.timeoutMs,
-        snapshot(),
-        kernelAlive,
-      );
-    } finally {
-      clearInterval(watch);
-      died.dispose();
-      stopped.dispose();
-      release();
-    }
+    return this.#executions.execute(code, options);
   }
 
   /** While an execution waits: a 404 or a dead state means the kernel is gone. */
@@ -685,39 +622,27 @@ export class RemoteKernel implements KernelHandle {
    * share), queued behind executions (see {@linkcode queuedTooling}).
    */
   #tool<T>(call: string, timeoutMs: number, signal?: AbortSignal): Promise<T> {
-    if (!this.alive) return Promise.reject(new KernelDiedError(this.#exit!));
-    const run = queuedTooling<T>({
-      after: this.#queue,
-      send: (content, handlers) =>
-        this.#send(
-          makeMessage("shell", "execute_request", content, this.#session),
-          {
-            onReply: (msg) => {
-              if (msg.header.msg_type === "execute_reply") {
-                handlers.onReply(msg.content as ExecuteReplyContent);
-              }
-            },
-            onIopub: (msg) => {
-              if (msg.header.msg_type === "error") {
-                const { ename, evalue } = msg.content as {
-                  ename: string;
-                  evalue: string;
-                };
-                handlers.onError(`${ename}: ${evalue}`);
-              }
-            },
-          },
-        ),
-      call,
-      timeoutMs,
-      signal,
-      death: this.#death.signal,
-      died: () => new KernelDiedError(this.#exit!),
-      label: `Remote kernel ${this.kernelId}`,
-      hint: "",
-    });
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#executions.tool<T>(call, timeoutMs, signal);
+  }
+
+  /**
+   * A shell round trip (kernel_info): the kernel answers shell requests in
+   * order, so every reply to an earlier request has been sent before it.
+   */
+  async #barrier(signal: AbortSignal): Promise<void> {
+    const answered = Promise.withResolvers<void>();
+    const release = await this.#send(
+      makeMessage("shell", "kernel_info_request", {}, this.#session),
+      { onReply: () => answered.resolve() },
+    );
+    const stopped = untilAborted([signal], "stopped");
+    try {
+      const first = await Promise.race([answered.promise, stopped.promise]);
+      if (first === "stopped") throw signal.reason;
+    } finally {
+      stopped.dispose();
+      release();
+    }
   }
 
   /**
@@ -757,7 +682,18 @@ export class RemoteKernel implements KernelHandle {
   shutdown(options: { reason?: KernelExit["reason"] } = {}): Promise<void> {
     this.#shutdown ??= (async () => {
       this.#closing = true;
-      if (this.alive) {
+      const alive = this.alive;
+      // Ended first, so a call still running answers with this reason (the
+      // server interrupts the kernel before deleting it: that
+      // KeyboardInterrupt is not the call's answer).
+      const exit: KernelExit = {
+        code: null,
+        signal: null,
+        reason: options.reason ?? "shutdown",
+        idle: !this.#executions.busy,
+      };
+      this.#finish(exit, false);
+      if (alive) {
         await this.#client.delete(
           this.kernelId,
           AbortSignal.timeout(DELETE_TIMEOUT_MS),
@@ -769,11 +705,7 @@ export class RemoteKernel implements KernelHandle {
           )
         );
       }
-      this.#finish({
-        code: null,
-        signal: null,
-        reason: options.reason ?? "shutdown",
-      });
+      if (alive) this.#exitDeferred.resolve(exit);
       await this.#cleanup;
     })();
     return this.#shutdown;
@@ -785,22 +717,39 @@ export class RemoteKernel implements KernelHandle {
   }
 }
 
-interface RunOptions {
-  silent: boolean;
-  storeHistory: boolean;
-  timeoutMs: number;
-  signal?: AbortSignal;
-  onOutput?: ExecuteOptions["onOutput"];
+/**
+ * Notes the server's IOPub rate limit: the only sign of dropped output is
+ * a stderr note the server injects; the result then says it is truncated.
+ */
+function rateLimitNotes(): OutputNotes {
+  let rateLimited = false;
+  return {
+    onIopub(msg) {
+      if (
+        isStream(msg) && msg.content.name === "stderr" &&
+        RATE_LIMIT_NOTE.test(msg.content.text)
+      ) rateLimited = true;
+    },
+    finish(result) {
+      if (!rateLimited) return result;
+      return {
+        ...result,
+        stderr: result.stderr +
+          "\n[output truncated: the Jupyter server dropped output above its IOPub data rate limit (ServerApp.iopub_data_rate_limit); print less or write large output to a file]\n",
+      };
+    },
+  };
 }
 
 /**
  * Python that installs packages into the kernel's own interpreter with pip
  * (uv when pip is missing) as a subprocess with an argument list: no shell,
- * no IPython magics. Runs in a throw-away namespace and prints one JSON line.
+ * no IPython magics. Runs in a throw-away namespace; the outcome is read
+ * back with `_coder_tools.install_result()`.
  */
 function installCode(specs: readonly string[]): string {
   const source = `
-import importlib, json, shutil, subprocess, sys
+import importlib, shutil, subprocess, sys
 def _run():
     try:
         import pip  # noqa: F401
@@ -815,7 +764,7 @@ def _run():
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
     importlib.invalidate_caches()
     return {"code": p.returncode, "tool": tool, "tail": p.stdout[-4000:]}
-print(json.dumps(_run()))
+sys.modules["_coder_tools"].last_install = _run()
 `;
   return `exec(${JSON.stringify(source)}, {"SPECS": ${
     JSON.stringify([...specs])

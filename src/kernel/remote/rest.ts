@@ -8,7 +8,7 @@
  */
 
 import { KernelError } from "../errors.ts";
-import { delay } from "../_async.ts";
+import { delay } from "../../base/mod.ts";
 
 /** How to reach a gateway. */
 export interface GatewayConfig {
@@ -48,6 +48,51 @@ export interface KernelModel {
 }
 
 const RETRIES_5XX = 4;
+/** Largest response body read from a gateway (SPEC §13: every body is capped). */
+export const MAX_GATEWAY_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads a response body as text, at most `limit` bytes.
+ *
+ * @param response The response.
+ * @param limit Most bytes read.
+ * @returns The text, or null when the body is larger (the rest is not read).
+ */
+export async function readCapped(
+  response: Response,
+  limit: number,
+): Promise<string | null> {
+  const length = Number(response.headers.get("content-length") ?? NaN);
+  if (length > limit) {
+    await response.body?.cancel();
+    return null;
+  }
+  if (!response.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > limit) {
+        await reader.cancel();
+        return null;
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return new TextDecoder().decode(bytes);
+}
 
 /**
  * Normalizes a base URL: keeps the path prefix, ends it with a slash, drops
@@ -172,8 +217,50 @@ export class GatewayClient {
     }
   }
 
+  /**
+   * Reads a JSON answer: capped in size, and a clear error for anything
+   * that is not JSON (an HTML login page, a proxy's error page, garbage).
+   */
+  async #json(response: Response, what: string): Promise<unknown> {
+    const at = `the gateway at ${this.location}`;
+    const text = await readCapped(response, MAX_GATEWAY_BODY_BYTES).catch(
+      (error) => {
+        throw new GatewayError(
+          `Cannot ${what}: the answer of ${at} broke off: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+          response.status,
+        );
+      },
+    );
+    if (text === null) {
+      throw new GatewayError(
+        `Cannot ${what}: ${at} answered with more than ${
+          MAX_GATEWAY_BODY_BYTES / 1048576
+        } MiB, which no Jupyter server sends here; is the URL a Jupyter server's base URL?`,
+        response.status,
+      );
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      const type = response.headers.get("content-type")?.split(";")[0] ??
+        "no content type";
+      const start = text.slice(0, 60).replace(/\s+/g, " ").trim();
+      throw new GatewayError(
+        `Cannot ${what}: ${at} answered with something that is not JSON (${type}${
+          start ? `, starting "${start}"` : ", empty"
+        }); is the URL a Jupyter server's base URL?`,
+        response.status,
+      );
+    }
+  }
+
   async #fail(response: Response, what: string): Promise<never> {
-    const body = (await response.text().catch(() => "")).slice(0, 200_000);
+    const body = (
+      (await readCapped(response, MAX_GATEWAY_BODY_BYTES).catch(() => "")) ??
+        ""
+    ).slice(0, 200_000);
     let detail = body;
     try {
       const parsed = JSON.parse(body);
@@ -228,7 +315,7 @@ export class GatewayClient {
       ...(signal ? { signal } : {}),
     });
     if (!response.ok) return await this.#fail(response, what);
-    const model = await response.json() as KernelModel;
+    const model = await this.#json(response, what) as KernelModel | null;
     if (typeof model?.id !== "string") {
       throw new GatewayError(
         `Cannot ${what}: ${this.location} did not answer with a kernel model; is it a Jupyter server?`,
@@ -257,7 +344,14 @@ export class GatewayClient {
       return null;
     }
     if (!response.ok) return await this.#fail(response, what);
-    return await response.json() as KernelModel;
+    const model = await this.#json(response, what) as KernelModel | null;
+    if (typeof model?.id !== "string") {
+      throw new GatewayError(
+        `Cannot ${what}: ${this.location} did not answer with a kernel model; is it a Jupyter server?`,
+        response.status,
+      );
+    }
+    return model;
   }
 
   /**

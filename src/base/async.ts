@@ -1,5 +1,7 @@
 /**
- * Small abortable waits shared by the kernel layer (folder-private).
+ * Small abortable waits shared by every layer: a delay whose timer never
+ * outlives its signal, a bounded wait for a promise, abort signals as
+ * promises, a concurrency limiter and a clearable deadline.
  *
  * @module
  */
@@ -8,6 +10,15 @@
  * Waits `ms` milliseconds. With a signal, the timer is cleared and the
  * promise rejects with the signal's reason as soon as it aborts, so no timer
  * outlives its purpose.
+ *
+ * @param ms How long to wait.
+ * @param options The signal that ends the wait early.
+ * @returns Resolves after `ms`; rejects with the signal's reason on abort.
+ * @example Waiting with a signal
+ * ```ts
+ * import { delay } from "./async.ts";
+ * await delay(10, { signal: AbortSignal.timeout(1_000) });
+ * ```
  */
 export function delay(
   ms: number,
@@ -31,6 +42,17 @@ export function delay(
 /**
  * A promise that resolves with `label` when any signal aborts, and a
  * `dispose()` that removes its listeners.
+ *
+ * @param signals The signals to watch.
+ * @param label What the promise resolves with.
+ * @returns The promise and its `dispose()`.
+ * @example Racing an abort
+ * ```ts
+ * import { untilAborted } from "./async.ts";
+ * const stopped = untilAborted([AbortSignal.timeout(10)], "stopped");
+ * await stopped.promise; // "stopped"
+ * stopped.dispose();
+ * ```
  */
 export function untilAborted<L extends string>(
   signals: readonly AbortSignal[],
@@ -56,7 +78,14 @@ export function untilAborted<L extends string>(
  * Resolves when `promise` settles or after `ms`, whichever comes first; the
  * timer is cleared either way.
  *
+ * @param promise What to wait for (its rejection counts as settled).
+ * @param ms The most to wait.
  * @returns True when the promise settled in time.
+ * @example A bounded wait
+ * ```ts
+ * import { settleWithin } from "./async.ts";
+ * await settleWithin(Promise.resolve(), 100); // true
+ * ```
  */
 export async function settleWithin(
   promise: Promise<unknown>,
@@ -73,17 +102,36 @@ export async function settleWithin(
   }
 }
 
-/** Runs at most `limit` tasks at once; the rest wait in order. */
+/**
+ * Runs at most `limit` tasks at once; the rest wait in order.
+ *
+ * @example Two at a time
+ * ```ts
+ * import { Limiter } from "./async.ts";
+ * const limiter = new Limiter(2);
+ * await Promise.all([1, 2, 3].map((n) => limiter.run(async () => n)));
+ * ```
+ */
 export class Limiter {
   readonly #limit: number;
   #running = 0;
   readonly #waiting: (() => void)[] = [];
 
+  /**
+   * Creates the limiter.
+   *
+   * @param limit Most tasks running at once.
+   */
   constructor(limit: number) {
     this.#limit = limit;
   }
 
-  /** Runs `task` once a place is free. */
+  /**
+   * Runs `task` once a place is free.
+   *
+   * @param task The task.
+   * @returns What the task returns.
+   */
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.#running >= this.#limit) {
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
@@ -103,6 +151,15 @@ export class Limiter {
 /**
  * A deadline signal whose timer can be cleared once the wait is over
  * (`AbortSignal.timeout` keeps its timer until it fires).
+ *
+ * @param ms When the signal aborts (with a `TimeoutError`).
+ * @returns The signal and `clear()`, which stops the timer.
+ * @example A deadline cleared early
+ * ```ts
+ * import { deadline } from "./async.ts";
+ * const timer = deadline(5_000);
+ * timer.clear();
+ * ```
  */
 export function deadline(ms: number): {
   signal: AbortSignal;
