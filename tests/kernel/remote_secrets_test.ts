@@ -15,8 +15,9 @@ for (const status of [500, 400, 403]) {
       () =>
         Response.json(
           {
-            message:
-              `resource limit: token ${TOKEN} rejected for ${TOKEN.slice(0, 8)}; raw=${TOKEN}`,
+            message: `resource limit: token ${TOKEN} rejected for ${
+              TOKEN.slice(0, 8)
+            }; raw=${TOKEN}`,
           },
           { status },
         ),
