@@ -185,16 +185,73 @@ async function settleWithin(
 }
 
 /**
- * Starts the first kernel at once, while the client's MCP handshake runs
- * (SPEC §10): the warm spare of the pool (CODER_POOL_SIZE, default 1), which
- * the first `python_exec` or `python_reset` takes. With the pool off nothing
- * starts before it is asked for. A failed early start is only logged; the
- * first call that needs a kernel starts one and reports the error.
- *
- * @param registry The server's registry.
+ * Starts the first kernel when the first real request of a connection
+ * arrives (SPEC §10, issue 19): the warm spare of the pool
+ * (CODER_POOL_SIZE, default 1), which the first `python_exec` or
+ * `python_reset` takes. A `server/discover` probe (SDK clients in `auto`
+ * mode start a throwaway copy of the server just for it) starts nothing.
+ * With the pool off nothing starts before it is asked for. A failed early
+ * start is only logged; the first call that needs a kernel starts one and
+ * reports the error.
  */
-export function startFirstKernel(registry: KernelRegistry): void {
-  registry.warm();
+export class FirstRequestWarmer {
+  readonly #registry: Pick<KernelRegistry, "warm">;
+  #started = false;
+
+  /** @param registry The server's registry. */
+  constructor(registry: Pick<KernelRegistry, "warm">) {
+    this.#registry = registry;
+  }
+
+  /** Whether the first kernel was asked for. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /**
+   * Looks at one incoming message; the first real request warms the pool.
+   *
+   * @param message A parsed JSON-RPC message.
+   */
+  observe = (message: unknown): void => {
+    if (this.#started || typeof message !== "object" || message === null) {
+      return;
+    }
+    const m = message as { id?: unknown; method?: unknown };
+    if (typeof m.method !== "string" || m.id === undefined) return;
+    if (m.method === "server/discover" || m.method === "ping") return;
+    this.#started = true;
+    this.#registry.warm();
+  };
+}
+
+/**
+ * Reads the first line of a stream (then cancels it) and parses it.
+ *
+ * @param stream One branch of stdin.
+ * @returns The parsed first line; undefined at EOF or when it is not JSON.
+ */
+async function firstMessage(
+  stream: ReadableStream<Uint8Array>,
+): Promise<unknown> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return undefined;
+      text += decoder.decode(value, { stream: true });
+      const newline = text.indexOf("\n");
+      if (newline >= 0) return JSON.parse(text.slice(0, newline));
+    }
+  } catch {
+    return undefined;
+  } finally {
+    // Cancelling one branch of a tee settles only once both are cancelled:
+    // do not wait for it.
+    reader.cancel().catch(() => {});
+  }
 }
 
 /**
@@ -326,32 +383,37 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
       ? 0
       : settings.poolSize,
   });
-  startFirstKernel(registry);
-  // Load the MCP SDK (~80 ms of module evaluation that blocks the event loop)
-  // only once the first kernel process runs, so Python starts first.
-  if (registry.poolSize > 0 && backend.kind !== "remote") {
-    await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
-  }
-  const { createIpythonMcpServer, WebStreamServerTransport } = await import(
-    "../mcp/mod.ts"
-  );
-  const server = createIpythonMcpServer({
-    registry,
-    logger,
-    cwd,
-    version: denoJson.version,
-  });
-  const transport = new WebStreamServerTransport(io.stdin, io.stdout);
+  const warmer = new FirstRequestWarmer(registry);
   const stop = Promise.withResolvers<string>();
-  transport.oninputend = () => stop.resolve("stdin closed");
-  transport.onclose = () => stop.resolve("transport closed");
-  transport.onerror = (error) =>
-    logger.warn(`Transport error: ${error.message}`);
   const removeSignalListeners = addSignalListeners((signal) =>
     stop.resolve(signal)
   );
+  // Look at the first message before loading the MCP SDK (~80 ms of module
+  // evaluation that blocks the event loop): when it is a real request, its
+  // kernel process starts first.
+  const [probe, input] = io.stdin.tee();
+  warmer.observe(await Promise.race([firstMessage(probe), stop.promise]));
+  if (warmer.started && backend.kind !== "remote") {
+    await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
+  }
+  const { serveStdioConnection, WebStreamServerTransport } = await import(
+    "../mcp/mod.ts"
+  );
+  const transport = new WebStreamServerTransport(input, io.stdout);
+  transport.onincoming = warmer.observe;
+  transport.onerror = (error) =>
+    logger.warn(`Transport error: ${error.message}`);
+  transport.oninputend = () => stop.resolve("stdin closed");
+  transport.closed.then(() => stop.resolve("transport closed"));
+  let handle: { close(): Promise<void> } | undefined;
   try {
-    await server.connect(transport);
+    handle = serveStdioConnection({
+      transport,
+      registry,
+      logger,
+      cwd,
+      version: denoJson.version,
+    });
     logger.info(`Serving MCP on stdio; working directory ${cwd}`);
     const reason = await stop.promise;
     logger.info(`Shutting down (${reason})`);
@@ -368,7 +430,8 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     );
     // Calls that the shutdown cut short still get their (error) answer.
     await settleWithin(transport.drained(), FINAL_DRAIN_MS);
-    await server.close().catch(() => {});
+    await handle?.close().catch(() => {});
+    await transport.close();
     removeSignalListeners();
     await logger.flush();
   }

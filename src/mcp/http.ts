@@ -1,31 +1,46 @@
 /**
- * ipython_mcp over Streamable HTTP: a request handler for `Deno.serve` that
- * checks the bearer token, the Host and Origin headers (DNS rebinding) and
- * the body size, then routes each request to its MCP session. Every session
- * has its own server object (the SDK needs one per session), its own
- * kernel registry and a bounded event store for `Last-Event-ID` resumption.
- * Only an `initialize` request opens a session; a session ends when the
- * client deletes it, when it was idle for the TTL, or when the service
- * closes, and its kernels are shut down then.
+ * ipython_mcp over Streamable HTTP, both MCP eras on one endpoint: a request
+ * handler for `Deno.serve` that checks the bearer token, the Host and Origin
+ * headers (DNS rebinding) and the body size, then routes each request by era.
+ * 2025 requests (no per-request envelope) go to their MCP session: every
+ * session has its own server object, its own kernel registry and a bounded
+ * event store for `Last-Event-ID` resumption; only an `initialize` request
+ * opens one; a session ends when the client deletes it, when it was idle for
+ * the TTL, or when the service closes, and its kernels are shut down then.
+ * 2026-07-28 requests (stateless) are served by the SDK's per-request
+ * handler on the caller's namespace (its kernels, jobs and tasks).
  *
  * @module
  */
 
-import { WebStandardStreamableHTTPServerTransport as TransportValue } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-// The package's "./*" export maps `X.js` to the types of `X.js.d.ts`, which
-// do not exist: take the types from the extension-less path (type-only).
-import type { WebStandardStreamableHTTPServerTransport as TransportClass } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp";
 import {
+  createMcpHandler,
   isInitializeRequest,
+  isLegacyRequest,
   type JSONRPCMessage,
+  type McpHttpHandler,
   type RequestId,
-} from "@modelcontextprotocol/sdk/types.js";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+  type Server,
+  WebStandardStreamableHTTPServerTransport,
+} from "@modelcontextprotocol/server";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "../kernel/mod.ts";
 import { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
-import { createIpythonMcpServer } from "./server.ts";
+import {
+  createIpythonMcpServer,
+  createNamespace,
+  type McpNamespace,
+} from "./server.ts";
 import type { McpKernelRegistry } from "./tools.ts";
+
+/** Protocol versions served: the 2026 revision and the 2025 ones. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
+  "2026-07-28",
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+];
 
 /** Path the MCP endpoint is served at. */
 export const MCP_HTTP_PATH = "/mcp";
@@ -87,12 +102,13 @@ export interface ListenAddress {
   port: number;
 }
 
-/** One open MCP session. */
+/** One open MCP session (2025 era). */
 interface Session {
   id: string | undefined;
   server: Server;
-  transport: TransportClass;
+  transport: WebStandardStreamableHTTPServerTransport;
   registry: SessionRegistry;
+  namespace: McpNamespace;
   lastSeen: number;
   inflight: Set<RequestId>;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -178,6 +194,36 @@ function sha256(text: string): Uint8Array {
   return createHash("sha256").update(text).digest();
 }
 
+/**
+ * Puts the whole supported list (both eras) into a -32022 answer, where the
+ * SDK's per-request handler names only the 2026 revision.
+ */
+async function withSupportedVersions(response: Response): Promise<Response> {
+  if (
+    response.status !== 400 ||
+    !response.headers.get("content-type")?.includes("application/json")
+  ) {
+    return response;
+  }
+  const text = await response.text();
+  let body: { error?: { code?: number; data?: Record<string, unknown> } };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return new Response(text, response);
+  }
+  if (body.error?.code === -32022) {
+    body.error.data = {
+      ...body.error.data,
+      supported: [...SUPPORTED_PROTOCOL_VERSIONS],
+    };
+  }
+  return new Response(JSON.stringify(body), {
+    status: response.status,
+    headers: response.headers,
+  });
+}
+
 /** Reads a body up to `cap` bytes; null when it is larger. */
 async function readCapped(
   request: Request,
@@ -246,6 +292,8 @@ export class McpHttpService implements AsyncDisposable {
   #address: ListenAddress | undefined;
   #allowedHosts = new Set<string>();
   #closed = false;
+  #modernHandler: McpHttpHandler | undefined;
+  #modern: { registry: SessionRegistry; namespace: McpNamespace } | undefined;
 
   /** @param options Token, registry factory, logger and limits. */
   constructor(options: McpHttpServiceOptions) {
@@ -339,6 +387,32 @@ export class McpHttpService implements AsyncDisposable {
     if (this.#closed) {
       return jsonError(503, -32000, "Service Unavailable: shutting down");
     }
+    let body: unknown = undefined;
+    let forward = request;
+    if (request.method === "POST") {
+      const text = await readCapped(request, this.#maxBody);
+      if (text === null) {
+        return jsonError(
+          413,
+          -32000,
+          `Payload Too Large: the request body exceeds ${this.#maxBody} bytes`,
+        );
+      }
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return jsonError(400, -32700, "Parse error: Invalid JSON");
+      }
+      forward = new Request(request.url, {
+        method: "POST",
+        headers: request.headers,
+        body: text,
+        signal: request.signal,
+      });
+    }
+    if (!await isLegacyRequest(forward, body)) {
+      return await this.#serveModern(forward, body);
+    }
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId !== null) {
       const session = this.#sessions.get(sessionId);
@@ -346,7 +420,10 @@ export class McpHttpService implements AsyncDisposable {
         return jsonError(404, -32001, "Session not found");
       }
       session.lastSeen = Date.now();
-      return await session.transport.handleRequest(request);
+      return await session.transport.handleRequest(
+        forward,
+        body === undefined ? {} : { parsedBody: body },
+      );
     }
     if (request.method !== "POST") {
       if (!["GET", "DELETE"].includes(request.method)) {
@@ -359,20 +436,6 @@ export class McpHttpService implements AsyncDisposable {
         -32000,
         "Bad Request: Mcp-Session-Id header is required",
       );
-    }
-    const text = await readCapped(request, this.#maxBody);
-    if (text === null) {
-      return jsonError(
-        413,
-        -32000,
-        `Payload Too Large: the request body exceeds ${this.#maxBody} bytes`,
-      );
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return jsonError(400, -32700, "Parse error: Invalid JSON");
     }
     if (!isInitializeRequest(body)) {
       return jsonError(
@@ -388,8 +451,47 @@ export class McpHttpService implements AsyncDisposable {
         `Service Unavailable: ${this.#maxSessions} sessions are open`,
       );
     }
-    return await this.#open(request, body);
+    return await this.#open(forward, body);
   };
+
+  /** The namespace of stateless (2026) requests, made on first use. */
+  #modernNamespace(): McpNamespace {
+    if (!this.#modern) {
+      const registry = this.#options.createRegistry();
+      this.#modern = {
+        registry,
+        namespace: createNamespace({
+          registry,
+          logger: this.#options.logger,
+          cwd: registry.cwd,
+        }),
+      };
+    }
+    return this.#modern.namespace;
+  }
+
+  /** Serves one 2026-07-28 request (stateless, per-request server). */
+  async #serveModern(request: Request, body: unknown): Promise<Response> {
+    this.#modernHandler ??= createMcpHandler(
+      () =>
+        createIpythonMcpServer({
+          namespace: this.#modernNamespace(),
+          logger: this.#options.logger,
+          ...(this.#options.version ? { version: this.#options.version } : {}),
+        }),
+      {
+        legacy: "reject",
+        maxRequestBodySize: this.#maxBody,
+        onerror: (error) =>
+          this.#options.logger.debug(`HTTP (2026): ${error.message}`),
+      },
+    );
+    const response = await this.#modernHandler.fetch(
+      request,
+      body === undefined ? {} : { parsedBody: body },
+    );
+    return await withSupportedVersions(response);
+  }
 
   #originAllowed(origin: string): boolean {
     let url: URL;
@@ -408,31 +510,31 @@ export class McpHttpService implements AsyncDisposable {
   async #open(request: Request, body: unknown): Promise<Response> {
     const { logger } = this.#options;
     const registry = this.#options.createRegistry();
+    const namespace = createNamespace({ registry, logger, cwd: registry.cwd });
     const server = createIpythonMcpServer({
-      registry,
+      namespace,
       logger,
-      cwd: registry.cwd,
       ...(this.#options.version ? { version: this.#options.version } : {}),
     });
-    const transport: TransportClass =
-      new (TransportValue as typeof TransportClass)({
-        sessionIdGenerator: () => crypto.randomUUID(),
-        eventStore: new BoundedEventStore(this.#options.eventStore),
-        enableJsonResponse: this.#options.jsonResponse ?? false,
-        maxRequestBodySize: this.#maxBody,
-        onsessioninitialized: (id) => {
-          session.id = id;
-          this.#sessions.set(id, session);
-          this.#arm(session, this.#ttlMs);
-          logger.info(`Session ${id} opened`);
-        },
-        onsessionclosed: () => this.#end(session, "deleted by the client"),
-      });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => crypto.randomUUID(),
+      eventStore: new BoundedEventStore(this.#options.eventStore),
+      enableJsonResponse: this.#options.jsonResponse ?? false,
+      maxRequestBodySize: this.#maxBody,
+      onsessioninitialized: (id) => {
+        session.id = id;
+        this.#sessions.set(id, session);
+        this.#arm(session, this.#ttlMs);
+        logger.info(`Session ${id} opened`);
+      },
+      onsessionclosed: () => this.#end(session, "deleted by the client"),
+    });
     const session: Session = {
       id: undefined,
       server,
       transport,
       registry,
+      namespace,
       lastSeen: Date.now(),
       inflight: new Set(),
       timer: undefined,
@@ -508,6 +610,7 @@ export class McpHttpService implements AsyncDisposable {
     (async () => {
       clearTimeout(session.timer);
       if (session.id !== undefined) this.#sessions.delete(session.id);
+      session.namespace.tasks.close();
       await session.transport.close().catch(() => {});
       await session.server.close().catch(() => {});
       const shutdown = this.#options.shutdownRegistry ??
@@ -545,11 +648,24 @@ export class McpHttpService implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all(
-      [...this.#sessions.values(), ...this.#opening].map((session) =>
+    const modern = this.#modern;
+    await Promise.all([
+      ...[...this.#sessions.values(), ...this.#opening].map((session) =>
         this.#end(session, "server shutting down")
       ),
-    );
+      this.#modernHandler?.close().catch(() => {}),
+      (async () => {
+        if (!modern) return;
+        modern.namespace.tasks.close();
+        const shutdown = this.#options.shutdownRegistry ??
+          ((registry: SessionRegistry) => registry.shutdownAll());
+        await shutdown(modern.registry).catch((error) =>
+          this.#options.logger.error(
+            `Shutting down the stateless kernels failed: ${error}`,
+          )
+        );
+      })(),
+    ]);
   }
 
   /** Same as {@linkcode close}. */

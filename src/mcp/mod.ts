@@ -11,13 +11,12 @@
  * @example Serving on stdio
  * ```ts ignore
  * import { KernelRegistry } from "../kernel/mod.ts";
- * import { createIpythonMcpServer, WebStreamServerTransport } from "./mod.ts";
+ * import { serveStdioConnection, WebStreamServerTransport } from "./mod.ts";
  *
  * await using registry = new KernelRegistry({ cwd: Deno.cwd(), launch: { env: Deno.env.toObject() } });
- * const server = createIpythonMcpServer({ registry, logger });
  * const transport = new WebStreamServerTransport(Deno.stdin.readable, Deno.stdout.writable);
- * transport.onclose = () => registry.shutdownAll();
- * await server.connect(transport);
+ * serveStdioConnection({ transport, registry, logger, cwd: Deno.cwd() });
+ * await transport.closed;
  * ```
  *
  * @module
@@ -25,14 +24,22 @@
 
 export {
   createIpythonMcpServer,
-  type IpythonMcpServer,
+  createNamespace,
+  DEFAULT_TASK_GRACE_MS,
   type IpythonMcpServerOptions,
+  type McpNamespace,
   ProgressReporter,
+  type ProgressToken,
   type SendProgress,
   SERVER_INSTRUCTIONS,
   SERVER_NAME,
-  WebStreamServerTransport,
 } from "./server.ts";
+export { WebStreamServerTransport } from "./stdio.ts";
+export {
+  serveStdioConnection,
+  type ServeStdioConnectionOptions,
+  type StdioConnection,
+} from "./serve_stdio.ts";
 export {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_SESSIONS,
@@ -80,7 +87,18 @@ export {
   JobManager,
   type JobStatus,
 } from "./jobs.ts";
-export { KernelTaskStore } from "./tasks.ts";
+export {
+  DEFAULT_TASK_RETENTION_MS,
+  legacyTaskView,
+  MAX_TASK_RETENTION_MS,
+  modernTaskView,
+  TaskBook,
+  TaskNotFoundError,
+  type TaskRecord,
+  type TaskResult,
+  TASKS_EXTENSION,
+  type TaskStatus,
+} from "./tasks.ts";
 export {
   listSavedOutputs,
   readResource,

@@ -14,7 +14,7 @@ async function startTask(
   code: string,
   ttl: number,
 ): Promise<string> {
-  const created = await server.client.request({
+  const created = await server.legacyClient().request({
     method: "tools/call",
     params: { name: "python_exec", arguments: { code }, task: { ttl } },
   }, CreateTaskResultSchema);
@@ -27,7 +27,7 @@ async function waitForTask(
   taskId: string,
 ): Promise<string> {
   for (let i = 0; i < 600; i++) {
-    const task = await server.client.experimental.tasks.getTask(taskId);
+    const task = await server.legacyClient().experimental.tasks.getTask(taskId);
     if (task.status !== "working") return task.status;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -39,7 +39,7 @@ Deno.test("ipython_mcp MCP tasks and progress", async (t) => {
   const { call } = server;
 
   await t.step("python_exec is listed with optional task support", async () => {
-    const { tools } = await server.client.listTools();
+    const { tools } = await server.listTools();
     const exec = tools.find((tool: { name: string }) =>
       tool.name === "python_exec"
     );
@@ -56,10 +56,11 @@ Deno.test("ipython_mcp MCP tasks and progress", async (t) => {
         1500,
       );
       assert.equal(await waitForTask(server, taskId), "completed");
-      const result = await server.client.experimental.tasks.getTaskResult(
-        taskId,
-        CallToolResultSchema,
-      );
+      const result = await server.legacyClient().experimental.tasks
+        .getTaskResult(
+          taskId,
+          CallToolResultSchema,
+        );
       const first = result.content[0];
       assert.ok(first?.type === "text");
       const json = JSON.parse(first.text);
@@ -82,7 +83,9 @@ Deno.test("ipython_mcp MCP tasks and progress", async (t) => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const cancelled = await server.client.experimental.tasks.cancelTask(taskId);
+    const cancelled = await server.legacyClient().experimental.tasks.cancelTask(
+      taskId,
+    );
     assert.equal(cancelled.status, "cancelled");
     // Were the code still running, this call would wait behind it and time out.
     const { json } = await call("python_exec", {
@@ -91,7 +94,7 @@ Deno.test("ipython_mcp MCP tasks and progress", async (t) => {
     });
     assert.equal(json.result, "(False, True)");
     assert.equal(
-      (await server.client.experimental.tasks.getTask(taskId)).status,
+      (await server.legacyClient().experimental.tasks.getTask(taskId)).status,
       "cancelled",
     );
   });
