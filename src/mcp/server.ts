@@ -213,7 +213,6 @@ export class ProgressReporter {
   }
 }
 
-
 /** Per-request facts of the 2026 revision (absent on 2025 requests). */
 interface RequestEra {
   /** Whether the request carries the 2026 envelope. */
@@ -336,7 +335,9 @@ export function createIpythonMcpServer(
     const work = new AbortController();
     // Open while this request may still carry progress notifications.
     const open = new AbortController();
-    const unlinkRequest = legacyTask ? () => {} : follow(ctx.mcpReq.signal, work);
+    const unlinkRequest = legacyTask
+      ? () => {}
+      : follow(ctx.mcpReq.signal, work);
     const progress = token === undefined ? undefined : new ProgressReporter(
       (params) =>
         ctx.mcpReq.notify({ method: "notifications/progress", params }),

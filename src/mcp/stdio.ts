@@ -8,10 +8,7 @@
  * @module
  */
 
-import type {
-  JSONRPCMessage,
-  Transport,
-} from "@modelcontextprotocol/server";
+import type { JSONRPCMessage, Transport } from "@modelcontextprotocol/server";
 
 type RequestId = string | number;
 
@@ -127,10 +124,9 @@ export class WebStreamServerTransport implements Transport {
         id: message.id,
         error: {
           code: -32022,
-          message:
-            `Unsupported protocol version ${unsupported}; supported: ${
-              SUPPORTED_VERSIONS.join(", ")
-            }`,
+          message: `Unsupported protocol version ${unsupported}; supported: ${
+            SUPPORTED_VERSIONS.join(", ")
+          }`,
           data: { supported: SUPPORTED_VERSIONS, requested: unsupported },
         },
       });

@@ -280,8 +280,7 @@ export async function startMcpServer(
       throw new Error("This harness speaks 2026-07-28, not 2025");
     },
     listTools: () => client.listTools() as Promise<ListToolsResult>,
-    listResources: () =>
-      client.listResources() as Promise<ListResourcesResult>,
+    listResources: () => client.listResources() as Promise<ListResourcesResult>,
     readResource: (uri) =>
       client.readResource({ uri }) as Promise<ReadResourceResult>,
     pid,
