@@ -27,14 +27,18 @@ export {
   createNamespace,
   DEFAULT_TASK_GRACE_MS,
   type IpythonMcpServerOptions,
+  MAX_RESULT_SIZE_CHARS,
   type McpNamespace,
+  MIN_RESULT_SIZE_CHARS,
   ProgressReporter,
   type ProgressToken,
+  requestedResultSize,
   type SendProgress,
   SERVER_INSTRUCTIONS,
   SERVER_NAME,
 } from "./server.ts";
 export { WebStreamServerTransport } from "./stdio.ts";
+export { type OutputEntry, withOutputList } from "./outputs.ts";
 export {
   serveStdioConnection,
   type ServeStdioConnectionOptions,

@@ -53,6 +53,33 @@ export const SERVER_INSTRUCTIONS =
   `Work that may take more than a minute: python_exec(background=true) returns a job_id at once; poll it with python_job. ` +
   `python_export writes the session as a Jupyter notebook.`;
 
+/** Largest inline size a client may ask for (`anthropic/maxResultSizeChars`). */
+export const MAX_RESULT_SIZE_CHARS = 500_000;
+/** Smallest inline size a client may ask for. */
+export const MIN_RESULT_SIZE_CHARS = 256;
+
+/**
+ * The inline text size a call asks for in `_meta["anthropic/maxResultSizeChars"]`
+ * (a number or numeric string), clamped to 256..500 000; undefined when
+ * absent or not a number.
+ *
+ * @param meta The request's `_meta`.
+ * @returns The limit in characters, or undefined.
+ */
+export function requestedResultSize(
+  meta: Record<string, unknown> | undefined,
+): number | undefined {
+  const raw = meta?.["anthropic/maxResultSizeChars"];
+  const value = typeof raw === "string" && raw.trim() !== ""
+    ? Number(raw)
+    : raw;
+  if (typeof value !== "number" || !Number.isFinite(value)) return undefined;
+  return Math.min(
+    Math.max(Math.floor(value), MIN_RESULT_SIZE_CHARS),
+    MAX_RESULT_SIZE_CHARS,
+  );
+}
+
 /** How long a 2026 call runs before it becomes a task (when the client takes tasks). */
 export const DEFAULT_TASK_GRACE_MS = 1_000;
 
@@ -344,10 +371,12 @@ export function createIpythonMcpServer(
       token,
       { intervalMs, heartbeatMs, logger, signal: open.signal },
     );
+    const textLimit = requestedResultSize(meta);
     const running = (async () => {
       try {
         return await callTool(name, args ?? {}, context, {
           signal: work.signal,
+          ...(textLimit === undefined ? {} : { textLimitBytes: textLimit }),
           ...(progress ? { onStdout: progress.push } : {}),
         }) as TaskResult;
       } finally {

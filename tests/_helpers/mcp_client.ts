@@ -95,11 +95,17 @@ export async function callToolJson(
   name: string,
   args: Record<string, unknown> = {},
   options?: RequestOptions,
+  meta?: Record<string, unknown>,
 ): Promise<ToolJson> {
+  const params = {
+    name,
+    arguments: args,
+    ...(meta === undefined ? {} : { _meta: meta }),
+  };
   const result = client instanceof Client
-    ? await client.callTool({ name, arguments: args }, undefined, options)
+    ? await client.callTool(params, undefined, options)
     : await client.callTool(
-      { name, arguments: args },
+      params,
       options as Parameters<Client2026["callTool"]>[1],
     );
   return parseToolJson(result as CallToolResult);
@@ -209,12 +215,14 @@ export interface McpServerHarness extends AsyncDisposable {
    * @param name Tool name.
    * @param args Arguments.
    * @param options Request options (onprogress, timeout).
+   * @param meta The request's `_meta` (e.g. `anthropic/maxResultSizeChars`).
    * @returns The raw result and the parsed JSON of its first item.
    */
   call(
     name: string,
     args?: Record<string, unknown>,
     options?: RequestOptions,
+    meta?: Record<string, unknown>,
   ): Promise<ToolJson>;
   /** Closes the client (stdin EOF), which makes the server exit. */
   close(): Promise<void>;
@@ -286,8 +294,8 @@ export async function startMcpServer(
     pid,
     cwd,
     stderr: () => stderrText,
-    call: (name, callArgs, requestOptions) =>
-      callToolJson(client, name, callArgs, requestOptions),
+    call: (name, callArgs, requestOptions, meta) =>
+      callToolJson(client, name, callArgs, requestOptions, meta),
     close,
     async [Symbol.asyncDispose]() {
       await close();
