@@ -21,6 +21,8 @@ import { BackendChoiceError, createBackend } from "./backend.ts";
 import { type CliIo, writeText } from "./io.ts";
 import { type LogLevel, readSettings } from "./env.ts";
 import { createLevelLogger } from "./logger.ts";
+import { MIN_TOKEN_LENGTH, readTokensFile, UserSlots } from "./mcp_users.ts";
+import type { McpUser } from "../mcp/mod.ts";
 
 /** Help text of `ipython_mcp` / `coder mcp`. */
 export const MCP_HELP_TEXT =
@@ -54,7 +56,13 @@ Environment:
   CODER_POOL_SIZE    Warm spare kernels (default 1)
   CODER_LOG_LEVEL    stderr log level: debug, info, warning (default), error
   CODER_MCP_TOKEN    Bearer token of --http (generated and printed when unset;
-                     required for a non-loopback host)
+                     required for a non-loopback host, 16 characters or more)
+  CODER_MCP_TOKENS_FILE
+                     File of "user:token" lines (mode 0600): each user gets
+                     their own kernels, jobs and DIR/users/USER directory
+  CODER_MAX_KERNELS_PER_USER
+                     Most live kernels of one --http user (default
+                     CODER_MAX_KERNELS)
   CODER_MCP_SESSION_TTL
                      Idle seconds before an --http session and its kernels
                      end (default 1800)
@@ -462,6 +470,20 @@ function generateToken(): string {
   ).replace(/=+$/, "");
 }
 
+/** A positive integer from the environment, or the default when unset. */
+function positiveEnvInt(
+  value: string | undefined,
+  fallback: number,
+  name: string,
+): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new TypeError(`${name} must be a positive integer, got "${value}"`);
+  }
+  return n;
+}
+
 function urlHost(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
@@ -482,7 +504,23 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
     return 2;
   }
   const loopback = isLoopbackHost(address.hostname);
-  if (!loopback && settings.mcpToken === undefined) {
+  const tokensFile = io.env.CODER_MCP_TOKENS_FILE || undefined;
+  let users: McpUser[] | undefined;
+  let perUser: number;
+  try {
+    users = tokensFile === undefined
+      ? undefined
+      : await readTokensFile(resolve(io.cwd, tokensFile));
+    perUser = positiveEnvInt(
+      io.env.CODER_MAX_KERNELS_PER_USER,
+      settings.maxKernels,
+      "CODER_MAX_KERNELS_PER_USER",
+    );
+  } catch (error) {
+    await writeText(io.stderr, `ipython_mcp: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (!loopback && settings.mcpToken === undefined && users === undefined) {
     await writeText(
       io.stderr,
       `ipython_mcp: refusing to serve on non-loopback host "${address.hostname}" without CODER_MCP_TOKEN: ` +
@@ -490,29 +528,59 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
     );
     return 2;
   }
-  const token = settings.mcpToken ?? generateToken();
-  if (settings.mcpToken === undefined) {
+  if (
+    !loopback && settings.mcpToken !== undefined &&
+    settings.mcpToken.length < MIN_TOKEN_LENGTH
+  ) {
+    await writeText(
+      io.stderr,
+      `ipython_mcp: refusing to serve on non-loopback host "${address.hostname}": CODER_MCP_TOKEN has ${settings.mcpToken.length} characters; ` +
+        `use a random secret of at least ${MIN_TOKEN_LENGTH} (e.g. openssl rand -base64 32)\n`,
+    );
+    return 2;
+  }
+  const token = users === undefined
+    ? settings.mcpToken ?? generateToken()
+    : settings.mcpToken;
+  if (users === undefined && settings.mcpToken === undefined) {
     await writeText(
       io.stderr,
       `ipython_mcp: CODER_MCP_TOKEN is not set; the token of this run is ${token}\n`,
     );
   }
   const slots = new KernelSlots(settings.maxKernels);
+  const userSlots = new Map<string, KernelSlots>();
+  const slotsOf = (user: string): KernelSlots => {
+    let found = userSlots.get(user);
+    if (!found) {
+      found = new UserSlots(perUser, slots);
+      userSlots.set(user, found);
+    }
+    return found;
+  };
+  // With a tokens file each user works in a directory of their own (kernel
+  // cwd and saved outputs); the single-token user works in the directory.
+  const cwdOf = (user: string): string =>
+    users === undefined ? cwd : join(cwd, "users", user);
+  for (const user of users ?? []) {
+    await Deno.mkdir(cwdOf(user.name), { recursive: true });
+  }
   const service = new McpHttpService({
-    token,
+    ...(token === undefined ? {} : { token }),
+    ...(users === undefined ? {} : { users }),
     logger,
     version: denoJson.version,
     sessionTtlMs: settings.mcpSessionTtl * 1000,
     // No warm spares per session: each would hold one of the server's
     // kernel slots while its session is idle.
-    createRegistry: () =>
+    createRegistry: (user) =>
       new KernelRegistry({
-        cwd,
+        cwd: cwdOf(user),
         launch,
         backend,
         maxKernels: settings.maxKernels,
         poolSize: 0,
-        slots,
+        slots: slotsOf(user),
       }),
     extraHostnames: isWildcardHost(address.hostname) ? [Deno.hostname()] : [],
   });

@@ -64,10 +64,21 @@ export type SessionRegistry = McpKernelRegistry & {
 
 /** Options of {@linkcode McpHttpService}. */
 export interface McpHttpServiceOptions {
-  /** The bearer token every request must carry. */
-  token: string;
-  /** Creates the kernel registry of a new session (nothing is spawned yet). */
-  createRegistry: () => SessionRegistry;
+  /**
+   * The bearer token every request must carry (one user, named
+   * {@linkcode DEFAULT_USER}); or use {@linkcode users}.
+   */
+  token?: string;
+  /**
+   * Users and their tokens (`CODER_MCP_TOKENS_FILE`): each user has their
+   * own kernels, jobs, tasks and sessions; another user's are "not found".
+   */
+  users?: readonly McpUser[];
+  /**
+   * Creates a kernel registry (nothing is spawned yet): one per 2025
+   * session, one for each user's stateless (2026) requests.
+   */
+  createRegistry: (user: string) => SessionRegistry;
   /**
    * Shuts a session's kernels down when it ends; default
    * `registry.shutdownAll()`.
@@ -94,6 +105,17 @@ export interface McpHttpServiceOptions {
   extraHostnames?: readonly string[];
 }
 
+/** The user of a single `token`. */
+export const DEFAULT_USER = "default";
+
+/** One user of the HTTP server and their bearer token. */
+export interface McpUser {
+  /** User name (letters, digits, `.`, `_`, `-`). */
+  name: string;
+  /** Bearer token. */
+  token: string;
+}
+
 /** The address the server listens on. */
 export interface ListenAddress {
   /** Host name or IP the socket is bound to. */
@@ -105,6 +127,7 @@ export interface ListenAddress {
 /** One open MCP session (2025 era). */
 interface Session {
   id: string | undefined;
+  user: string;
   server: Server;
   transport: WebStandardStreamableHTTPServerTransport;
   registry: SessionRegistry;
@@ -283,7 +306,7 @@ async function readCapped(
  */
 export class McpHttpService implements AsyncDisposable {
   readonly #options: McpHttpServiceOptions;
-  readonly #tokenDigest: Uint8Array;
+  readonly #users: { name: string; digest: Uint8Array }[];
   readonly #sessions = new Map<string, Session>();
   readonly #opening = new Set<Session>();
   readonly #ttlMs: number;
@@ -293,15 +316,27 @@ export class McpHttpService implements AsyncDisposable {
   #allowedHosts = new Set<string>();
   #closed = false;
   #modernHandler: McpHttpHandler | undefined;
-  #modern: { registry: SessionRegistry; namespace: McpNamespace } | undefined;
+  readonly #modern = new Map<
+    string,
+    { registry: SessionRegistry; namespace: McpNamespace }
+  >();
 
   /** @param options Token, registry factory, logger and limits. */
   constructor(options: McpHttpServiceOptions) {
-    if (options.token === "") {
-      throw new TypeError("Cannot serve MCP over HTTP: the token is empty");
+    const users = [
+      ...(options.token === undefined
+        ? []
+        : [{ name: DEFAULT_USER, token: options.token }]),
+      ...(options.users ?? []),
+    ];
+    if (users.length === 0 || users.some((user) => user.token === "")) {
+      throw new TypeError("Cannot serve MCP over HTTP: a token is empty");
     }
     this.#options = options;
-    this.#tokenDigest = sha256(options.token);
+    this.#users = users.map((user) => ({
+      name: user.name,
+      digest: sha256(user.token),
+    }));
     this.#ttlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.#maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
@@ -342,12 +377,18 @@ export class McpHttpService implements AsyncDisposable {
       isIpLiteral(value.slice(0, at));
   }
 
-  #authorized(header: string | null): boolean {
+  /** The user whose token the header carries, or undefined. */
+  #authorized(header: string | null): string | undefined {
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
-    // Equal-length digests compared in constant time: the time taken tells
-    // nothing about how much of the token was right, nor its length.
-    return timingSafeEqual(sha256(match?.[1] ?? ""), this.#tokenDigest) &&
-      match !== null;
+    const digest = sha256(match?.[1] ?? "");
+    // Equal-length digests compared in constant time, every user's: the
+    // time taken tells nothing about how much of a token was right, nor
+    // whose it was.
+    let user: string | undefined;
+    for (const candidate of this.#users) {
+      if (timingSafeEqual(digest, candidate.digest)) user = candidate.name;
+    }
+    return match === null ? undefined : user;
   }
 
   /**
@@ -376,7 +417,8 @@ export class McpHttpService implements AsyncDisposable {
     if (origin !== null && !this.#originAllowed(origin)) {
       return jsonError(403, -32000, "Forbidden: the Origin is not allowed");
     }
-    if (!this.#authorized(request.headers.get("authorization"))) {
+    const user = this.#authorized(request.headers.get("authorization"));
+    if (user === undefined) {
       return jsonError(
         401,
         -32000,
@@ -411,12 +453,12 @@ export class McpHttpService implements AsyncDisposable {
       });
     }
     if (!await isLegacyRequest(forward, body)) {
-      return await this.#serveModern(forward, body);
+      return await this.#serveModern(forward, body, user);
     }
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId !== null) {
       const session = this.#sessions.get(sessionId);
-      if (!session || session.ended) {
+      if (!session || session.ended || session.user !== user) {
         return jsonError(404, -32001, "Session not found");
       }
       session.lastSeen = Date.now();
@@ -451,14 +493,15 @@ export class McpHttpService implements AsyncDisposable {
         `Service Unavailable: ${this.#maxSessions} sessions are open`,
       );
     }
-    return await this.#open(forward, body);
+    return await this.#open(forward, body, user);
   };
 
-  /** The namespace of stateless (2026) requests, made on first use. */
-  #modernNamespace(): McpNamespace {
-    if (!this.#modern) {
-      const registry = this.#options.createRegistry();
-      this.#modern = {
+  /** A user's namespace of stateless (2026) requests, made on first use. */
+  #modernNamespace(user: string): McpNamespace {
+    let space = this.#modern.get(user);
+    if (!space) {
+      const registry = this.#options.createRegistry(user);
+      space = {
         registry,
         namespace: createNamespace({
           registry,
@@ -466,16 +509,23 @@ export class McpHttpService implements AsyncDisposable {
           cwd: registry.cwd,
         }),
       };
+      this.#modern.set(user, space);
     }
-    return this.#modern.namespace;
+    return space.namespace;
   }
 
   /** Serves one 2026-07-28 request (stateless, per-request server). */
-  async #serveModern(request: Request, body: unknown): Promise<Response> {
+  async #serveModern(
+    request: Request,
+    body: unknown,
+    user: string,
+  ): Promise<Response> {
     this.#modernHandler ??= createMcpHandler(
-      () =>
+      (context) =>
         createIpythonMcpServer({
-          namespace: this.#modernNamespace(),
+          namespace: this.#modernNamespace(
+            context.authInfo?.clientId ?? DEFAULT_USER,
+          ),
           logger: this.#options.logger,
           ...(this.#options.version ? { version: this.#options.version } : {}),
         }),
@@ -486,10 +536,10 @@ export class McpHttpService implements AsyncDisposable {
           this.#options.logger.debug(`HTTP (2026): ${error.message}`),
       },
     );
-    const response = await this.#modernHandler.fetch(
-      request,
-      body === undefined ? {} : { parsedBody: body },
-    );
+    const response = await this.#modernHandler.fetch(request, {
+      authInfo: { token: "", clientId: user, scopes: [] },
+      ...(body === undefined ? {} : { parsedBody: body }),
+    });
     return await withSupportedVersions(response);
   }
 
@@ -507,9 +557,13 @@ export class McpHttpService implements AsyncDisposable {
     return this.#hostAllowed(`${url.hostname}:${port}`);
   }
 
-  async #open(request: Request, body: unknown): Promise<Response> {
+  async #open(
+    request: Request,
+    body: unknown,
+    user: string,
+  ): Promise<Response> {
     const { logger } = this.#options;
-    const registry = this.#options.createRegistry();
+    const registry = this.#options.createRegistry(user);
     const namespace = createNamespace({ registry, logger, cwd: registry.cwd });
     const server = createIpythonMcpServer({
       namespace,
@@ -531,6 +585,7 @@ export class McpHttpService implements AsyncDisposable {
     });
     const session: Session = {
       id: undefined,
+      user,
       server,
       transport,
       registry,
@@ -648,23 +703,22 @@ export class McpHttpService implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    const modern = this.#modern;
+    const spaces = [...this.#modern.values()];
     await Promise.all([
       ...[...this.#sessions.values(), ...this.#opening].map((session) =>
         this.#end(session, "server shutting down")
       ),
       this.#modernHandler?.close().catch(() => {}),
-      (async () => {
-        if (!modern) return;
-        modern.namespace.tasks.close();
+      ...spaces.map(async (space) => {
+        space.namespace.tasks.close();
         const shutdown = this.#options.shutdownRegistry ??
           ((registry: SessionRegistry) => registry.shutdownAll());
-        await shutdown(modern.registry).catch((error) =>
+        await shutdown(space.registry).catch((error) =>
           this.#options.logger.error(
             `Shutting down the stateless kernels failed: ${error}`,
           )
         );
-      })(),
+      }),
     ]);
   }
 
