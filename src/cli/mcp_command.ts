@@ -63,6 +63,10 @@ Environment:
   CODER_MAX_KERNELS_PER_USER
                      Most live kernels of one --http user (default
                      CODER_MAX_KERNELS)
+  CODER_MCP_RECLAIM_AFTER
+                     Idle seconds after which an --http session's kernels
+                     may be shut down when the kernel limit is reached
+                     (default 60; its owner is told on the next call)
   CODER_MCP_SESSION_TTL
                      Idle seconds before an --http session and its kernels
                      end (default 1800)
@@ -484,6 +488,22 @@ function positiveEnvInt(
   return n;
 }
 
+/** A non-negative integer from the environment, or the default when unset. */
+function nonNegativeEnvInt(
+  value: string | undefined,
+  fallback: number,
+  name: string,
+): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new TypeError(
+      `${name} must be a whole number of seconds, got "${value}"`,
+    );
+  }
+  return n;
+}
+
 function urlHost(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
@@ -507,7 +527,13 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
   const tokensFile = io.env.CODER_MCP_TOKENS_FILE || undefined;
   let users: McpUser[] | undefined;
   let perUser: number;
+  let reclaimAfter: number;
   try {
+    reclaimAfter = nonNegativeEnvInt(
+      io.env.CODER_MCP_RECLAIM_AFTER,
+      60,
+      "CODER_MCP_RECLAIM_AFTER",
+    );
     users = tokensFile === undefined
       ? undefined
       : await readTokensFile(resolve(io.cwd, tokensFile));
@@ -571,9 +597,10 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
     logger,
     version: denoJson.version,
     sessionTtlMs: settings.mcpSessionTtl * 1000,
+    reclaimAfterMs: reclaimAfter * 1000,
     // No warm spares per session: each would hold one of the server's
     // kernel slots while its session is idle.
-    createRegistry: (user) =>
+    createRegistry: (user: string): KernelRegistry =>
       new KernelRegistry({
         cwd: cwdOf(user),
         launch,
@@ -581,6 +608,7 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
         maxKernels: settings.maxKernels,
         poolSize: 0,
         slots: slotsOf(user),
+        reclaim: (): Promise<boolean> => service.reclaim(user),
       }),
     extraHostnames: isWildcardHost(address.hostname) ? [Deno.hostname()] : [],
   });

@@ -77,7 +77,9 @@ export async function readTokensFile(path: string): Promise<McpUser[]> {
       throw new TokensFileError(`${where}: user ${name} is listed twice`);
     }
     if (tokens.has(token)) {
-      throw new TokensFileError(`${where}: this token is already another user's`);
+      throw new TokensFileError(
+        `${where}: this token is already another user's`,
+      );
     }
     names.add(name);
     tokens.add(token);

@@ -29,6 +29,7 @@ import { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
 import {
   createIpythonMcpServer,
   createNamespace,
+  evictedMessage,
   type McpNamespace,
 } from "./server.ts";
 import type { McpKernelRegistry } from "./tools.ts";
@@ -60,6 +61,8 @@ export type SessionRegistry = McpKernelRegistry & {
   readonly cwd: string;
   /** Shuts every kernel of the registry down. */
   shutdownAll(): Promise<void>;
+  /** Shuts one kernel down. */
+  shutdown(id: string): Promise<void>;
 };
 
 /** Options of {@linkcode McpHttpService}. */
@@ -90,6 +93,11 @@ export interface McpHttpServiceOptions {
   version?: string;
   /** Idle milliseconds before a session ends (default 1800 s). */
   sessionTtlMs?: number;
+  /**
+   * Idle milliseconds after which a session counts as abandoned: at the
+   * kernel limit its kernels may be shut down for others (default 60 s).
+   */
+  reclaimAfterMs?: number;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
   maxBodyBytes?: number;
   /** Most sessions at once (default 100); more get 503. */
@@ -613,6 +621,45 @@ export class McpHttpService implements AsyncDisposable {
     } finally {
       this.#opening.delete(session);
     }
+  }
+
+  /**
+   * Frees kernel slots at the limit: shuts down the kernels of the least
+   * recently used session whose client went away (idle for the reclaim
+   * time, nothing in flight, no running job or task), the asking user's
+   * sessions first. Its owner is told on the next call to such a kernel.
+   *
+   * @param user The user whose kernel start hit the limit.
+   * @returns True when kernels were shut down.
+   */
+  async reclaim(user: string): Promise<boolean> {
+    const idleMs = this.#options.reclaimAfterMs ?? 60_000;
+    const now = Date.now();
+    const candidates = [...this.#sessions.values()].filter((session) =>
+      !session.ended && session.inflight.size === 0 &&
+      now - session.lastSeen >= idleMs &&
+      session.registry.list().length > 0 &&
+      !session.namespace.tasks.busy() &&
+      session.namespace.context.jobs.list().every((job) =>
+        job.status !== "running"
+      )
+    ).sort((a, b) =>
+      Number(b.user === user) - Number(a.user === user) ||
+      a.lastSeen - b.lastSeen
+    );
+    const victim = candidates[0];
+    if (!victim) return false;
+    const ids = victim.registry.list().map((kernel) => kernel.id);
+    for (const id of ids) {
+      victim.namespace.evicted.set(id, evictedMessage(id));
+      await victim.registry.shutdown(id).catch(() => {});
+    }
+    this.#options.logger.info(
+      `Shut down kernels ${ids.join(", ")} of session ${victim.id} (idle ${
+        Math.round((now - victim.lastSeen) / 1000)
+      } s) to free slots for ${user}`,
+    );
+    return true;
   }
 
   /** Counts requests in flight and notes activity, both ways. */

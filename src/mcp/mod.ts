@@ -26,6 +26,7 @@ export {
   createIpythonMcpServer,
   createNamespace,
   DEFAULT_TASK_GRACE_MS,
+  evictedMessage,
   type IpythonMcpServerOptions,
   MAX_RESULT_SIZE_CHARS,
   type McpNamespace,
@@ -54,8 +55,8 @@ export {
   type ListenAddress,
   MCP_HTTP_PATH,
   McpHttpService,
-  type McpUser,
   type McpHttpServiceOptions,
+  type McpUser,
   parseListenAddress,
   type SessionRegistry,
 } from "./http.ts";

@@ -89,6 +89,64 @@ export interface McpNamespace {
   readonly context: ToolContext;
   /** MCP tasks of both eras. */
   readonly tasks: TaskBook;
+  /**
+   * Kernels the server shut down to free their slots (id -> what to tell
+   * the owner on the next call to it).
+   */
+  readonly evicted: Map<string, string>;
+}
+
+/** Tools that name a kernel by `kernel_id` (default `_default`). */
+const KERNEL_TOOLS = new Set([
+  "python_exec",
+  "python_status",
+  "python_interrupt",
+  "python_export",
+]);
+
+/**
+ * The answer owed to a call on a kernel the server shut down to free its
+ * slot, or undefined. `_default` is told once (the next call starts a fresh
+ * one); another id is told on every call, so it is never a bare "not found".
+ */
+function evictionNotice(
+  namespace: McpNamespace,
+  name: string,
+  args: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+  if (namespace.evicted.size === 0) return undefined;
+  const raw = args?.kernel_id;
+  const named = typeof raw === "string" && raw !== "";
+  if (name === "python_reset" && !named) return undefined;
+  if (name !== "python_reset" && !KERNEL_TOOLS.has(name)) return undefined;
+  const id = named ? raw : "_default";
+  const message = namespace.evicted.get(id);
+  if (message === undefined) return undefined;
+  if (id === "_default") {
+    namespace.evicted.delete(id);
+    if (name === "python_reset") return undefined;
+  }
+  const payload = { success: false, kernel_id: id, error: message };
+  return {
+    content: [{ type: "text", text: JSON.stringify(payload) }],
+    structuredContent: payload,
+    isError: true,
+  };
+}
+
+/**
+ * The message for a kernel shut down to free its slot.
+ *
+ * @param id The kernel id.
+ * @returns What its owner is told.
+ */
+export function evictedMessage(id: string): string {
+  return `Kernel ${id} was shut down while this session was idle, because the server's kernel limit was reached; ` +
+    `its state is lost; call python_reset${
+      id === "_default" ? "" : "()"
+    } to start ${
+      id === "_default" ? "it again" : "a new kernel and use its kernel_id"
+    }.`;
 }
 
 /**
@@ -104,7 +162,11 @@ export function createNamespace(
     cwd: string;
   },
 ): McpNamespace {
-  return { context: createToolContext(base), tasks: new TaskBook() };
+  return {
+    context: createToolContext(base),
+    tasks: new TaskBook(),
+    evicted: new Map(),
+  };
 }
 
 /** Options of {@linkcode createIpythonMcpServer}. */
@@ -347,6 +409,12 @@ export function createIpythonMcpServer(
     const token = meta?.progressToken as ProgressToken | undefined;
     const era = eraOf(ctx);
     logger.debug(`tools/call ${name}${era.modern ? " (2026)" : ""}`);
+    const notice = evictionNotice(
+      namespace,
+      name,
+      args as Record<string, unknown> | undefined,
+    );
+    if (notice) return notice as never;
     const legacyTask = era.modern ? undefined : request.params.task as
       | { ttl?: number | null }
       | undefined;

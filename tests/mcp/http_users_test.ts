@@ -197,3 +197,36 @@ Deno.test("ipython_mcp --http refuses a short token on a non-loopback host", asy
   assert.equal(code, 2);
   assert.match(stderr, /CODER_MCP_TOKEN has 12 characters/);
 });
+
+Deno.test("ipython_mcp --http: twenty abandoned sessions never block a new client", async () => {
+  await using server = await startHttpServer({
+    env: {
+      CODER_MCP_TOKEN: ALICE,
+      CODER_MAX_KERNELS: "3",
+      // Any session between calls counts as abandoned (default 60 s).
+      CODER_MCP_RECLAIM_AFTER: "0",
+    },
+  });
+  const abandoned = [];
+  for (let i = 0; i < 20; i++) {
+    const client = await server.connect();
+    const { json } = await client.call("python_exec", { code: `v = ${i}` });
+    assert.equal(json.success, true, `session ${i}: ${JSON.stringify(json)}`);
+    abandoned.push(client);
+  }
+  assert.ok(server.kernels().length <= 3, `${server.kernels().length} kernels`);
+  const fresh = await server.connect();
+  const { json } = await fresh.call("python_exec", { code: "6 * 7" });
+  assert.equal(json.result, "42", JSON.stringify(json));
+  // The first session's kernel went for the others: it is told so once,
+  // then its next call gets a fresh default kernel.
+  const first = abandoned[0]!;
+  const told = await first.call("python_exec", { code: "v" });
+  assert.equal(told.result.isError, true);
+  assert.match(
+    told.json.error as string,
+    /^Kernel _default was shut down .*its state is lost; call python_reset/,
+  );
+  const again = await first.call("python_exec", { code: "'v' in dir()" });
+  assert.equal(again.json.result, "False", JSON.stringify(again.json));
+});
