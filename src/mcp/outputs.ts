@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ContentItem, ToolAnswer } from "./format.ts";
+import type { ToolAnswer } from "./format.ts";
 
 /** One image or saved file of an answer, as listed in `outputs`. */
 export interface OutputEntry {

@@ -11,7 +11,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
-  Client as Client2026,
+  type Client as Client2026,
   StreamableHTTPClientTransport as HttpTransport2026,
 } from "@modelcontextprotocol/client";
 import {
