@@ -22,7 +22,7 @@ import { type CliIo, writeText } from "./io.ts";
 import { type LogLevel, readSettings } from "./env.ts";
 import { createLevelLogger } from "./logger.ts";
 import { MIN_TOKEN_LENGTH, readTokensFile, UserSlots } from "./mcp_users.ts";
-import type { McpUser } from "../mcp/mod.ts";
+import type { GuardedServer, McpUser } from "../mcp/mod.ts";
 
 /** Help text of `ipython_mcp` / `coder mcp`. */
 export const MCP_HELP_TEXT =
@@ -63,6 +63,10 @@ Environment:
   CODER_MAX_KERNELS_PER_USER
                      Most live kernels of one --http user (default
                      CODER_MAX_KERNELS)
+  CODER_MCP_MAX_CONNECTIONS
+                     Most open --http connections (default 256; more get
+                     503); each must send its request headers within 10 s
+                     and is closed after 600 s without traffic
   CODER_MCP_RECLAIM_AFTER
                      Idle seconds after which an --http session's kernels
                      may be shut down when the kernel limit is reached
@@ -514,8 +518,13 @@ function urlHost(hostname: string): string {
  */
 async function serveHttp(value: string, context: HttpContext): Promise<number> {
   const { io, settings, logger, cwd, launch, backend } = context;
-  const { isLoopbackHost, isWildcardHost, McpHttpService, parseListenAddress } =
-    await import("../mcp/mod.ts");
+  const {
+    isLoopbackHost,
+    isWildcardHost,
+    McpHttpService,
+    parseListenAddress,
+    serveGuarded,
+  } = await import("../mcp/mod.ts");
   let address;
   try {
     address = parseListenAddress(value);
@@ -528,7 +537,13 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
   let users: McpUser[] | undefined;
   let perUser: number;
   let reclaimAfter: number;
+  let maxConnections: number;
   try {
+    maxConnections = positiveEnvInt(
+      io.env.CODER_MCP_MAX_CONNECTIONS,
+      256,
+      "CODER_MCP_MAX_CONNECTIONS",
+    );
     reclaimAfter = nonNegativeEnvInt(
       io.env.CODER_MCP_RECLAIM_AFTER,
       60,
@@ -612,12 +627,13 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
       }),
     extraHostnames: isWildcardHost(address.hostname) ? [Deno.hostname()] : [],
   });
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: GuardedServer;
   try {
-    server = Deno.serve({
+    server = await serveGuarded({
       hostname: address.hostname,
       port: address.port,
-      onListen: () => {},
+      logger,
+      limits: { maxConnections },
       onError: (error) => {
         logger.error(`HTTP request failed: ${error}`);
         return new Response("Internal Server Error", { status: 500 });

@@ -62,6 +62,14 @@ export {
 } from "./http.ts";
 export { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
 export {
+  type ConnectionLimits,
+  DEFAULT_HEADER_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  type GuardedServer,
+  serveGuarded,
+} from "./http_front.ts";
+export {
   callTool,
   createToolContext,
   DEFAULT_JOB_TIMEOUT_SECONDS,
