@@ -629,7 +629,7 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
   });
   let server: GuardedServer;
   try {
-    server = await serveGuarded({
+    server = serveGuarded({
       hostname: address.hostname,
       port: address.port,
       logger,

@@ -72,11 +72,11 @@ function hasEndOfHeaders(window: Uint8Array): boolean {
  * @throws {Deno.errors.NotCapable} Without the listen permission.
  * @example Serving on loopback
  * ```ts ignore
- * const server = await serveGuarded({ hostname: "127.0.0.1", port: 0, logger }, handler);
+ * const server = serveGuarded({ hostname: "127.0.0.1", port: 0, logger }, handler);
  * await server.shutdown();
  * ```
  */
-export async function serveGuarded(
+export function serveGuarded(
   options: {
     hostname: string;
     port: number;
@@ -85,7 +85,7 @@ export async function serveGuarded(
     onError?: (error: unknown) => Response;
   },
   handler: (request: Request) => Promise<Response>,
-): Promise<GuardedServer> {
+): GuardedServer {
   const listener = Deno.listen({
     hostname: options.hostname,
     port: options.port,

@@ -22,7 +22,7 @@ async function readAll(conn: Deno.Conn): Promise<string> {
 }
 
 Deno.test("serveGuarded bounds what Deno.serve does not", async (t) => {
-  await using server = await serveGuarded({
+  await using server = serveGuarded({
     hostname: "127.0.0.1",
     port: 0,
     logger: SILENT_LOGGER,
