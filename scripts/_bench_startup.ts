@@ -16,7 +16,13 @@ import { fileURLToPath } from "node:url";
 import { resolvePython } from "../src/kernel/mod.ts";
 import { KERNEL_LAUNCH_ARGS } from "../src/kernel/launcher.ts";
 import { bareKernelStart } from "./_bench_layers.ts";
-import { startBenchServer } from "./_bench_mcp.ts";
+import {
+  SERVER_ENTRY,
+  SERVER_PERMISSIONS,
+  startBenchServer,
+} from "./_bench_mcp.ts";
+import { Client as Client2026 } from "@modelcontextprotocol/client";
+import { StdioClientTransport as Stdio2026 } from "@modelcontextprotocol/client/stdio";
 import {
   formatMs,
   formatRatio,
@@ -98,6 +104,45 @@ async function freshStart(
 }
 
 /**
+ * A 2026 client in `auto` mode (the SDK v2 client, as Claude Code
+ * connects): it probes `server/discover` on a throwaway copy of the server
+ * first (which starts no kernel), then connects; spawn -> first
+ * `python_exec("1+1")` result.
+ */
+async function autoModeStart(
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ firstResultMs: number; era: string }> {
+  const t0 = performance.now();
+  const transport = new Stdio2026({
+    command: Deno.execPath(),
+    args: ["run", "--quiet", ...SERVER_PERMISSIONS, SERVER_ENTRY],
+    env,
+    cwd,
+    stderr: "ignore",
+  });
+  const client = new Client2026({ name: "bench-auto", version: "0" }, {
+    versionNegotiation: { mode: "auto" },
+  });
+  try {
+    await client.connect(transport);
+    const result = await client.callTool({
+      name: "python_exec",
+      arguments: { code: "1+1" },
+    }) as { structuredContent?: { result?: string } };
+    if (result.structuredContent?.result !== "2") {
+      throw new Error(`1+1 gave ${JSON.stringify(result)}`);
+    }
+    return {
+      firstResultMs: performance.now() - t0,
+      era: client.getNegotiatedProtocolVersion() ?? "?",
+    };
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
+/**
  * A first start as from JSR: an empty `DENO_DIR`, a copy of the sources
  * without `node_modules`, lockfile or set-up command; spawn -> `initialize`
  * answered. Deno then fetches only the npm packages of the server's module
@@ -144,6 +189,8 @@ export async function benchStartup(
   const sameLaunchMs: number[] = [];
   const initializeMs: number[] = [];
   const firstResultMs: number[] = [];
+  const autoMs: number[] = [];
+  let autoEra = "?";
   for (let i = 0; i < reps; i++) {
     log(`startup: ${i + 1}/${reps}`);
     const bare = await bareKernelStart(python, {
@@ -162,6 +209,9 @@ export async function benchStartup(
     const s = await serverStart(env, cwd);
     initializeMs.push(s.initializeMs);
     firstResultMs.push(s.firstResultMs);
+    const auto = await autoModeStart(env, cwd);
+    autoMs.push(auto.firstResultMs);
+    autoEra = auto.era;
   }
   let noSetup: { firstAnswerMs: number } | { error: string };
   try {
@@ -190,6 +240,7 @@ export async function benchStartup(
       sameLaunchMs,
       initializeMs,
       firstResultMs,
+      autoMs,
       fresh,
       noSetup,
     },
@@ -197,6 +248,7 @@ export async function benchStartup(
       startup_first_result_over_bare_start: ratio,
       startup_first_result_over_same_launch: overhead,
       startup_initialize_ms: init,
+      startup_auto_first_result_over_legacy: median(autoMs) / first,
       ...("error" in noSetup
         ? {}
         : { startup_fresh_first_answer_ms: noSetup.firstAnswerMs }),
@@ -226,6 +278,14 @@ export async function benchStartup(
         measurement: "server overhead: first result over that bare start",
         value: formatMs(first - sameLaunch),
         compare: `${formatRatio(overhead)} (Deno start, MCP, start-up code)`,
+      },
+      {
+        measurement:
+          `2026 client, auto mode (probe + ${autoEra}) -> first result`,
+        value: formatMs(median(autoMs)),
+        compare: `${
+          formatRatio(median(autoMs) / first)
+        } of the 2025 client's; the probe copy starts no kernel`,
       },
       {
         measurement: "ipython_mcp spawn -> initialize answered (warm cache)",
