@@ -113,25 +113,39 @@ Deno.test("ipython_mcp --http survives running out of file descriptors", async (
       }
     }
     for (const conn of conns.splice(0)) conn.close();
-    const response = await fetch(url, {
-      signal: AbortSignal.timeout(30_000),
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${token}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-      },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-11-25",
-          capabilities: {},
-          clientInfo: { name: "fd", version: "0" },
+    // The server notices the closed connections one by one: until then a
+    // request may still be dropped. It must be served soon, and the server
+    // must still be running.
+    const initialize = () =>
+      fetch(url, {
+        signal: AbortSignal.timeout(30_000),
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
         },
-      }),
-    });
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: {
+            protocolVersion: "2025-11-25",
+            capabilities: {},
+            clientInfo: { name: "fd", version: "0" },
+          },
+        }),
+      });
+    let response: Response | undefined;
+    const deadline = Date.now() + 30_000;
+    while (!response && Date.now() < deadline) {
+      try {
+        response = await initialize();
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    assert.ok(response, `never served again; stderr:\n${text}`);
     assert.equal(response.status, 200, text);
     assert.match(await response.text(), /"protocolVersion"/);
     child.kill("SIGTERM");
