@@ -460,7 +460,8 @@ export function createIpythonMcpServer(
     };
     try {
       if (legacyTask) {
-        open.abort();
+        // A 2025 session outlives the call: progress goes on while the
+        // task runs (SPEC §8).
         const record = tasks.create({ ttlMs: legacyTask.ttl });
         runAsTask(record);
         return { content: [], task: legacyTaskView(record) } as never;
