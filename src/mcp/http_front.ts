@@ -266,6 +266,9 @@ class Front {
         close(conn);
         continue;
       }
+      // Small writes (SSE events) go out at once on both hops.
+      setNoDelay(conn);
+      setNoDelay(upstream);
       const piping = this.#serve(conn, upstream).finally(() => {
         this.#conns.delete(conn);
         this.#piping.delete(piping);
@@ -340,6 +343,14 @@ class Front {
       // Already closed.
     }
     for (const end of this.#onClose) end();
+  }
+}
+
+function setNoDelay(conn: Deno.Conn): void {
+  try {
+    (conn as Deno.TcpConn).setNoDelay(true);
+  } catch {
+    // Not a TCP connection, or already closed.
   }
 }
 
