@@ -39,6 +39,8 @@ export interface BenchServerOptions {
   args?: string[];
   /** Server entry file (default {@linkcode SERVER_ENTRY}). */
   entry?: string;
+  /** Further `deno run` flags (before the entry). */
+  denoArgs?: string[];
 }
 
 /** A parsed tool answer. */
@@ -101,6 +103,7 @@ export async function startBenchServer(
       "run",
       "--quiet",
       ...SERVER_PERMISSIONS,
+      ...(options.denoArgs ?? []),
       options.entry ?? SERVER_ENTRY,
       ...(options.args ?? []),
     ],

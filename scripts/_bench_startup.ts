@@ -16,7 +16,13 @@ import { fileURLToPath } from "node:url";
 import { resolvePython } from "../src/kernel/mod.ts";
 import { KERNEL_LAUNCH_ARGS } from "../src/kernel/launcher.ts";
 import { bareKernelStart } from "./_bench_layers.ts";
-import { startBenchServer } from "./_bench_mcp.ts";
+import {
+  SERVER_ENTRY,
+  SERVER_PERMISSIONS,
+  startBenchServer,
+} from "./_bench_mcp.ts";
+import { Client as Client2026 } from "@modelcontextprotocol/client";
+import { StdioClientTransport as Stdio2026 } from "@modelcontextprotocol/client/stdio";
 import {
   formatMs,
   formatRatio,
@@ -30,7 +36,12 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** Upper bound of spawn -> first result over a bare kernel start. */
 export const FIRST_RESULT_RATIO_TARGET = 1.15;
 /** Upper bound of spawn -> `initialize` answered, warm cache (ms). */
-export const INITIALIZE_MS_TARGET = 300;
+export const INITIALIZE_MS_TARGET = 150;
+/**
+ * Upper bound of spawn -> first answer from an empty `DENO_DIR` without the
+ * set-up command (ms): the server fetches only the npm packages it loads.
+ */
+export const FRESH_FIRST_ANSWER_MS_TARGET = 5_000;
 
 async function serverStart(
   env: Record<string, string>,
@@ -93,6 +104,72 @@ async function freshStart(
 }
 
 /**
+ * A 2026 client in `auto` mode (the SDK v2 client, as Claude Code
+ * connects): it probes `server/discover` on a throwaway copy of the server
+ * first (which starts no kernel), then connects; spawn -> first
+ * `python_exec("1+1")` result.
+ */
+async function autoModeStart(
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ firstResultMs: number; era: string }> {
+  const t0 = performance.now();
+  const transport = new Stdio2026({
+    command: Deno.execPath(),
+    args: ["run", "--quiet", ...SERVER_PERMISSIONS, SERVER_ENTRY],
+    env,
+    cwd,
+    stderr: "ignore",
+  });
+  const client = new Client2026({ name: "bench-auto", version: "0" }, {
+    versionNegotiation: { mode: "auto" },
+  });
+  try {
+    await client.connect(transport);
+    const result = await client.callTool({
+      name: "python_exec",
+      arguments: { code: "1+1" },
+    }) as { structuredContent?: { result?: string } };
+    if (result.structuredContent?.result !== "2") {
+      throw new Error(`1+1 gave ${JSON.stringify(result)}`);
+    }
+    return {
+      firstResultMs: performance.now() - t0,
+      era: client.getNegotiatedProtocolVersion() ?? "?",
+    };
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
+/**
+ * A first start as from JSR: an empty `DENO_DIR`, a copy of the sources
+ * without `node_modules`, lockfile or set-up command; spawn -> `initialize`
+ * answered. Deno then fetches only the npm packages of the server's module
+ * graph.
+ */
+async function freshStartNoSetup(
+  env: Record<string, string>,
+  tmp: string,
+): Promise<{ firstAnswerMs: number }> {
+  const dir = join(tmp, "fresh-no-setup");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.copyFile(join(ROOT, "deno.json"), join(dir, "deno.json"));
+  const copy = await new Deno.Command("cp", {
+    args: ["-r", join(ROOT, "src"), join(dir, "src")],
+  }).output();
+  if (!copy.success) throw new Error("cannot copy src/");
+  const t0 = performance.now();
+  await using _server = await startBenchServer({
+    env: { ...env, DENO_DIR: join(dir, ".deno"), CODER_POOL_SIZE: "0" },
+    cwd: dir,
+    entry: join(dir, "src", "cli", "ipython_mcp.ts"),
+    denoArgs: ["--node-modules-dir=none", "--no-lock"],
+  });
+  return { firstAnswerMs: performance.now() - t0 };
+}
+
+/**
  * Runs the section.
  *
  * @param input Environment, scratch directory, iteration count, progress log.
@@ -112,6 +189,8 @@ export async function benchStartup(
   const sameLaunchMs: number[] = [];
   const initializeMs: number[] = [];
   const firstResultMs: number[] = [];
+  const autoMs: number[] = [];
+  let autoEra = "?";
   for (let i = 0; i < reps; i++) {
     log(`startup: ${i + 1}/${reps}`);
     const bare = await bareKernelStart(python, {
@@ -130,6 +209,16 @@ export async function benchStartup(
     const s = await serverStart(env, cwd);
     initializeMs.push(s.initializeMs);
     firstResultMs.push(s.firstResultMs);
+    const auto = await autoModeStart(env, cwd);
+    autoMs.push(auto.firstResultMs);
+    autoEra = auto.era;
+  }
+  let noSetup: { firstAnswerMs: number } | { error: string };
+  try {
+    log("startup: first start as from JSR (empty DENO_DIR, no set-up)");
+    noSetup = await freshStartNoSetup(env, tmp);
+  } catch (error) {
+    noSetup = { error: error instanceof Error ? error.message : String(error) };
   }
   let fresh: { setupMs: number; initializeMs: number } | { error: string };
   try {
@@ -151,12 +240,18 @@ export async function benchStartup(
       sameLaunchMs,
       initializeMs,
       firstResultMs,
+      autoMs,
       fresh,
+      noSetup,
     },
     ratios: {
       startup_first_result_over_bare_start: ratio,
       startup_first_result_over_same_launch: overhead,
       startup_initialize_ms: init,
+      startup_auto_first_result_over_legacy: median(autoMs) / first,
+      ...("error" in noSetup
+        ? {}
+        : { startup_fresh_first_answer_ms: noSetup.firstAnswerMs }),
     },
     rows: [
       {
@@ -185,12 +280,36 @@ export async function benchStartup(
         compare: `${formatRatio(overhead)} (Deno start, MCP, start-up code)`,
       },
       {
+        measurement:
+          `2026 client, auto mode (probe + ${autoEra}) -> first result`,
+        value: formatMs(median(autoMs)),
+        compare: `${
+          formatRatio(median(autoMs) / first)
+        } of the 2025 client's; the probe copy starts no kernel`,
+      },
+      {
         measurement: "ipython_mcp spawn -> initialize answered (warm cache)",
         value: formatMs(init),
         target: `<= ${INITIALIZE_MS_TARGET} ms: ${
           init <= INITIALIZE_MS_TARGET ? "pass" : "miss"
         }`,
       },
+      "error" in noSetup
+        ? {
+          measurement: "empty DENO_DIR, no set-up (as from JSR): -> initialize",
+          value: "n/a",
+          compare: noSetup.error.slice(0, 80),
+        }
+        : {
+          measurement: "empty DENO_DIR, no set-up (as from JSR): -> initialize",
+          value: formatMs(noSetup.firstAnswerMs),
+          compare: "fetches only the server's npm packages",
+          target: `< ${FRESH_FIRST_ANSWER_MS_TARGET} ms: ${
+            noSetup.firstAnswerMs < FRESH_FIRST_ANSWER_MS_TARGET
+              ? "pass"
+              : "miss"
+          }`,
+        },
       "error" in fresh
         ? {
           measurement: "fresh DENO_DIR: deno task setup, then initialize",

@@ -16,7 +16,8 @@
  *   and llm, cli anything; the root `mod.ts` imports kernel, llm and agent;
  * - another layer is imported only through its `mod.ts`;
  * - the `ipython_mcp` entry's graph holds no agent, llm or terminal-rendering
- *   code and no npm:openai or npm:marked (the server loads only what it uses).
+ *   code, no npm:openai or npm:marked and not the v1 MCP SDK (the server is
+ *   built on `@modelcontextprotocol/server` and loads only what it uses).
  *
  * Each violation is printed as `file:line: message`; the exit code is 1 when
  * there is any.
@@ -55,6 +56,7 @@ export const SERVER_FORBIDDEN: readonly RegExp[] = Object.freeze([
   /^src\/(agent|llm)\//,
   /^src\/cli\/(coder|render|templates)\.ts$/,
   /^npm:\/?(openai|marked|marked-terminal)@/,
+  /^npm:\/?@modelcontextprotocol\/sdk@/,
 ]);
 
 /** One broken rule. */

@@ -24,6 +24,8 @@ import { type CliIo, writeText } from "./io.ts";
 import { type LogLevel, readSettings } from "./env.ts";
 import { createLevelLogger } from "./logger.ts";
 import { kernelEnvironment, serverSecrets } from "./secrets.ts";
+import { MIN_TOKEN_LENGTH, readTokensFile, UserSlots } from "./mcp_users.ts";
+import type { GuardedServer, McpUser } from "../mcp/mod.ts";
 
 /** Help text of `ipython_mcp` / `coder mcp`. */
 export const MCP_HELP_TEXT =
@@ -61,7 +63,21 @@ Environment:
   CODER_POOL_SIZE    Warm spare kernels (default 1)
   CODER_LOG_LEVEL    stderr log level: debug, info, warning (default), error
   CODER_MCP_TOKEN    Bearer token of --http (generated and printed when unset;
-                     required for a non-loopback host)
+                     required for a non-loopback host, 16 characters or more)
+  CODER_MCP_TOKENS_FILE
+                     File of "user:token" lines (mode 0600): each user gets
+                     their own kernels, jobs and DIR/users/USER directory
+  CODER_MAX_KERNELS_PER_USER
+                     Most live kernels of one --http user (default
+                     CODER_MAX_KERNELS)
+  CODER_MCP_MAX_CONNECTIONS
+                     Most open --http connections (default 256; more get
+                     503); each must send its request headers within 10 s
+                     and is closed after 600 s without traffic
+  CODER_MCP_RECLAIM_AFTER
+                     Idle seconds after which an --http session's kernels
+                     may be shut down when the kernel limit is reached
+                     (default 60; its owner is told on the next call)
   CODER_MCP_SESSION_TTL
                      Idle seconds before an --http session and its kernels
                      end (default 1800)
@@ -180,16 +196,73 @@ function addSignalListeners(handler: (signal: string) => void): () => void {
 }
 
 /**
- * Starts the first kernel at once, while the client's MCP handshake runs
- * (SPEC §10): the warm spare of the pool (CODER_POOL_SIZE, default 1), which
- * the first `python_exec` or `python_reset` takes. With the pool off nothing
- * starts before it is asked for. A failed early start is only logged; the
- * first call that needs a kernel starts one and reports the error.
- *
- * @param registry The server's registry.
+ * Starts the first kernel when the first real request of a connection
+ * arrives (SPEC §10, issue 19): the warm spare of the pool
+ * (CODER_POOL_SIZE, default 1), which the first `python_exec` or
+ * `python_reset` takes. A `server/discover` probe (SDK clients in `auto`
+ * mode start a throwaway copy of the server just for it) starts nothing.
+ * With the pool off nothing starts before it is asked for. A failed early
+ * start is only logged; the first call that needs a kernel starts one and
+ * reports the error.
  */
-export function startFirstKernel(registry: KernelRegistry): void {
-  registry.warm();
+export class FirstRequestWarmer {
+  readonly #registry: Pick<KernelRegistry, "warm">;
+  #started = false;
+
+  /** @param registry The server's registry. */
+  constructor(registry: Pick<KernelRegistry, "warm">) {
+    this.#registry = registry;
+  }
+
+  /** Whether the first kernel was asked for. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /**
+   * Looks at one incoming message; the first real request warms the pool.
+   *
+   * @param message A parsed JSON-RPC message.
+   */
+  observe = (message: unknown): void => {
+    if (this.#started || typeof message !== "object" || message === null) {
+      return;
+    }
+    const m = message as { id?: unknown; method?: unknown };
+    if (typeof m.method !== "string" || m.id === undefined) return;
+    if (m.method === "server/discover" || m.method === "ping") return;
+    this.#started = true;
+    this.#registry.warm();
+  };
+}
+
+/**
+ * Reads the first line of a stream (then cancels it) and parses it.
+ *
+ * @param stream One branch of stdin.
+ * @returns The parsed first line; undefined at EOF or when it is not JSON.
+ */
+async function firstMessage(
+  stream: ReadableStream<Uint8Array>,
+): Promise<unknown> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return undefined;
+      text += decoder.decode(value, { stream: true });
+      const newline = text.indexOf("\n");
+      if (newline >= 0) return JSON.parse(text.slice(0, newline));
+    }
+  } catch {
+    return undefined;
+  } finally {
+    // Cancelling one branch of a tee settles only once both are cancelled:
+    // do not wait for it.
+    reader.cancel().catch(() => {});
+  }
 }
 
 /**
@@ -338,33 +411,38 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
       ? 0
       : settings.poolSize,
   });
-  startFirstKernel(registry);
-  // Load the MCP SDK (~80 ms of module evaluation that blocks the event loop)
-  // only once the first kernel process runs, so Python starts first.
-  if (registry.poolSize > 0 && backend.kind !== "remote") {
-    await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
-  }
-  const { createIpythonMcpServer, WebStreamServerTransport, outputStoreFor } =
-    await import("../mcp/mod.ts");
-  const server = createIpythonMcpServer({
-    registry,
-    logger,
-    cwd,
-    version: denoJson.version,
-    outputs: await outputStoreFor(backend, cwd, settings.cacheDir),
-    mask,
-  });
-  const transport = new WebStreamServerTransport(io.stdin, io.stdout);
+  const warmer = new FirstRequestWarmer(registry);
   const stop = Promise.withResolvers<string>();
-  transport.oninputend = () => stop.resolve("stdin closed");
-  transport.onclose = () => stop.resolve("transport closed");
-  transport.onerror = (error) =>
-    logger.warn(`Transport error: ${error.message}`);
   const removeSignalListeners = addSignalListeners((signal) =>
     stop.resolve(signal)
   );
+  // Look at the first message before loading the MCP SDK (~80 ms of module
+  // evaluation that blocks the event loop): when it is a real request, its
+  // kernel process starts first.
+  const [probe, input] = io.stdin.tee();
+  warmer.observe(await Promise.race([firstMessage(probe), stop.promise]));
+  if (warmer.started && backend.kind !== "remote") {
+    await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
+  }
+  const { outputStoreFor, serveStdioConnection, WebStreamServerTransport } =
+    await import("../mcp/mod.ts");
+  const transport = new WebStreamServerTransport(input, io.stdout);
+  transport.onincoming = warmer.observe;
+  transport.onerror = (error) =>
+    logger.warn(`Transport error: ${error.message}`);
+  transport.oninputend = () => stop.resolve("stdin closed");
+  transport.closed.then(() => stop.resolve("transport closed"));
+  let handle: { close(): Promise<void> } | undefined;
   try {
-    await server.connect(transport);
+    handle = serveStdioConnection({
+      transport,
+      registry,
+      logger,
+      cwd,
+      outputs: outputStoreFor(backend, cwd, settings.cacheDir),
+      mask,
+      version: denoJson.version,
+    });
     logger.info(`Serving MCP on stdio; working directory ${cwd}`);
     const reason = await stop.promise;
     logger.info(`Shutting down (${reason})`);
@@ -381,7 +459,8 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     );
     // Calls that the shutdown cut short still get their (error) answer.
     await settleWithin(transport.drained(), FINAL_DRAIN_MS);
-    await server.close().catch(() => {});
+    await handle?.close().catch(() => {});
+    await transport.close();
     removeSignalListeners();
     await logger.flush();
   }
@@ -413,6 +492,36 @@ function generateToken(): string {
   ).replace(/=+$/, "");
 }
 
+/** A positive integer from the environment, or the default when unset. */
+function positiveEnvInt(
+  value: string | undefined,
+  fallback: number,
+  name: string,
+): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new TypeError(`${name} must be a positive integer, got "${value}"`);
+  }
+  return n;
+}
+
+/** A non-negative integer from the environment, or the default when unset. */
+function nonNegativeEnvInt(
+  value: string | undefined,
+  fallback: number,
+  name: string,
+): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new TypeError(
+      `${name} must be a whole number of seconds, got "${value}"`,
+    );
+  }
+  return n;
+}
+
 function urlHost(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
@@ -429,6 +538,7 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
     McpHttpService,
     outputStoreFor,
     parseListenAddress,
+    serveGuarded,
   } = await import("../mcp/mod.ts");
   let address;
   try {
@@ -438,7 +548,35 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
     return 2;
   }
   const loopback = isLoopbackHost(address.hostname);
-  if (!loopback && settings.mcpToken === undefined) {
+  const tokensFile = io.env.CODER_MCP_TOKENS_FILE || undefined;
+  let users: McpUser[] | undefined;
+  let perUser: number;
+  let reclaimAfter: number;
+  let maxConnections: number;
+  try {
+    maxConnections = positiveEnvInt(
+      io.env.CODER_MCP_MAX_CONNECTIONS,
+      256,
+      "CODER_MCP_MAX_CONNECTIONS",
+    );
+    reclaimAfter = nonNegativeEnvInt(
+      io.env.CODER_MCP_RECLAIM_AFTER,
+      60,
+      "CODER_MCP_RECLAIM_AFTER",
+    );
+    users = tokensFile === undefined
+      ? undefined
+      : await readTokensFile(resolve(io.cwd, tokensFile));
+    perUser = positiveEnvInt(
+      io.env.CODER_MAX_KERNELS_PER_USER,
+      settings.maxKernels,
+      "CODER_MAX_KERNELS_PER_USER",
+    );
+  } catch (error) {
+    await writeText(io.stderr, `ipython_mcp: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (!loopback && settings.mcpToken === undefined && users === undefined) {
     await writeText(
       io.stderr,
       `ipython_mcp: refusing to serve on non-loopback host "${address.hostname}" without CODER_MCP_TOKEN: ` +
@@ -446,41 +584,75 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
     );
     return 2;
   }
-  const token = settings.mcpToken ?? generateToken();
-  if (settings.mcpToken === undefined) {
+  if (
+    !loopback && settings.mcpToken !== undefined &&
+    settings.mcpToken.length < MIN_TOKEN_LENGTH
+  ) {
+    await writeText(
+      io.stderr,
+      `ipython_mcp: refusing to serve on non-loopback host "${address.hostname}": CODER_MCP_TOKEN has ${settings.mcpToken.length} characters; ` +
+        `use a random secret of at least ${MIN_TOKEN_LENGTH} (e.g. openssl rand -base64 32)\n`,
+    );
+    return 2;
+  }
+  const token = users === undefined
+    ? settings.mcpToken ?? generateToken()
+    : settings.mcpToken;
+  if (users === undefined && settings.mcpToken === undefined) {
     await writeText(
       io.stderr,
       `ipython_mcp: CODER_MCP_TOKEN is not set; the token of this run is ${token}\n`,
     );
   }
   masker.add(token);
+  for (const user of users ?? []) masker.add(user.token);
   const slots = new KernelSlots(settings.maxKernels);
+  const userSlots = new Map<string, KernelSlots>();
+  const slotsOf = (user: string): KernelSlots => {
+    let found = userSlots.get(user);
+    if (!found) {
+      found = new UserSlots(perUser, slots);
+      userSlots.set(user, found);
+    }
+    return found;
+  };
+  // With a tokens file each user works in a directory of their own (kernel
+  // cwd and saved outputs); the single-token user works in the directory.
+  const cwdOf = (user: string): string =>
+    users === undefined ? cwd : join(cwd, "users", user);
+  for (const user of users ?? []) {
+    await Deno.mkdir(cwdOf(user.name), { recursive: true });
+  }
   const service = new McpHttpService({
-    token,
+    ...(token === undefined ? {} : { token }),
+    ...(users === undefined ? {} : { users }),
     logger,
     version: denoJson.version,
-    outputs: await outputStoreFor(backend, cwd, settings.cacheDir),
+    outputsFor: (dir) => outputStoreFor(backend, dir, settings.cacheDir),
     mask: (text) => masker.mask(text),
     sessionTtlMs: settings.mcpSessionTtl * 1000,
+    reclaimAfterMs: reclaimAfter * 1000,
     // No warm spares per session: each would hold one of the server's
     // kernel slots while its session is idle.
-    createRegistry: () =>
+    createRegistry: (user: string): KernelRegistry =>
       new KernelRegistry({
-        cwd,
+        cwd: cwdOf(user),
         launch,
         backend,
         maxKernels: settings.maxKernels,
         poolSize: 0,
-        slots,
+        slots: slotsOf(user),
+        reclaim: (): Promise<boolean> => service.reclaim(user),
       }),
     extraHostnames: isWildcardHost(address.hostname) ? [Deno.hostname()] : [],
   });
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: GuardedServer;
   try {
-    server = Deno.serve({
+    server = serveGuarded({
       hostname: address.hostname,
       port: address.port,
-      onListen: () => {},
+      logger,
+      limits: { maxConnections },
       onError: (error) => {
         logger.error(`HTTP request failed: ${error}`);
         return new Response("Internal Server Error", { status: 500 });

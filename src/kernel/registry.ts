@@ -44,6 +44,12 @@ export interface KernelRegistryOptions {
    * for a whole server; default: this registry's own, of size `maxKernels`.
    */
   slots?: KernelSlots;
+  /**
+   * Called when no slot is free and no spare can give one up, before the
+   * limit error: may free slots elsewhere (e.g. idle kernels of abandoned
+   * HTTP sessions) and resolves true when it did, so the start tries again.
+   */
+  reclaim?: () => Promise<boolean>;
 }
 
 /** A public description of one registered kernel. */
@@ -129,6 +135,7 @@ export class KernelRegistry implements AsyncDisposable {
   readonly #launch: LaunchOptions;
   readonly #local: LocalBackend;
   readonly #slots: KernelSlots;
+  readonly #reclaim: (() => Promise<boolean>) | undefined;
   readonly #abort = new AbortController();
   readonly #kernels = new Map<string, KernelHandle>();
   /** Ids whose kernel died on its own: they say so until restarted. */
@@ -164,6 +171,7 @@ export class KernelRegistry implements AsyncDisposable {
     }
     this.maxKernels = max;
     this.#slots = options.slots ?? new KernelSlots(max);
+    this.#reclaim = options.reclaim;
   }
 
   /** Number of live and starting kernels (spares not counted). */
@@ -524,7 +532,10 @@ export class KernelRegistry implements AsyncDisposable {
         continue;
       }
       const spare = this.#spares.pop();
-      if (!spare) throw new KernelLimitError(this.maxKernels);
+      if (!spare) {
+        if (await this.#reclaim?.()) continue;
+        throw new KernelLimitError(this.maxKernels);
+      }
       spare.abort.abort();
       const kernel = await spare.kernel;
       if (kernel) await kernel.shutdown();

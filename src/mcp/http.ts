@@ -1,32 +1,48 @@
 /**
- * ipython_mcp over Streamable HTTP: a request handler for `Deno.serve` that
- * checks the bearer token, the Host and Origin headers (DNS rebinding) and
- * the body size, then routes each request to its MCP session. Every session
- * has its own server object (the SDK needs one per session), its own
- * kernel registry and a bounded event store for `Last-Event-ID` resumption.
- * Only an `initialize` request opens a session; a session ends when the
- * client deletes it, when it was idle for the TTL, or when the service
- * closes, and its kernels are shut down then.
+ * ipython_mcp over Streamable HTTP, both MCP eras on one endpoint: a request
+ * handler for `Deno.serve` that checks the bearer token, the Host and Origin
+ * headers (DNS rebinding) and the body size, then routes each request by era.
+ * 2025 requests (no per-request envelope) go to their MCP session: every
+ * session has its own server object, its own kernel registry and a bounded
+ * event store for `Last-Event-ID` resumption; only an `initialize` request
+ * opens one; a session ends when the client deletes it, when it was idle for
+ * the TTL, or when the service closes, and its kernels are shut down then.
+ * 2026-07-28 requests (stateless) are served by the SDK's per-request
+ * handler on the caller's namespace (its kernels, jobs and tasks).
  *
  * @module
  */
 
-import { WebStandardStreamableHTTPServerTransport as TransportValue } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-// The package's "./*" export maps `X.js` to the types of `X.js.d.ts`, which
-// do not exist: take the types from the extension-less path (type-only).
-import type { WebStandardStreamableHTTPServerTransport as TransportClass } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp";
 import {
+  createMcpHandler,
   isInitializeRequest,
+  isLegacyRequest,
   type JSONRPCMessage,
+  type McpHttpHandler,
   type RequestId,
-} from "@modelcontextprotocol/sdk/types.js";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+  type Server,
+  WebStandardStreamableHTTPServerTransport,
+} from "@modelcontextprotocol/server";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "../kernel/mod.ts";
 import { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
-import { createIpythonMcpServer } from "./server.ts";
+import {
+  createIpythonMcpServer,
+  createNamespace,
+  evictedMessage,
+  type McpNamespace,
+} from "./server.ts";
 import type { OutputStore } from "./output_store.ts";
 import type { McpKernelRegistry } from "./tools.ts";
+
+/** Protocol versions served: the 2026 revision and the 2025 ones. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
+  "2026-07-28",
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+];
 
 /** Path the MCP endpoint is served at. */
 export const MCP_HTTP_PATH = "/mcp";
@@ -46,14 +62,27 @@ export type SessionRegistry = McpKernelRegistry & {
   readonly cwd: string;
   /** Shuts every kernel of the registry down. */
   shutdownAll(): Promise<void>;
+  /** Shuts one kernel down. */
+  shutdown(id: string): Promise<void>;
 };
 
 /** Options of {@linkcode McpHttpService}. */
 export interface McpHttpServiceOptions {
-  /** The bearer token every request must carry. */
-  token: string;
-  /** Creates the kernel registry of a new session (nothing is spawned yet). */
-  createRegistry: () => SessionRegistry;
+  /**
+   * The bearer token every request must carry (one user, named
+   * {@linkcode DEFAULT_USER}); or use {@linkcode users}.
+   */
+  token?: string;
+  /**
+   * Users and their tokens (`CODER_MCP_TOKENS_FILE`): each user has their
+   * own kernels, jobs, tasks and sessions; another user's are "not found".
+   */
+  users?: readonly McpUser[];
+  /**
+   * Creates a kernel registry (nothing is spawned yet): one per 2025
+   * session, one for each user's stateless (2026) requests.
+   */
+  createRegistry: (user: string) => SessionRegistry;
   /**
    * Shuts a session's kernels down when it ends; default
    * `registry.shutdownAll()`.
@@ -63,12 +92,17 @@ export interface McpHttpServiceOptions {
   logger: Logger;
   /** Version reported in `initialize`. */
   version?: string;
-  /** Where saved outputs go; default each session's working directory's `.ipython_mcp/`. */
-  outputs?: OutputStore;
+  /** The store for a working directory's saved outputs; default its `.ipython_mcp/`. */
+  outputsFor?: (cwd: string) => OutputStore;
   /** Masks every known secret in answers and saved outputs; default none. */
   mask?: (text: string) => string;
   /** Idle milliseconds before a session ends (default 1800 s). */
   sessionTtlMs?: number;
+  /**
+   * Idle milliseconds after which a session counts as abandoned: at the
+   * kernel limit its kernels may be shut down for others (default 60 s).
+   */
+  reclaimAfterMs?: number;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
   maxBodyBytes?: number;
   /** Most sessions at once (default 100); more get 503. */
@@ -84,6 +118,17 @@ export interface McpHttpServiceOptions {
   extraHostnames?: readonly string[];
 }
 
+/** The user of a single `token`. */
+export const DEFAULT_USER = "default";
+
+/** One user of the HTTP server and their bearer token. */
+export interface McpUser {
+  /** User name (letters, digits, `.`, `_`, `-`). */
+  name: string;
+  /** Bearer token. */
+  token: string;
+}
+
 /** The address the server listens on. */
 export interface ListenAddress {
   /** Host name or IP the socket is bound to. */
@@ -92,12 +137,14 @@ export interface ListenAddress {
   port: number;
 }
 
-/** One open MCP session. */
+/** One open MCP session (2025 era). */
 interface Session {
   id: string | undefined;
+  user: string;
   server: Server;
-  transport: TransportClass;
+  transport: WebStandardStreamableHTTPServerTransport;
   registry: SessionRegistry;
+  namespace: McpNamespace;
   lastSeen: number;
   inflight: Set<RequestId>;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -183,6 +230,36 @@ function sha256(text: string): Uint8Array {
   return createHash("sha256").update(text).digest();
 }
 
+/**
+ * Puts the whole supported list (both eras) into a -32022 answer, where the
+ * SDK's per-request handler names only the 2026 revision.
+ */
+async function withSupportedVersions(response: Response): Promise<Response> {
+  if (
+    response.status !== 400 ||
+    !response.headers.get("content-type")?.includes("application/json")
+  ) {
+    return response;
+  }
+  const text = await response.text();
+  let body: { error?: { code?: number; data?: Record<string, unknown> } };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return new Response(text, response);
+  }
+  if (body.error?.code === -32022) {
+    body.error.data = {
+      ...body.error.data,
+      supported: [...SUPPORTED_PROTOCOL_VERSIONS],
+    };
+  }
+  return new Response(JSON.stringify(body), {
+    status: response.status,
+    headers: response.headers,
+  });
+}
+
 /** Reads a body up to `cap` bytes; null when it is larger. */
 async function readCapped(
   request: Request,
@@ -242,7 +319,7 @@ async function readCapped(
  */
 export class McpHttpService implements AsyncDisposable {
   readonly #options: McpHttpServiceOptions;
-  readonly #tokenDigest: Uint8Array;
+  readonly #users: { name: string; digest: Uint8Array }[];
   readonly #sessions = new Map<string, Session>();
   readonly #opening = new Set<Session>();
   readonly #ttlMs: number;
@@ -251,14 +328,28 @@ export class McpHttpService implements AsyncDisposable {
   #address: ListenAddress | undefined;
   #allowedHosts = new Set<string>();
   #closed = false;
+  #modernHandler: McpHttpHandler | undefined;
+  readonly #modern = new Map<
+    string,
+    { registry: SessionRegistry; namespace: McpNamespace }
+  >();
 
   /** @param options Token, registry factory, logger and limits. */
   constructor(options: McpHttpServiceOptions) {
-    if (options.token === "") {
-      throw new TypeError("Cannot serve MCP over HTTP: the token is empty");
+    const users = [
+      ...(options.token === undefined
+        ? []
+        : [{ name: DEFAULT_USER, token: options.token }]),
+      ...(options.users ?? []),
+    ];
+    if (users.length === 0 || users.some((user) => user.token === "")) {
+      throw new TypeError("Cannot serve MCP over HTTP: a token is empty");
     }
     this.#options = options;
-    this.#tokenDigest = sha256(options.token);
+    this.#users = users.map((user) => ({
+      name: user.name,
+      digest: sha256(user.token),
+    }));
     this.#ttlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.#maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
@@ -299,12 +390,18 @@ export class McpHttpService implements AsyncDisposable {
       isIpLiteral(value.slice(0, at));
   }
 
-  #authorized(header: string | null): boolean {
+  /** The user whose token the header carries, or undefined. */
+  #authorized(header: string | null): string | undefined {
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
-    // Equal-length digests compared in constant time: the time taken tells
-    // nothing about how much of the token was right, nor its length.
-    return timingSafeEqual(sha256(match?.[1] ?? ""), this.#tokenDigest) &&
-      match !== null;
+    const digest = sha256(match?.[1] ?? "");
+    // Equal-length digests compared in constant time, every user's: the
+    // time taken tells nothing about how much of a token was right, nor
+    // whose it was.
+    let user: string | undefined;
+    for (const candidate of this.#users) {
+      if (timingSafeEqual(digest, candidate.digest)) user = candidate.name;
+    }
+    return match === null ? undefined : user;
   }
 
   /**
@@ -333,7 +430,8 @@ export class McpHttpService implements AsyncDisposable {
     if (origin !== null && !this.#originAllowed(origin)) {
       return jsonError(403, -32000, "Forbidden: the Origin is not allowed");
     }
-    if (!this.#authorized(request.headers.get("authorization"))) {
+    const user = this.#authorized(request.headers.get("authorization"));
+    if (user === undefined) {
       return jsonError(
         401,
         -32000,
@@ -344,14 +442,43 @@ export class McpHttpService implements AsyncDisposable {
     if (this.#closed) {
       return jsonError(503, -32000, "Service Unavailable: shutting down");
     }
+    let body: unknown = undefined;
+    let forward = request;
+    if (request.method === "POST") {
+      const text = await readCapped(request, this.#maxBody);
+      if (text === null) {
+        return jsonError(
+          413,
+          -32000,
+          `Payload Too Large: the request body exceeds ${this.#maxBody} bytes`,
+        );
+      }
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return jsonError(400, -32700, "Parse error: Invalid JSON");
+      }
+      forward = new Request(request.url, {
+        method: "POST",
+        headers: request.headers,
+        body: text,
+        signal: request.signal,
+      });
+    }
+    if (!await isLegacyRequest(forward, body)) {
+      return await this.#serveModern(forward, body, user);
+    }
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId !== null) {
       const session = this.#sessions.get(sessionId);
-      if (!session || session.ended) {
+      if (!session || session.ended || session.user !== user) {
         return jsonError(404, -32001, "Session not found");
       }
       session.lastSeen = Date.now();
-      return await session.transport.handleRequest(request);
+      return await session.transport.handleRequest(
+        forward,
+        body === undefined ? {} : { parsedBody: body },
+      );
     }
     if (request.method !== "POST") {
       if (!["GET", "DELETE"].includes(request.method)) {
@@ -364,20 +491,6 @@ export class McpHttpService implements AsyncDisposable {
         -32000,
         "Bad Request: Mcp-Session-Id header is required",
       );
-    }
-    const text = await readCapped(request, this.#maxBody);
-    if (text === null) {
-      return jsonError(
-        413,
-        -32000,
-        `Payload Too Large: the request body exceeds ${this.#maxBody} bytes`,
-      );
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return jsonError(400, -32700, "Parse error: Invalid JSON");
     }
     if (!isInitializeRequest(body)) {
       return jsonError(
@@ -393,8 +506,67 @@ export class McpHttpService implements AsyncDisposable {
         `Service Unavailable: ${this.#maxSessions} sessions are open`,
       );
     }
-    return await this.#open(request, body);
+    return await this.#open(forward, body, user);
   };
+
+  /** The output store and masker of a namespace in `cwd`. */
+  #storeOptions(
+    cwd: string,
+  ): { outputs?: OutputStore; mask?: (text: string) => string } {
+    const { outputsFor, mask } = this.#options;
+    return {
+      ...(outputsFor ? { outputs: outputsFor(cwd) } : {}),
+      ...(mask ? { mask } : {}),
+    };
+  }
+
+  /** A user's namespace of stateless (2026) requests, made on first use. */
+  #modernNamespace(user: string): McpNamespace {
+    let space = this.#modern.get(user);
+    if (!space) {
+      const registry = this.#options.createRegistry(user);
+      space = {
+        registry,
+        namespace: createNamespace({
+          registry,
+          logger: this.#options.logger,
+          cwd: registry.cwd,
+          ...this.#storeOptions(registry.cwd),
+        }),
+      };
+      this.#modern.set(user, space);
+    }
+    return space.namespace;
+  }
+
+  /** Serves one 2026-07-28 request (stateless, per-request server). */
+  async #serveModern(
+    request: Request,
+    body: unknown,
+    user: string,
+  ): Promise<Response> {
+    this.#modernHandler ??= createMcpHandler(
+      (context) =>
+        createIpythonMcpServer({
+          namespace: this.#modernNamespace(
+            context.authInfo?.clientId ?? DEFAULT_USER,
+          ),
+          logger: this.#options.logger,
+          ...(this.#options.version ? { version: this.#options.version } : {}),
+        }),
+      {
+        legacy: "reject",
+        maxRequestBodySize: this.#maxBody,
+        onerror: (error) =>
+          this.#options.logger.debug(`HTTP (2026): ${error.message}`),
+      },
+    );
+    const response = await this.#modernHandler.fetch(request, {
+      authInfo: { token: "", clientId: user, scopes: [] },
+      ...(body === undefined ? {} : { parsedBody: body }),
+    });
+    return await withSupportedVersions(response);
+  }
 
   #originAllowed(origin: string): boolean {
     let url: URL;
@@ -410,36 +582,44 @@ export class McpHttpService implements AsyncDisposable {
     return this.#hostAllowed(`${url.hostname}:${port}`);
   }
 
-  async #open(request: Request, body: unknown): Promise<Response> {
+  async #open(
+    request: Request,
+    body: unknown,
+    user: string,
+  ): Promise<Response> {
     const { logger } = this.#options;
-    const registry = this.#options.createRegistry();
-    const server = createIpythonMcpServer({
+    const registry = this.#options.createRegistry(user);
+    const namespace = createNamespace({
       registry,
       logger,
       cwd: registry.cwd,
-      ...(this.#options.version ? { version: this.#options.version } : {}),
-      ...(this.#options.outputs ? { outputs: this.#options.outputs } : {}),
-      ...(this.#options.mask ? { mask: this.#options.mask } : {}),
+      ...this.#storeOptions(registry.cwd),
     });
-    const transport: TransportClass =
-      new (TransportValue as typeof TransportClass)({
-        sessionIdGenerator: () => crypto.randomUUID(),
-        eventStore: new BoundedEventStore(this.#options.eventStore),
-        enableJsonResponse: this.#options.jsonResponse ?? false,
-        maxRequestBodySize: this.#maxBody,
-        onsessioninitialized: (id) => {
-          session.id = id;
-          this.#sessions.set(id, session);
-          this.#arm(session, this.#ttlMs);
-          logger.info(`Session ${id} opened`);
-        },
-        onsessionclosed: () => this.#end(session, "deleted by the client"),
-      });
+    const server = createIpythonMcpServer({
+      namespace,
+      logger,
+      ...(this.#options.version ? { version: this.#options.version } : {}),
+    });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => crypto.randomUUID(),
+      eventStore: new BoundedEventStore(this.#options.eventStore),
+      enableJsonResponse: this.#options.jsonResponse ?? false,
+      maxRequestBodySize: this.#maxBody,
+      onsessioninitialized: (id) => {
+        session.id = id;
+        this.#sessions.set(id, session);
+        this.#arm(session, this.#ttlMs);
+        logger.info(`Session ${id} opened`);
+      },
+      onsessionclosed: () => this.#end(session, "deleted by the client"),
+    });
     const session: Session = {
       id: undefined,
+      user,
       server,
       transport,
       registry,
+      namespace,
       lastSeen: Date.now(),
       inflight: new Set(),
       timer: undefined,
@@ -463,6 +643,45 @@ export class McpHttpService implements AsyncDisposable {
     } finally {
       this.#opening.delete(session);
     }
+  }
+
+  /**
+   * Frees kernel slots at the limit: shuts down the kernels of the least
+   * recently used session whose client went away (idle for the reclaim
+   * time, nothing in flight, no running job or task), the asking user's
+   * sessions first. Its owner is told on the next call to such a kernel.
+   *
+   * @param user The user whose kernel start hit the limit.
+   * @returns True when kernels were shut down.
+   */
+  async reclaim(user: string): Promise<boolean> {
+    const idleMs = this.#options.reclaimAfterMs ?? 60_000;
+    const now = Date.now();
+    const candidates = [...this.#sessions.values()].filter((session) =>
+      !session.ended && session.inflight.size === 0 &&
+      now - session.lastSeen >= idleMs &&
+      session.registry.list().length > 0 &&
+      !session.namespace.tasks.busy() &&
+      session.namespace.context.jobs.list().every((job) =>
+        job.status !== "running"
+      )
+    ).sort((a, b) =>
+      Number(b.user === user) - Number(a.user === user) ||
+      a.lastSeen - b.lastSeen
+    );
+    const victim = candidates[0];
+    if (!victim) return false;
+    const ids = victim.registry.list().map((kernel) => kernel.id);
+    for (const id of ids) {
+      victim.namespace.evicted.set(id, evictedMessage(id));
+      await victim.registry.shutdown(id).catch(() => {});
+    }
+    this.#options.logger.info(
+      `Shut down kernels ${ids.join(", ")} of session ${victim.id} (idle ${
+        Math.round((now - victim.lastSeen) / 1000)
+      } s) to free slots for ${user}`,
+    );
+    return true;
   }
 
   /** Counts requests in flight and notes activity, both ways. */
@@ -515,6 +734,7 @@ export class McpHttpService implements AsyncDisposable {
     (async () => {
       clearTimeout(session.timer);
       if (session.id !== undefined) this.#sessions.delete(session.id);
+      session.namespace.tasks.close();
       await session.transport.close().catch(() => {});
       await session.server.close().catch(() => {});
       const shutdown = this.#options.shutdownRegistry ??
@@ -552,11 +772,23 @@ export class McpHttpService implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all(
-      [...this.#sessions.values(), ...this.#opening].map((session) =>
+    const spaces = [...this.#modern.values()];
+    await Promise.all([
+      ...[...this.#sessions.values(), ...this.#opening].map((session) =>
         this.#end(session, "server shutting down")
       ),
-    );
+      this.#modernHandler?.close().catch(() => {}),
+      ...spaces.map(async (space) => {
+        space.namespace.tasks.close();
+        const shutdown = this.#options.shutdownRegistry ??
+          ((registry: SessionRegistry) => registry.shutdownAll());
+        await shutdown(space.registry).catch((error) =>
+          this.#options.logger.error(
+            `Shutting down the stateless kernels failed: ${error}`,
+          )
+        );
+      }),
+    ]);
   }
 
   /** Same as {@linkcode close}. */

@@ -11,9 +11,9 @@
 import type {
   EventId,
   EventStore,
+  JSONRPCMessage,
   StreamId,
-} from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/server";
 
 /** Limits of one {@linkcode BoundedEventStore}. */
 export interface EventStoreLimits {

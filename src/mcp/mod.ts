@@ -11,13 +11,12 @@
  * @example Serving on stdio
  * ```ts ignore
  * import { KernelRegistry } from "../kernel/mod.ts";
- * import { createIpythonMcpServer, WebStreamServerTransport } from "./mod.ts";
+ * import { serveStdioConnection, WebStreamServerTransport } from "./mod.ts";
  *
  * await using registry = new KernelRegistry({ cwd: Deno.cwd(), launch: { env: Deno.env.toObject() } });
- * const server = createIpythonMcpServer({ registry, logger });
  * const transport = new WebStreamServerTransport(Deno.stdin.readable, Deno.stdout.writable);
- * transport.onclose = () => registry.shutdownAll();
- * await server.connect(transport);
+ * serveStdioConnection({ transport, registry, logger, cwd: Deno.cwd() });
+ * await transport.closed;
  * ```
  *
  * @module
@@ -25,28 +24,51 @@
 
 export {
   createIpythonMcpServer,
-  type IpythonMcpServer,
+  createNamespace,
+  DEFAULT_TASK_GRACE_MS,
+  evictedMessage,
   type IpythonMcpServerOptions,
+  MAX_RESULT_SIZE_CHARS,
+  type McpNamespace,
+  MIN_RESULT_SIZE_CHARS,
   ProgressReporter,
+  type ProgressToken,
+  requestedResultSize,
   type SendProgress,
   SERVER_INSTRUCTIONS,
   SERVER_NAME,
-  WebStreamServerTransport,
 } from "./server.ts";
+export { WebStreamServerTransport } from "./stdio.ts";
+export { type OutputEntry, withOutputList } from "./outputs.ts";
+export {
+  serveStdioConnection,
+  type ServeStdioConnectionOptions,
+  type StdioConnection,
+} from "./serve_stdio.ts";
 export {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_SESSIONS,
   DEFAULT_SESSION_TTL_MS,
+  DEFAULT_USER,
   isLoopbackHost,
   isWildcardHost,
   type ListenAddress,
   MCP_HTTP_PATH,
   McpHttpService,
   type McpHttpServiceOptions,
+  type McpUser,
   parseListenAddress,
   type SessionRegistry,
 } from "./http.ts";
 export { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
+export {
+  type ConnectionLimits,
+  DEFAULT_HEADER_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  type GuardedServer,
+  serveGuarded,
+} from "./http_front.ts";
 export {
   callTool,
   createToolContext,
@@ -81,7 +103,18 @@ export {
   JobManager,
   type JobStatus,
 } from "./jobs.ts";
-export { KernelTaskStore } from "./tasks.ts";
+export {
+  DEFAULT_TASK_RETENTION_MS,
+  legacyTaskView,
+  MAX_TASK_RETENTION_MS,
+  modernTaskView,
+  TaskBook,
+  TaskNotFoundError,
+  type TaskRecord,
+  type TaskResult,
+  TASKS_EXTENSION,
+  type TaskStatus,
+} from "./tasks.ts";
 export {
   createPrivateStore,
   type OutputStore,

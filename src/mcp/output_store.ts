@@ -97,60 +97,76 @@ export function workingDirStore(cwd: string): OutputStore {
 }
 
 /**
- * Creates (mode 0700) and returns a store in a directory of the server's
- * own, outside any tree a kernel can write (sandboxed kernels).
+ * A store in a directory of the server's own (mode 0700, created with its
+ * parents on first use), outside any tree a kernel can write (sandboxed
+ * kernels).
  *
- * @param dir The directory (created with its parents when missing).
+ * @param dir The directory.
  * @returns The store.
  * @example
  * ```ts ignore
- * const store = await createPrivateStore("/home/me/.cache/agentic-python-coder/outputs/1a2b");
+ * const store = createPrivateStore("/home/me/.cache/agentic-python-coder/outputs/1a2b");
  * ```
  */
-export async function createPrivateStore(dir: string): Promise<OutputStore> {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  await Deno.chmod(dir, 0o700);
+export function createPrivateStore(dir: string): OutputStore {
+  let made: Promise<void> | null = null;
+  const ready = (): Promise<void> => {
+    made ??= (async () => {
+      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+      await Deno.chmod(dir, 0o700);
+    })();
+    return made.catch((error) => {
+      made = null;
+      throw error;
+    });
+  };
   return {
     dir,
     private: true,
     pathFactory: pathFactoryIn(dir),
-    save: saveAll,
+    save: async (files) => {
+      await ready();
+      await saveAll(files);
+    },
     list: () => listFilesIn(dir),
     read: (uri) => readResource(dir, uri),
   };
 }
 
+/** FNV-1a, 64 bits, as 16 hex digits: a stable key for a path. */
+function pathKey(path: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(path)) {
+    hash ^= BigInt(byte);
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return hash.toString(16).padStart(16, "0");
+}
+
 /**
- * The store a server uses for a backend: a private one under
- * `<cacheDir>/outputs/<hash of cwd>/` when the backend's kernels are
- * confined (SPEC §12), else the working directory's `.ipython_mcp/`.
+ * The store a server uses for a backend's kernels in one working directory:
+ * a private one under `<cacheDir>/outputs/<key of cwd>/` when the backend's
+ * kernels are confined (SPEC §12), else the working directory's
+ * `.ipython_mcp/`.
  *
  * @param backend The backend (its `workspace` says whether kernels are confined).
  * @param cwd The working directory.
  * @param cacheDir The program's cache directory.
  * @returns The store.
+ * @throws {Error} The cache directory lies inside the working directory
+ *   (the kernel could write there): set XDG_CACHE_HOME elsewhere.
  */
-export async function outputStoreFor(
+export function outputStoreFor(
   backend: Pick<KernelBackend, "workspace">,
   cwd: string,
   cacheDir: string,
-): Promise<OutputStore> {
+): OutputStore {
   if (!backend.workspace?.confined) return workingDirStore(cwd);
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    new TextEncoder().encode(cwd),
-  );
-  const key = [...new Uint8Array(digest).slice(0, 8)]
-    .map((byte) => byte.toString(16).padStart(2, "0")).join("");
-  const dir = resolve(cacheDir, "outputs", key);
-  // A cache directory inside the working tree would be the kernel's to write.
-  if (relative(cwd, dir).startsWith("..")) return await createPrivateStore(dir);
-  const temp = await Deno.makeTempDir({ prefix: "ipython_mcp-outputs-" });
-  if (relative(cwd, temp).startsWith("..")) {
-    return await createPrivateStore(temp);
+  const dir = resolve(cacheDir, "outputs", pathKey(resolve(cwd)));
+  if (!relative(resolve(cwd), dir).startsWith("..")) {
+    throw new Error(
+      `The cache directory ${cacheDir} is inside the working directory ${cwd}, where a sandboxed kernel could write: set XDG_CACHE_HOME to a directory outside it`,
+    );
   }
-  await Deno.remove(temp);
-  throw new Error(
-    `No place outside the working directory ${cwd} for the saved outputs of sandboxed kernels: set XDG_CACHE_HOME to a directory outside it`,
-  );
+  return createPrivateStore(dir);
 }

@@ -1,34 +1,23 @@
 /**
- * The ipython_mcp server object: tool listing, tool calls (plain or as MCP
- * tasks), progress notifications and saved outputs as resources, over any
- * MCP transport. Reads no environment; the CLI
- * passes the registry, logger and working directory in.
+ * The ipython_mcp server object (MCP TypeScript SDK v2): tool listing, tool
+ * calls (plain, as 2025-11-25 tasks or as `io.modelcontextprotocol/tasks`
+ * tasks), progress notifications and saved outputs as resources. One server
+ * object serves one connection, one 2025 session or one stateless 2026
+ * request; what must outlive it (kernels, jobs, tasks) lives in its
+ * {@linkcode McpNamespace}. Reads no environment.
  *
  * @module
  */
 
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
-  type CallToolRequest,
-  CallToolRequestSchema,
-  type CallToolResult,
-  ErrorCode,
-  ListResourcesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  type ProgressToken,
-  type ReadResourceRequest,
-  ReadResourceRequestSchema,
-  type ServerNotification,
-  type ServerRequest,
-} from "@modelcontextprotocol/sdk/types.js";
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import {
-  deserializeMessage,
-  serializeMessage,
-} from "@modelcontextprotocol/sdk/shared/stdio.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+  CLIENT_CAPABILITIES_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  type ServerContext,
+} from "@modelcontextprotocol/server";
+import { z } from "zod";
 import type { Logger } from "../kernel/mod.ts";
 import {
   callTool,
@@ -39,12 +28,20 @@ import {
 } from "./tools.ts";
 import { ResourcePathError } from "./resources.ts";
 import type { OutputStore } from "./output_store.ts";
-import { KernelTaskStore } from "./tasks.ts";
+import {
+  legacyTaskView,
+  modernTaskView,
+  TaskBook,
+  TaskNotFoundError,
+  type TaskRecord,
+  type TaskResult,
+  TASKS_EXTENSION,
+} from "./tasks.ts";
 
-/** Name the server reports in `initialize`. */
+/** Name the server reports in `initialize` and `server/discover`. */
 export const SERVER_NAME = "ipython_mcp";
 
-/** Instructions sent to clients in `initialize` (shown to models). */
+/** Instructions sent to clients (shown to models). */
 export const SERVER_INSTRUCTIONS =
   `Persistent Python (IPython) kernels. Run code with python_exec; variables persist between calls. ` +
   `The default session starts on first use. Parallel agents: call python_reset() once for your own kernel_id ` +
@@ -53,33 +50,142 @@ export const SERVER_INSTRUCTIONS =
   `Work that may take more than a minute: python_exec(background=true) returns a job_id at once; poll it with python_job. ` +
   `python_export writes the session as a Jupyter notebook.`;
 
+/** Largest inline size a client may ask for (`anthropic/maxResultSizeChars`). */
+export const MAX_RESULT_SIZE_CHARS = 500_000;
+/** Smallest inline size a client may ask for. */
+export const MIN_RESULT_SIZE_CHARS = 256;
+
+/**
+ * The inline text size a call asks for in `_meta["anthropic/maxResultSizeChars"]`
+ * (a number or numeric string), clamped to 256..500 000; undefined when
+ * absent or not a number.
+ *
+ * @param meta The request's `_meta`.
+ * @returns The limit in characters, or undefined.
+ */
+export function requestedResultSize(
+  meta: Record<string, unknown> | undefined,
+): number | undefined {
+  const raw = meta?.["anthropic/maxResultSizeChars"];
+  const value = typeof raw === "string" && raw.trim() !== ""
+    ? Number(raw)
+    : raw;
+  if (typeof value !== "number" || !Number.isFinite(value)) return undefined;
+  return Math.min(
+    Math.max(Math.floor(value), MIN_RESULT_SIZE_CHARS),
+    MAX_RESULT_SIZE_CHARS,
+  );
+}
+
+/** How long a 2026 call runs before it becomes a task (when the client takes tasks). */
+export const DEFAULT_TASK_GRACE_MS = 1_000;
+
+/** What outlives one server object: the tools' state and the tasks. */
+export interface McpNamespace {
+  /** Kernels, jobs, cell history, working directory. */
+  readonly context: ToolContext;
+  /** MCP tasks of both eras. */
+  readonly tasks: TaskBook;
+  /**
+   * Kernels the server shut down to free their slots (id -> what to tell
+   * the owner on the next call to it).
+   */
+  readonly evicted: Map<string, string>;
+}
+
+/** Tools that name a kernel by `kernel_id` (default `_default`). */
+const KERNEL_TOOLS = new Set([
+  "python_exec",
+  "python_status",
+  "python_interrupt",
+  "python_export",
+]);
+
+/**
+ * The answer owed to a call on a kernel the server shut down to free its
+ * slot, or undefined. `_default` is told once (the next call starts a fresh
+ * one); another id is told on every call, so it is never a bare "not found".
+ */
+function evictionNotice(
+  namespace: McpNamespace,
+  name: string,
+  args: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+  if (namespace.evicted.size === 0) return undefined;
+  const raw = args?.kernel_id;
+  const named = typeof raw === "string" && raw !== "";
+  if (name === "python_reset" && !named) return undefined;
+  if (name !== "python_reset" && !KERNEL_TOOLS.has(name)) return undefined;
+  const id = named ? raw : "_default";
+  const message = namespace.evicted.get(id);
+  if (message === undefined) return undefined;
+  if (id === "_default") {
+    namespace.evicted.delete(id);
+    if (name === "python_reset") return undefined;
+  }
+  const payload = { success: false, kernel_id: id, error: message };
+  return {
+    content: [{ type: "text", text: JSON.stringify(payload) }],
+    structuredContent: payload,
+    isError: true,
+  };
+}
+
+/**
+ * The message for a kernel shut down to free its slot.
+ *
+ * @param id The kernel id.
+ * @returns What its owner is told.
+ */
+export function evictedMessage(id: string): string {
+  return `Kernel ${id} was shut down while this session was idle, because the server's kernel limit was reached; ` +
+    `its state is lost; call python_reset${
+      id === "_default" ? "" : "()"
+    } to start ${
+      id === "_default" ? "it again" : "a new kernel and use its kernel_id"
+    }.`;
+}
+
+/**
+ * Creates a namespace over a registry (nothing is spawned).
+ *
+ * @param base Registry, logger, working directory; optionally the output
+ *   store and the secret masker.
+ * @returns The namespace.
+ */
+export function createNamespace(
+  base: {
+    registry: McpKernelRegistry;
+    logger: Logger;
+    cwd: string;
+    /** Where saved outputs go; default the working directory's `.ipython_mcp/`. */
+    outputs?: OutputStore;
+    /** Masks every known secret in answers and saved outputs; default none. */
+    mask?: (text: string) => string;
+  },
+): McpNamespace {
+  return {
+    context: createToolContext(base),
+    tasks: new TaskBook(),
+    evicted: new Map(),
+  };
+}
+
 /** Options of {@linkcode createIpythonMcpServer}. */
 export interface IpythonMcpServerOptions {
-  /** The kernels the tools use; the caller owns and shuts them down. */
-  registry: McpKernelRegistry & { readonly cwd: string };
+  /** The kernels, jobs and tasks this server object works on. */
+  namespace: McpNamespace;
   /** Diagnostics; must not write to stdout. */
   logger: Logger;
-  /** Working directory reported as `cwd`; default `registry.cwd`. */
-  cwd?: string;
-  /** Version reported in `initialize`; default "0.0.0". */
+  /** Version reported to clients; default "0.0.0". */
   version?: string;
   /** Milliseconds between progress notifications; default 100. */
   progressIntervalMs?: number;
   /** Longest gap between progress notifications in ms; default 5000. */
   heartbeatMs?: number;
-  /** Where saved outputs go; default the working directory's `.ipython_mcp/`. */
-  outputs?: OutputStore;
-  /** Masks every known secret in answers and saved outputs; default none. */
-  mask?: (text: string) => string;
+  /** How long a 2026 python_exec runs before it becomes a task; default 1 s. */
+  taskGraceMs?: number;
 }
-
-/** An ipython_mcp server and what it owns besides the kernels. */
-export type IpythonMcpServer = Server & {
-  /** Tool state (jobs, cell history). */
-  readonly toolContext: ToolContext;
-  /** MCP task store. */
-  readonly taskStore: KernelTaskStore;
-};
 
 /** Sends one `notifications/progress`. */
 export type SendProgress = (params: {
@@ -88,6 +194,8 @@ export type SendProgress = (params: {
   message?: string;
 }) => Promise<void>;
 
+/** A client's progress token. */
+export type ProgressToken = string | number;
 /** Largest message text in one progress notification (characters). */
 const MAX_PROGRESS_MESSAGE = 16 * 1024;
 
@@ -196,37 +304,74 @@ export class ProgressReporter {
   }
 }
 
+/** Per-request facts of the 2026 revision (absent on 2025 requests). */
+interface RequestEra {
+  /** Whether the request carries the 2026 envelope. */
+  modern: boolean;
+  /** Whether the client declared the tasks extension on this request. */
+  tasksExtension: boolean;
+}
+
+function eraOf(ctx: ServerContext): RequestEra {
+  const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
+  const modern = typeof envelope[PROTOCOL_VERSION_META_KEY] === "string";
+  const capabilities = envelope[CLIENT_CAPABILITIES_META_KEY] as
+    | { extensions?: Record<string, unknown> }
+    | undefined;
+  return {
+    modern,
+    tasksExtension: modern &&
+      capabilities?.extensions?.[TASKS_EXTENSION] !== undefined,
+  };
+}
+
+const taskIdParams = z.object({ taskId: z.string() }).passthrough();
+const listParams = z.object({ cursor: z.string().optional() }).passthrough();
+
+/** Links `target` to abort with `source`; returns the unlink function. */
+function follow(source: AbortSignal, target: AbortController): () => void {
+  if (source.aborted) {
+    target.abort(source.reason);
+    return () => {};
+  }
+  const onAbort = () => target.abort(source.reason);
+  source.addEventListener("abort", onAbort, { once: true });
+  return () => source.removeEventListener("abort", onAbort);
+}
+
+function notFound(error: unknown): never {
+  if (error instanceof TaskNotFoundError) {
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
+  }
+  throw error;
+}
+
 /**
- * Creates the ipython_mcp server with its tools, MCP task support for
- * python_exec and saved outputs as resources. Connect it to a transport with
- * `server.connect(transport)`; the caller shuts the registry down when the
- * transport closes (which also ends running jobs).
+ * Creates the ipython_mcp server with its tools, tasks for python_exec and
+ * saved outputs as resources. Connect it to a transport (or hand it to the
+ * SDK's `serveStdio`/`createMcpHandler` from a factory); the owner of the
+ * namespace shuts its kernels down.
  *
- * @param options Registry, logger, working directory, version.
+ * @param options Namespace, logger, version.
  * @returns The SDK server (not yet connected).
  * @example Serving on a transport
  * ```ts ignore
  * import { KernelRegistry } from "../kernel/mod.ts";
- * import { createIpythonMcpServer } from "./server.ts";
+ * import { createIpythonMcpServer, createNamespace } from "./server.ts";
  * const registry = new KernelRegistry({ cwd: "/tmp/work", launch: { env: {} } });
- * const server = createIpythonMcpServer({ registry, logger: console });
+ * const namespace = createNamespace({ registry, logger: console, cwd: registry.cwd });
+ * const server = createIpythonMcpServer({ namespace, logger: console });
  * await server.connect(transport);
  * ```
  */
 export function createIpythonMcpServer(
   options: IpythonMcpServerOptions,
-): IpythonMcpServer {
-  const { registry, logger } = options;
-  const context = createToolContext({
-    registry,
-    logger,
-    cwd: options.cwd ?? registry.cwd,
-    ...(options.outputs ? { outputs: options.outputs } : {}),
-    ...(options.mask ? { mask: options.mask } : {}),
-  });
+): Server {
+  const { logger, namespace } = options;
+  const { context, tasks } = namespace;
   const intervalMs = options.progressIntervalMs ?? 100;
   const heartbeatMs = options.heartbeatMs ?? 5_000;
-  const taskStore = new KernelTaskStore();
+  const graceMs = options.taskGraceMs ?? DEFAULT_TASK_GRACE_MS;
   const server = new Server(
     { name: SERVER_NAME, version: options.version ?? "0.0.0" },
     {
@@ -234,14 +379,13 @@ export function createIpythonMcpServer(
         tools: {},
         resources: {},
         tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
+        extensions: { [TASKS_EXTENSION]: {} },
       },
       instructions: SERVER_INSTRUCTIONS,
-      taskStore,
     },
   );
-  server.onclose = () => taskStore.close();
 
-  server.setRequestHandler(ListToolsRequestSchema, () => ({
+  server.setRequestHandler("tools/list", () => ({
     tools: TOOLS.map((tool) => ({
       name: tool.name,
       title: tool.title,
@@ -261,311 +405,182 @@ export function createIpythonMcpServer(
     })),
   }));
 
-  server.setRequestHandler(
-    CallToolRequestSchema,
-    // Explicit parameter types: the SDK's zod-compat inference gives up here.
-    async (
-      request: CallToolRequest,
-      extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
-    ) => {
-      const { name, arguments: args } = request.params;
-      const token = request.params._meta?.progressToken;
-      logger.debug(`tools/call ${name}`);
-      const taskParams = request.params.task;
-      if (taskParams && !extra.taskStore) {
-        throw new McpError(ErrorCode.InternalError, "Tasks are not available");
-      }
-      if (taskParams && name !== "python_exec") {
-        throw new McpError(
-          ErrorCode.InvalidParams,
-          `Tool "${name}" cannot run as a task; only python_exec supports tasks. Call it without "task".`,
-        );
-      }
-      const task = taskParams && extra.taskStore
-        ? await extra.taskStore.createTask({
-          ...(taskParams.ttl === undefined ? {} : { ttl: taskParams.ttl }),
-          pollInterval: 1000,
-        })
-        : undefined;
-      const signal = task ? taskStore.signalOf(task.taskId) : extra.signal;
-      const progress = token === undefined ? undefined : new ProgressReporter(
-        (params) =>
-          extra.sendNotification({ method: "notifications/progress", params }),
-        token,
-        { intervalMs, heartbeatMs, logger, ...(task ? {} : { signal }) },
+  server.setRequestHandler("tools/call", async (request, ctx) => {
+    const { name, arguments: args } = request.params;
+    const meta = request.params._meta as Record<string, unknown> | undefined;
+    const token = meta?.progressToken as ProgressToken | undefined;
+    const era = eraOf(ctx);
+    logger.debug(`tools/call ${name}${era.modern ? " (2026)" : ""}`);
+    const notice = evictionNotice(
+      namespace,
+      name,
+      args as Record<string, unknown> | undefined,
+    );
+    if (notice) return notice as never;
+    const legacyTask = era.modern ? undefined : request.params.task as
+      | { ttl?: number | null }
+      | undefined;
+    if (legacyTask && name !== "python_exec") {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Tool "${name}" cannot run as a task; only python_exec supports tasks. Call it without "task".`,
       );
-      const run = async (): Promise<CallToolResult> => {
-        try {
-          return await callTool(name, args ?? {}, context, {
-            signal,
-            ...(progress ? { onStdout: progress.push } : {}),
-          }) as CallToolResult;
-        } finally {
-          await progress?.close();
-        }
-      };
-      if (!task || !extra.taskStore) return await run();
-      const store = extra.taskStore;
-      run().then(
-        (result) =>
-          store.storeTaskResult(
-            task.taskId,
-            result.isError ? "failed" : "completed",
-            result,
-          ),
-        (error) => store.updateTaskStatus(task.taskId, "failed", String(error)),
-      ).catch((error) => {
-        // The task was cancelled (terminal) before the result came.
-        logger.debug(`Task ${task.taskId} result not stored: ${error}`);
+    }
+    // The work's own signal: the SDK's request signal also fires after a
+    // completed 2026 HTTP call, so it is followed only while the call is
+    // answered in this request.
+    const work = new AbortController();
+    // Open while this request may still carry progress notifications.
+    const open = new AbortController();
+    const unlinkRequest = legacyTask
+      ? () => {}
+      : follow(ctx.mcpReq.signal, work);
+    const progress = token === undefined ? undefined : new ProgressReporter(
+      (params) =>
+        ctx.mcpReq.notify({ method: "notifications/progress", params }),
+      token,
+      { intervalMs, heartbeatMs, logger, signal: open.signal },
+    );
+    const textLimit = requestedResultSize(meta);
+    const running = (async () => {
+      try {
+        return await callTool(name, args ?? {}, context, {
+          signal: work.signal,
+          ...(textLimit === undefined ? {} : { textLimitBytes: textLimit }),
+          ...(progress ? { onStdout: progress.push } : {}),
+        }) as TaskResult;
+      } finally {
+        await progress?.close();
+      }
+    })();
+    const runAsTask = (record: TaskRecord): void => {
+      follow(tasks.signalOf(record.taskId), work);
+      running.then(
+        (result) => tasks.complete(record.taskId, result),
+        (error) => tasks.fail(record.taskId, String(error)),
+      );
+    };
+    try {
+      if (legacyTask) {
+        // A 2025 session outlives the call: progress goes on while the
+        // task runs (SPEC §8).
+        const record = tasks.create({ ttlMs: legacyTask.ttl });
+        runAsTask(record);
+        return { content: [], task: legacyTaskView(record) } as never;
+      }
+      if (!era.tasksExtension || name !== "python_exec") {
+        return await running as never;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), graceMs);
       });
-      return { task };
+      const first = await Promise.race([running, late]);
+      clearTimeout(timer);
+      if (first !== "late") return first as never;
+      unlinkRequest();
+      open.abort();
+      const record = tasks.create({});
+      runAsTask(record);
+      const { result: _none, ...view } = modernTaskView(record);
+      return { content: [], ...view, resultType: "task" } as never;
+    } finally {
+      unlinkRequest();
+    }
+  });
+
+  const requireExtension = (ctx: ServerContext): void => {
+    const era = eraOf(ctx);
+    if (era.modern && !era.tasksExtension) {
+      throw new ProtocolError(
+        -32021 as ProtocolErrorCode,
+        "Missing required client capability",
+        { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+      );
+    }
+  };
+
+  server.setRequestHandler(
+    "tasks/get",
+    { params: taskIdParams },
+    (params, ctx) => {
+      requireExtension(ctx);
+      try {
+        const record = tasks.get(params.taskId);
+        return (eraOf(ctx).modern
+          ? modernTaskView(record)
+          : legacyTaskView(record)) as never;
+      } catch (error) {
+        notFound(error);
+      }
     },
   );
 
-  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+  server.setRequestHandler(
+    "tasks/cancel",
+    { params: taskIdParams },
+    (params, ctx) => {
+      requireExtension(ctx);
+      try {
+        const record = tasks.cancel(params.taskId);
+        return (eraOf(ctx).modern
+          ? modernTaskView(record)
+          : legacyTaskView(record)) as never;
+      } catch (error) {
+        notFound(error);
+      }
+    },
+  );
+
+  server.setRequestHandler(
+    "tasks/result",
+    { params: taskIdParams },
+    async (params) => {
+      let record: TaskRecord;
+      try {
+        record = await tasks.settled(params.taskId);
+      } catch (error) {
+        notFound(error);
+      }
+      if (!record.result) {
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          `Task ${record.taskId} has no result (${record.status}${
+            record.statusMessage ? `: ${record.statusMessage}` : ""
+          })`,
+        );
+      }
+      return {
+        ...record.result,
+        _meta: {
+          "io.modelcontextprotocol/related-task": { taskId: record.taskId },
+        },
+      } as never;
+    },
+  );
+
+  server.setRequestHandler(
+    "tasks/list",
+    { params: listParams },
+    () => ({ tasks: tasks.list().map(legacyTaskView) }) as never,
+  );
+
+  server.setRequestHandler("resources/list", async () => ({
     resources: await context.outputs.list(),
   }));
 
-  server.setRequestHandler(
-    ReadResourceRequestSchema,
-    async (request: ReadResourceRequest) => {
-      try {
-        return {
-          contents: [await context.outputs.read(request.params.uri)],
-        };
-      } catch (error) {
-        if (error instanceof ResourcePathError) {
-          throw new McpError(ErrorCode.InvalidParams, error.message);
-        }
-        throw error;
-      }
-    },
-  );
-
-  return Object.assign(server, { toolContext: context, taskStore });
-}
-
-/**
- * MCP transport over Web Streams: newline-delimited JSON-RPC, as the stdio
- * transport frames it. Unlike the SDK's Node-stream `StdioServerTransport`,
- * it notices the end of input (stdin EOF) and keeps count of requests not
- * yet answered, so a server can answer what it was asked before it exits.
- *
- * At the end of input it calls `oninputend` when set (the output stays open
- * until {@linkcode close}), else it closes.
- *
- * @example Serving on the process streams
- * ```ts ignore
- * const transport = new WebStreamServerTransport(Deno.stdin.readable, Deno.stdout.writable);
- * transport.oninputend = async () => {
- *   await transport.drained(AbortSignal.timeout(1000));
- *   await transport.close();
- * };
- * await server.connect(transport);
- * ```
- */
-export class WebStreamServerTransport implements Transport {
-  #readable: ReadableStream<Uint8Array>;
-  #writable: WritableStream<Uint8Array>;
-  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  #encoder = new TextEncoder();
-  #closed = false;
-  #started = false;
-  #inflight = new Set<string | number>();
-  #drainWaiters: (() => void)[] = [];
-
-  /** Called once when the transport closes. */
-  onclose?: () => void;
-  /** Called at the end of input; when unset, the transport closes itself. */
-  oninputend?: () => void;
-  /** Called for unreadable lines and stream errors. */
-  onerror?: (error: Error) => void;
-  /** Called for each incoming message. */
-  onmessage?: (message: JSONRPCMessage) => void;
-
-  /**
-   * @param readable Incoming bytes (stdin).
-   * @param writable Outgoing bytes (stdout); nothing else may write to it.
-   */
-  constructor(
-    readable: ReadableStream<Uint8Array>,
-    writable: WritableStream<Uint8Array>,
-  ) {
-    this.#readable = readable;
-    this.#writable = writable;
-  }
-
-  /** Requests received and not answered yet. */
-  get pendingRequests(): number {
-    return this.#inflight.size;
-  }
-
-  /**
-   * Waits until every received request is answered (or cancelled).
-   *
-   * @param signal Stops the wait early (e.g. `AbortSignal.timeout(ms)`).
-   * @returns When nothing is pending or the signal aborts.
-   */
-  drained(signal?: AbortSignal): Promise<void> {
-    if (this.#inflight.size === 0 || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        signal?.removeEventListener("abort", done);
-        resolve();
+  server.setRequestHandler("resources/read", async (request) => {
+    try {
+      return {
+        contents: [await context.outputs.read(request.params.uri)],
       };
-      this.#drainWaiters.push(done);
-      signal?.addEventListener("abort", done, { once: true });
-    });
-  }
-
-  /**
-   * Starts reading messages.
-   *
-   * @returns When reading has begun.
-   * @throws {Error} When already started.
-   */
-  start(): Promise<void> {
-    if (this.#started) {
-      return Promise.reject(
-        new Error("WebStreamServerTransport already started"),
-      );
-    }
-    this.#started = true;
-    this.#reader = this.#readable.getReader();
-    this.#writer = this.#writable.getWriter();
-    this.#readLoop(this.#reader);
-    return Promise.resolve();
-  }
-
-  #settle(id: string | number | undefined): void {
-    if (id === undefined || !this.#inflight.delete(id)) return;
-    if (this.#inflight.size > 0) return;
-    const waiters = this.#drainWaiters.splice(0);
-    for (const wake of waiters) wake();
-  }
-
-  #receive(message: JSONRPCMessage): void {
-    if ("method" in message) {
-      if ("id" in message) {
-        this.#inflight.add(message.id);
-      } else if (message.method === "notifications/cancelled") {
-        const id = (message.params as { requestId?: string | number })
-          ?.requestId;
-        queueMicrotask(() => this.#settle(id));
-      }
-    }
-    this.onmessage?.(message);
-  }
-
-  async #readLoop(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
-  ): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    try {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        let newline: number;
-        while ((newline = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, newline).replace(/\r$/, "");
-          buffer = buffer.slice(newline + 1);
-          if (line.trim() === "") continue;
-          let message: JSONRPCMessage;
-          try {
-            message = deserializeMessage(line);
-          } catch (error) {
-            this.onerror?.(toError(error));
-            await this.#answerMalformed(line);
-            continue;
-          }
-          this.#receive(message);
-        }
-      }
     } catch (error) {
-      if (!this.#closed) this.onerror?.(toError(error));
+      if (error instanceof ResourcePathError) {
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
+      }
+      throw error;
     }
-    if (this.#closed) return;
-    if (this.oninputend) this.oninputend();
-    else await this.close();
-  }
+  });
 
-  /**
-   * Answers a line that is not a JSON-RPC message (JSON-RPC 2.0 §5.1): -32700
-   * when it is not JSON, -32600 when it is JSON but no valid message (with
-   * the request's id when it has a usable one). Reading goes on.
-   */
-  async #answerMalformed(line: string): Promise<void> {
-    if (this.#closed || !this.#writer) return;
-    const reply = malformedLineReply(line);
-    try {
-      await this.#writer.write(this.#encoder.encode(serializeMessage(reply)));
-    } catch (error) {
-      this.onerror?.(toError(error));
-    }
-  }
-
-  /**
-   * Writes one message as a JSON line.
-   *
-   * @param message The JSON-RPC message.
-   * @throws {Error} When the transport is closed or the write fails.
-   */
-  async send(message: JSONRPCMessage): Promise<void> {
-    if (this.#closed || !this.#writer) {
-      throw new Error("WebStreamServerTransport is not open");
-    }
-    try {
-      await this.#writer.write(
-        this.#encoder.encode(serializeMessage(message)),
-      );
-    } finally {
-      if (!("method" in message) && "id" in message) this.#settle(message.id);
-    }
-  }
-
-  /** Stops reading, flushes and closes the output, then calls `onclose`. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#reader?.cancel().catch(() => {});
-    await this.#writer?.close().catch(() => {});
-    const waiters = this.#drainWaiters.splice(0);
-    for (const wake of waiters) wake();
-    this.onclose?.();
-  }
-}
-
-/**
- * The JSON-RPC error reply to a line that is not a valid message.
- *
- * @param line The line as received.
- * @returns A -32700 (not JSON) or -32600 (not a message) error response.
- */
-function malformedLineReply(line: string): JSONRPCMessage {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch {
-    return {
-      jsonrpc: "2.0",
-      id: null,
-      error: { code: -32700, message: "Parse error: the line is not JSON" },
-    } as unknown as JSONRPCMessage;
-  }
-  const id = (parsed as { id?: unknown } | null)?.id;
-  return {
-    jsonrpc: "2.0",
-    id: typeof id === "string" || typeof id === "number" ? id : null,
-    error: {
-      code: -32600,
-      message: "Invalid Request: the line is not a JSON-RPC 2.0 message",
-    },
-  } as unknown as JSONRPCMessage;
-}
-
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
+  return server;
 }

@@ -51,6 +51,7 @@ import { type Job, JobManager } from "./jobs.ts";
 import { NotebookHistory } from "./notebook.ts";
 import { type OutputStore, workingDirStore } from "./output_store.ts";
 import { safePathIn } from "./resources.ts";
+import { withOutputList } from "./outputs.ts";
 
 /** Default python_exec timeout in seconds. */
 export const DEFAULT_TIMEOUT_SECONDS = 30;
@@ -132,6 +133,11 @@ export interface ToolCallExtra {
   signal?: AbortSignal;
   /** Receives stdout chunks while code runs (progress notifications). */
   onStdout?: (text: string) => void;
+  /**
+   * Inline size of each text field (the client's
+   * `anthropic/maxResultSizeChars`); default {@linkcode TEXT_LIMIT_BYTES}.
+   */
+  textLimitBytes?: number;
 }
 
 /** A tool as the server lists and calls it. */
@@ -205,22 +211,72 @@ function jsonSchemaOf(
     unknown
   >;
   delete json.$schema;
-  return json;
+  return withoutEmptyAdditional(json) as Record<string, unknown>;
+}
+
+/**
+ * Drops `additionalProperties: {}` (zod's loose objects), which means the
+ * same as leaving it out and which strict schema checkers (the MCP
+ * Inspector's `--strict`) warn about.
+ */
+function withoutEmptyAdditional(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutEmptyAdditional);
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    if (
+      key === "additionalProperties" && typeof inner === "object" &&
+      inner !== null && Object.keys(inner).length === 0
+    ) continue;
+    out[key] = withoutEmptyAdditional(inner);
+  }
+  return out;
+}
+
+/**
+ * Numeric strings become numbers for the arguments the schema declares as
+ * numbers (`"timeout": "60"`); everything else is left as sent.
+ */
+function coerceNumbers(
+  args: unknown,
+  inputSchema: Record<string, unknown>,
+): unknown {
+  if (typeof args !== "object" || args === null || Array.isArray(args)) {
+    return args;
+  }
+  const properties = (inputSchema.properties ?? {}) as Record<
+    string,
+    { type?: unknown }
+  >;
+  const out: Record<string, unknown> = { ...args };
+  for (const [key, value] of Object.entries(out)) {
+    const type = properties[key]?.type;
+    if (
+      (type === "number" || type === "integer") && typeof value === "string" &&
+      /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value)
+    ) {
+      out[key] = Number(value);
+    }
+  }
+  return out;
 }
 
 function defineTool<S extends z.ZodType>(
   definition: ToolDefinition<S>,
 ): McpTool {
   const failure = definition.failure ?? ((message) => errorAnswer(message));
+  const inputSchema = jsonSchemaOf(definition.schema);
   return {
     name: definition.name,
     title: definition.title,
     description: definition.description,
-    inputSchema: jsonSchemaOf(definition.schema),
+    inputSchema,
     outputSchema: jsonSchemaOf(definition.output, "output"),
     annotations: { title: definition.title, ...definition.annotations },
     async call(args, context, extra = {}) {
-      const parsed = definition.schema.safeParse(args ?? {});
+      const parsed = definition.schema.safeParse(
+        coerceNumbers(args ?? {}, inputSchema),
+      );
       if (!parsed.success) {
         return failure(
           `Invalid arguments for ${definition.name}: ${
@@ -277,6 +333,13 @@ async function answerExec(
   return jsonAnswer(shaped.payload, !shaped.success, shaped.images);
 }
 
+/** The shaping limits a call asked for (`anthropic/maxResultSizeChars`). */
+function textLimits(extra: ToolCallExtra): { limitBytes?: number } {
+  return extra.textLimitBytes === undefined
+    ? {}
+    : { limitBytes: extra.textLimitBytes };
+}
+
 /** Fields every answer may carry when it fails. */
 const failureFields = {
   success: z.boolean().optional(),
@@ -294,6 +357,13 @@ const executionFields = {
   dropped_bytes: z.object({ stdout: z.number(), stderr: z.number() })
     .optional(),
   save_error: z.string().optional(),
+  outputs: z.array(z.object({
+    type: z.enum(["image", "file"]),
+    mime_type: z.string(),
+    uri: z.string().optional(),
+    name: z.string().optional(),
+    content_index: z.number().optional(),
+  })).optional(),
 };
 
 const jobStatusSchema = z.enum([
@@ -439,6 +509,7 @@ Files are read and written relative to the working directory (python_status show
       });
     }
     const pathFor = context.outputs.pathFactory();
+    const limits = textLimits(extra);
     const onStdout = extra.onStdout;
     let shaped: ShapedExec;
     try {
@@ -454,19 +525,21 @@ Files are read and written relative to the working directory (python_status show
           : {}),
       });
       context.history.record(kernel, code, result);
-      shaped = shapeExecResult(result, { kernelId: id, pathFor });
+      shaped = shapeExecResult(result, { kernelId: id, pathFor, ...limits });
     } catch (error) {
       if (error instanceof ExecutionTimeoutError) {
         context.history.record(kernel, code, error.partial);
         shaped = shapeExecResult(error.partial, {
           kernelId: id,
           pathFor,
+          ...limits,
           failure: timeoutMessage(seconds, error.kernelAlive),
         });
       } else if (error instanceof KernelDiedError) {
         shaped = shapeExecResult(error.partial, {
           kernelId: id,
           pathFor,
+          ...limits,
           failure: context.replaced.has(kernel)
             ? restartedDuringCallMessage(id)
             : kernelDiedMessage(id, error.exit),
@@ -545,6 +618,7 @@ Waits until the job ends or \`wait\` seconds pass (default 10, maximum 60), then
     }, {
       kernelId: job.kernelId,
       pathFor: context.outputs.pathFactory(),
+      ...textLimits(extra),
       ...(ended && job.failure !== null ? { failure: job.failure } : {}),
     });
     const { success: _success, kernel_id: _kernel, ...fields } = shaped.payload;
@@ -959,7 +1033,7 @@ export async function callTool(
     ...extra,
     ...(onStdout ? { onStdout: (text) => onStdout(context.mask(text)) } : {}),
   });
-  return maskAnswer(answer, context.mask);
+  return maskAnswer(withOutputList(answer), context.mask);
 }
 
 /** Every string of a JSON value, masked. */

@@ -1,9 +1,10 @@
 /**
  * Test harness for the real ipython_mcp server: spawns
  * `deno run <scoped permissions> src/cli/ipython_mcp.ts` as a subprocess and
- * talks to it through the SDK `Client` + `StdioClientTransport`; plus /proc
- * helpers to find the server's python processes and wait until they are
- * gone.
+ * talks to it over stdio in either MCP era: the v1 SDK `Client` for the 2025
+ * era (initialize, sessions), the v2 `@modelcontextprotocol/client` pinned to
+ * 2026-07-28 (stateless); plus /proc helpers to find the server's python
+ * processes and wait until they are gone.
  *
  * @module
  */
@@ -11,7 +12,14 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type {
+  CallToolResult,
+  ListResourcesResult,
+  ListToolsResult,
+  ReadResourceResult,
+} from "@modelcontextprotocol/sdk/types.js";
+import { Client as Client2026 } from "@modelcontextprotocol/client";
+import { StdioClientTransport as StdioClientTransport2026 } from "@modelcontextprotocol/client/stdio";
 import { fileURLToPath } from "node:url";
 import { testEnv } from "./kernel_env.ts";
 import { waitForExit } from "./processes.ts";
@@ -24,6 +32,50 @@ export const SERVER_ENTRY = fileURLToPath(
 
 /** The flags of `deno task ipython_mcp` (and of the compiled binary). */
 export const SERVER_PERMISSIONS: readonly string[] = runFlags("ipython_mcp");
+
+/** The two protocol eras the server speaks. */
+export type Era = "2025" | "2026";
+
+/** Both eras, for suites parameterised over them. */
+export const ERAS: readonly Era[] = ["2025", "2026"];
+
+/** The 2026 revision. */
+export const MODERN_VERSION = "2026-07-28";
+
+/** A connected client of either era, as the tests use it. */
+export type AnyClient = Client | Client2026;
+
+/**
+ * A v2 client pinned to the 2026-07-28 revision.
+ *
+ * @param capabilities Client capabilities (e.g. the tasks extension).
+ * @returns The unconnected client.
+ */
+export function modernClient(
+  capabilities: Record<string, unknown> = {},
+): Client2026 {
+  return new Client2026({ name: "mcp-test-2026", version: "0.0.0" }, {
+    capabilities,
+    versionNegotiation: { mode: { pin: MODERN_VERSION } },
+  });
+}
+
+/**
+ * Checks that a connected client speaks the era asked for.
+ *
+ * @param client The connected client.
+ * @param era The expected era.
+ * @throws {Error} When the negotiated version is of the other era.
+ */
+export function assertEra(client: AnyClient, era: Era): void {
+  const version = client instanceof Client
+    ? client.getServerVersion() && "2025"
+    : client.getNegotiatedProtocolVersion();
+  const got = version === MODERN_VERSION ? "2026" : "2025";
+  if (got !== era) {
+    throw new Error(`Client negotiated ${version}, not the ${era} era`);
+  }
+}
 
 /** A tool's answer with its first text item parsed as JSON. */
 export interface ToolJson {
@@ -39,16 +91,34 @@ export interface ToolJson {
  * @throws {Error} When the answer has no text item.
  */
 export async function callToolJson(
-  client: Client,
+  client: AnyClient,
   name: string,
   args: Record<string, unknown> = {},
   options?: RequestOptions,
+  meta?: Record<string, unknown>,
 ): Promise<ToolJson> {
-  const result = await client.callTool(
-    { name, arguments: args },
-    undefined,
-    options,
-  ) as CallToolResult;
+  const params = {
+    name,
+    arguments: args,
+    ...(meta === undefined ? {} : { _meta: meta }),
+  };
+  const result = client instanceof Client
+    ? await client.callTool(params, undefined, options)
+    : await client.callTool(
+      params,
+      options as Parameters<Client2026["callTool"]>[1],
+    );
+  return parseToolJson(result as CallToolResult);
+}
+
+/**
+ * Parses a tool result's first text item as JSON.
+ *
+ * @param result The raw result.
+ * @returns The result and its JSON.
+ * @throws {Error} When the answer has no text item.
+ */
+export function parseToolJson(result: CallToolResult): ToolJson {
   const first = result.content[0];
   if (!first || first.type !== "text") {
     throw new Error(`No text item in ${JSON.stringify(result)}`);
@@ -64,6 +134,10 @@ export interface StartMcpServerOptions {
   args?: string[];
   /** Working directory; default a fresh temp dir removed on dispose. */
   cwd?: string;
+  /** Protocol era of the client; default "2025". */
+  era?: Era;
+  /** Capabilities the client declares. */
+  capabilities?: Record<string, unknown>;
 }
 
 /**
@@ -108,8 +182,26 @@ export function serverCommand(
 
 /** A running server with a connected client. */
 export interface McpServerHarness extends AsyncDisposable {
-  /** The connected SDK client. */
-  client: Client;
+  /** The era the client speaks. */
+  era: Era;
+  /** The connected SDK client (v1 for 2025, v2 for 2026). */
+  client: AnyClient;
+  /**
+   * The v1 client of a 2025 harness (tasks, raw requests).
+   *
+   * @throws {Error} On a 2026 harness.
+   */
+  legacyClient(): Client;
+  /** tools/list. */
+  listTools(): Promise<ListToolsResult>;
+  /** resources/list. */
+  listResources(): Promise<ListResourcesResult>;
+  /**
+   * resources/read.
+   *
+   * @param uri The resource URI.
+   */
+  readResource(uri: string): Promise<ReadResourceResult>;
   /** Pid of the server (deno) process. */
   pid: number;
   /** The server's working directory. */
@@ -122,12 +214,14 @@ export interface McpServerHarness extends AsyncDisposable {
    * @param name Tool name.
    * @param args Arguments.
    * @param options Request options (onprogress, timeout).
+   * @param meta The request's `_meta` (e.g. `anthropic/maxResultSizeChars`).
    * @returns The raw result and the parsed JSON of its first item.
    */
   call(
     name: string,
     args?: Record<string, unknown>,
     options?: RequestOptions,
+    meta?: Record<string, unknown>,
   ): Promise<ToolJson>;
   /** Closes the client (stdin EOF), which makes the server exit. */
   close(): Promise<void>;
@@ -145,22 +239,30 @@ export async function startMcpServer(
   const ownCwd = options.cwd === undefined;
   const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "mcp_test_" });
   const { command, args } = serverCommand(options.args);
-  const transport = new StdioClientTransport({
+  const era = options.era ?? "2025";
+  const params = {
     command,
     args,
     env: serverEnv(options.env),
     cwd,
-    stderr: "pipe",
-  });
+    stderr: "pipe" as const,
+  };
+  const transport = era === "2025"
+    ? new StdioClientTransport(params)
+    : new StdioClientTransport2026(params);
   let stderrText = "";
   transport.stderr?.on("data", (chunk: Uint8Array | string) => {
     stderrText += typeof chunk === "string"
       ? chunk
       : new TextDecoder().decode(chunk);
   });
-  const client = new Client({ name: "mcp-test", version: "0.0.0" });
+  const client: AnyClient = era === "2025"
+    ? new Client({ name: "mcp-test", version: "0.0.0" }, {
+      capabilities: options.capabilities ?? {},
+    })
+    : modernClient(options.capabilities);
   try {
-    await client.connect(transport);
+    await (client as Client).connect(transport as StdioClientTransport);
   } catch (error) {
     await transport.close().catch(() => {});
     if (ownCwd) await Deno.remove(cwd, { recursive: true }).catch(() => {});
@@ -168,6 +270,7 @@ export async function startMcpServer(
       cause: error,
     });
   }
+  assertEra(client, era);
   const pid = transport.pid;
   if (pid === null) throw new Error("Server has no pid");
   let closed = false;
@@ -177,12 +280,21 @@ export async function startMcpServer(
     await client.close();
   };
   return {
+    era,
     client,
+    legacyClient() {
+      if (client instanceof Client) return client;
+      throw new Error("This harness speaks 2026-07-28, not 2025");
+    },
+    listTools: () => client.listTools() as Promise<ListToolsResult>,
+    listResources: () => client.listResources() as Promise<ListResourcesResult>,
+    readResource: (uri) =>
+      client.readResource({ uri }) as Promise<ReadResourceResult>,
     pid,
     cwd,
     stderr: () => stderrText,
-    call: (name, callArgs, requestOptions) =>
-      callToolJson(client, name, callArgs, requestOptions),
+    call: (name, callArgs, requestOptions, meta) =>
+      callToolJson(client, name, callArgs, requestOptions, meta),
     close,
     async [Symbol.asyncDispose]() {
       await close();

@@ -11,7 +11,15 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
+  type Client as Client2026,
+  StreamableHTTPClientTransport as HttpTransport2026,
+} from "@modelcontextprotocol/client";
+import {
+  type AnyClient,
+  assertEra,
   callToolJson,
+  type Era,
+  modernClient,
   serverCommand,
   serverEnv,
   type ToolJson,
@@ -30,10 +38,12 @@ export interface StartHttpServerOptions {
 
 /** A connected SDK client over HTTP. */
 export interface HttpClient {
-  /** The SDK client. */
-  client: Client;
+  /** The era it speaks. */
+  era: Era;
+  /** The SDK client (v1 for 2025, v2 for 2026). */
+  client: AnyClient;
   /** Its transport (session id, terminateSession). */
-  transport: StreamableHTTPClientTransport;
+  transport: StreamableHTTPClientTransport | HttpTransport2026;
   /**
    * Calls a tool and parses its JSON text item.
    *
@@ -64,12 +74,18 @@ export interface HttpServerHarness extends AsyncDisposable {
   /** Everything written to stderr so far. */
   stderr(): string;
   /**
-   * Connects a new client (a new MCP session).
+   * Connects a new client (a new MCP session in the 2025 era).
    *
    * @param token Token to send; default the server's.
+   * @param era Protocol era; default "2025".
+   * @param capabilities Client capabilities.
    * @returns The client.
    */
-  connect(token?: string): Promise<HttpClient>;
+  connect(
+    token?: string,
+    era?: Era,
+    capabilities?: Record<string, unknown>,
+  ): Promise<HttpClient>;
   /** Kernel processes below the server. */
   kernels(): number[];
 }
@@ -146,13 +162,28 @@ export async function startHttpServer(
       for (const pid of pids) seen.add(pid);
       return pids;
     },
-    async connect(withToken = token) {
-      const transport = new StreamableHTTPClientTransport(url, {
+    async connect(withToken = token, era = "2025", capabilities = {}) {
+      const init = {
         requestInit: { headers: { Authorization: `Bearer ${withToken}` } },
-      });
-      const client = new Client({ name: "mcp-http-test", version: "0.0.0" });
-      await client.connect(transport);
+      };
+      let client: AnyClient;
+      let transport: StreamableHTTPClientTransport | HttpTransport2026;
+      if (era === "2025") {
+        const v1 = new Client({ name: "mcp-http-test", version: "0.0.0" }, {
+          capabilities,
+        });
+        transport = new StreamableHTTPClientTransport(url, init);
+        await v1.connect(transport);
+        client = v1;
+      } else {
+        const v2: Client2026 = modernClient(capabilities);
+        transport = new HttpTransport2026(url, init);
+        await v2.connect(transport);
+        client = v2;
+      }
+      assertEra(client, era);
       const handle: HttpClient = {
+        era,
         client,
         transport,
         call: (name, callArgs, requestOptions) =>
@@ -237,4 +268,79 @@ export function conformancePackageDir(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The per-request `_meta` envelope of a 2026-07-28 request. */
+export function envelope(
+  capabilities: Record<string, unknown> = {},
+  version = "2026-07-28",
+): Record<string, unknown> {
+  return {
+    "io.modelcontextprotocol/protocolVersion": version,
+    "io.modelcontextprotocol/clientInfo": { name: "raw", version: "0" },
+    "io.modelcontextprotocol/clientCapabilities": capabilities,
+  };
+}
+
+/** The answer of one raw 2026 request. */
+export interface ModernAnswer {
+  /** HTTP status. */
+  status: number;
+  /** The JSON-RPC response (from a JSON body or the SSE stream). */
+  message: {
+    result?: Record<string, unknown>;
+    error?: { code: number; message: string; data?: Record<string, unknown> };
+  };
+}
+
+/**
+ * Sends one stateless 2026-07-28 request by hand (the headers and envelope
+ * the revision asks for) and reads its response, JSON or SSE.
+ *
+ * @param url The endpoint.
+ * @param token Bearer token.
+ * @param method JSON-RPC method.
+ * @param params Parameters (the envelope is added to `_meta`).
+ * @param options Client capabilities, protocol version.
+ * @returns Status and the JSON-RPC response.
+ */
+export async function modernRequest(
+  url: URL,
+  token: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  options: { capabilities?: Record<string, unknown>; version?: string } = {},
+): Promise<ModernAnswer> {
+  const version = options.version ?? "2026-07-28";
+  const meta = {
+    ...(params._meta as Record<string, unknown> | undefined),
+    ...envelope(options.capabilities, version),
+  };
+  const name = typeof params.name === "string"
+    ? params.name
+    : typeof params.taskId === "string"
+    ? params.taskId
+    : undefined;
+  const response = await rawPost(url, {
+    jsonrpc: "2.0",
+    id: 1,
+    method,
+    params: { ...params, _meta: meta },
+  }, {
+    authorization: `Bearer ${token}`,
+    "mcp-protocol-version": version,
+    "mcp-method": method,
+    ...(name === undefined ? {} : { "mcp-name": name }),
+  });
+  const text = await response.text();
+  const type = response.headers.get("content-type") ?? "";
+  if (!type.includes("text/event-stream")) {
+    return { status: response.status, message: JSON.parse(text) };
+  }
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("data:")) continue;
+    const message = JSON.parse(line.slice(5));
+    if (message.id === 1) return { status: response.status, message };
+  }
+  throw new Error(`No response in the SSE stream: ${text}`);
 }

@@ -163,15 +163,20 @@ export const main = () => frame;
   }
 });
 
-Deno.test("checkServerGraph() flags the agent's npm packages", () => {
+Deno.test("checkServerGraph() flags the agent's npm packages and the v1 MCP SDK", () => {
   assert.deepEqual(
     checkServerGraph([
+      "npm:/@modelcontextprotocol/server@2.4.0/stdio",
       "npm:/@modelcontextprotocol/sdk@1.32.2/server/index.js",
       "npm:/openai@7.57.0/index.mjs",
       "npm:/marked-terminal@7.3.1/index.js",
       "src/kernel/mod.ts",
     ]).map((v) => v.message.split(" ")[5]),
-    ["npm:/openai@7.57.0/index.mjs", "npm:/marked-terminal@7.3.1/index.js"],
+    [
+      "npm:/@modelcontextprotocol/sdk@1.32.2/server/index.js",
+      "npm:/openai@7.57.0/index.mjs",
+      "npm:/marked-terminal@7.3.1/index.js",
+    ],
   );
 });
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ContentBlock } from "@modelcontextprotocol/sdk/types.js";
-import { startMcpServer } from "../_helpers/mcp_client.ts";
+import { type Era, ERAS, startMcpServer } from "../_helpers/mcp_client.ts";
 import { assertValidNotebook } from "../_helpers/notebook.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 
@@ -14,8 +14,12 @@ async function namesIn(dir: string): Promise<string[]> {
   return names;
 }
 
-Deno.test("ipython_mcp python_export", async (t) => {
-  await using server = await startMcpServer();
+for (const era of ERAS) {
+  Deno.test(`ipython_mcp python_export (${era})`, (t) => exportSuite(t, era));
+}
+
+async function exportSuite(t: Deno.TestContext, era: Era): Promise<void> {
+  await using server = await startMcpServer({ era });
   const { call } = server;
 
   await t.step(
@@ -61,7 +65,7 @@ Deno.test("ipython_mcp python_export", async (t) => {
       );
       assert.equal(notebook.cells[3].outputs[0].ename, "ZeroDivisionError");
       // The file can be read back as a resource.
-      const read = await server.client.readResource({ uri: link.uri });
+      const read = await server.readResource(link.uri);
       assert.ok("text" in read.contents[0]!);
     },
   );
@@ -142,4 +146,4 @@ Deno.test("ipython_mcp python_export", async (t) => {
     assert.equal(result.isError, true);
     assert.match(json.error as string, /Kernel nope not found/);
   });
-});
+}

@@ -8,8 +8,15 @@ import {
 import { KernelRegistry, SILENT_LOGGER } from "../../src/kernel/mod.ts";
 import { testLaunch } from "../_helpers/kernel_env.ts";
 import type { Progress } from "@modelcontextprotocol/sdk/types.js";
-import { INITIALIZE, rawPost, startHttpServer } from "../_helpers/mcp_http.ts";
 import {
+  type HttpServerHarness,
+  INITIALIZE,
+  rawPost,
+  startHttpServer,
+} from "../_helpers/mcp_http.ts";
+import {
+  type Era,
+  ERAS,
   SERVER_ENTRY,
   serverCommand,
   serverEnv,
@@ -73,7 +80,7 @@ async function rawHttp(url: URL, head: string, body = ""): Promise<number> {
   }
 }
 
-Deno.test("ipython_mcp --http: the stdio core scenarios over Streamable HTTP", async (t) => {
+Deno.test("ipython_mcp --http: the stdio core scenarios over Streamable HTTP, both eras on one server", async (t) => {
   await using server = await startHttpServer({
     env: { CODER_MCP_TOKEN: undefined },
   });
@@ -81,7 +88,17 @@ Deno.test("ipython_mcp --http: the stdio core scenarios over Streamable HTTP", a
     assert.match(server.token, /^[A-Za-z0-9_-]{40,}$/);
     assert.equal(server.stderr().split(server.token).length - 1, 1);
   });
-  const { client, call } = await server.connect();
+  for (const era of ERAS) {
+    await t.step(`${era} era`, (t) => coreScenarios(t, server, era));
+  }
+});
+
+async function coreScenarios(
+  t: Deno.TestContext,
+  server: HttpServerHarness,
+  era: Era,
+): Promise<void> {
+  const { client, call } = await server.connect(undefined, era);
 
   await t.step("tools/list has the seven tools", async () => {
     const { tools } = await client.listTools();
@@ -193,7 +210,7 @@ Deno.test("ipython_mcp --http: the stdio core scenarios over Streamable HTTP", a
     assert.equal((json.all_kernels as unknown[]).length, 2);
     assert.equal(json.cwd, server.cwd);
   });
-});
+}
 
 Deno.test("ipython_mcp --http refuses what it must", async (t) => {
   await using server = await startHttpServer({
@@ -662,7 +679,7 @@ Deno.test("BoundedEventStore", async (t) => {
     const got: unknown[] = [];
     const stream = await store.replayEventsAfter(id, {
       send: (_id, m) => {
-        got.push((m as { params: { n: number } }).params.n);
+        got.push((m as unknown as { params: { n: number } }).params.n);
         return Promise.resolve();
       },
     });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  type Era,
+  ERAS,
   type McpServerHarness,
   startMcpServer,
 } from "../_helpers/mcp_client.ts";
@@ -30,8 +32,12 @@ async function newKernel(server: McpServerHarness): Promise<string> {
   return json.kernel_id as string;
 }
 
-Deno.test("ipython_mcp background jobs", async (t) => {
-  await using server = await startMcpServer();
+for (const era of ERAS) {
+  Deno.test(`ipython_mcp background jobs (${era})`, (t) => jobsSuite(t, era));
+}
+
+async function jobsSuite(t: Deno.TestContext, era: Era): Promise<void> {
+  await using server = await startMcpServer({ era });
   const { call } = server;
 
   await t.step(
@@ -208,7 +214,7 @@ Deno.test("ipython_mcp background jobs", async (t) => {
     assert.equal(wrongType.result.isError, true);
     assert.equal((await call("python_exec", { code: "1+1" })).json.result, "2");
   });
-});
+}
 
 Deno.test("ipython_mcp shutdown kills the kernels of running jobs", async () => {
   await using server = await startMcpServer();

@@ -6,18 +6,121 @@ import type {
   ContentBlock,
   Resource,
 } from "@modelcontextprotocol/sdk/types.js";
-import { startMcpServer } from "../_helpers/mcp_client.ts";
+import { type Era, ERAS, startMcpServer } from "../_helpers/mcp_client.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 
 function itemTypes(result: CallToolResult): string[] {
   return result.content.map((item: ContentBlock) => item.type);
 }
 
-Deno.test("ipython_mcp results stay acceptable to MCP clients", async (t) => {
-  await using server = await startMcpServer();
+for (const era of ERAS) {
+  Deno.test(`ipython_mcp results stay acceptable to MCP clients (${era})`, (t) =>
+    resultsSuite(t, era));
+}
+
+async function resultsSuite(t: Deno.TestContext, era: Era): Promise<void> {
+  await using server = await startMcpServer({ era });
   const { call } = server;
   // The SDK client validates structuredContent against the listed schemas.
-  await server.client.listTools();
+  await server.listTools();
+
+  await t.step(
+    "structuredContent alone lists every image and saved file",
+    async () => {
+      // Codex shows the model only structuredContent.
+      const { result } = await call("python_exec", {
+        code: PYTHON_DISPLAY_PNG + "\n" +
+          "from IPython.display import SVG\n" +
+          'display(SVG(\'<svg xmlns="http://www.w3.org/2000/svg" width="2" height="2"/>\'))\n' +
+          "print('hello')",
+      });
+      const structured = result.structuredContent as {
+        stdout: string;
+        outputs: {
+          type: string;
+          mime_type: string;
+          uri?: string;
+          content_index?: number;
+        }[];
+      };
+      assert.equal(structured.stdout, "hello\n");
+      assert.deepEqual(structured.outputs.map((o) => [o.type, o.mime_type]), [
+        ["image", "image/png"],
+        ["file", "image/svg+xml"],
+      ]);
+      const index = structured.outputs[0]!.content_index!;
+      assert.equal(result.content[index]?.type, "image");
+      const link = result.content.find((item: ContentBlock) =>
+        item.type === "resource_link"
+      ) as { uri: string };
+      assert.equal(structured.outputs[1]!.uri, link.uri);
+      // The text item says the same.
+      const first = result.content[0] as { text: string };
+      assert.deepEqual(JSON.parse(first.text), structured);
+    },
+  );
+
+  await t.step(
+    "anthropic/maxResultSizeChars raises and lowers the inline size",
+    async () => {
+      const code = "print('x' * 150_000)";
+      const cut = await call("python_exec", { code });
+      assert.match(cut.json.stdout as string, /truncated at 100KB/);
+      const raised = await call("python_exec", { code }, undefined, {
+        "anthropic/maxResultSizeChars": 200_000,
+      });
+      assert.equal(raised.json.stdout, "x".repeat(150_000) + "\n");
+      const lowered = await call(
+        "python_exec",
+        { code: "print('y' * 5_000)" },
+        undefined,
+        { "anthropic/maxResultSizeChars": "1000" },
+      );
+      const text = lowered.json.stdout as string;
+      assert.ok(text.length < 1_200, `${text.length} characters inline`);
+      const path = /full text: (\S+)\]/.exec(text)?.[1];
+      assert.ok(path, text);
+      assert.equal(await Deno.readTextFile(path), "y".repeat(5_000) + "\n");
+      assert.ok(
+        lowered.result.content.some((item: ContentBlock) =>
+          item.type === "resource_link"
+        ),
+      );
+    },
+  );
+
+  await t.step('a numeric string is accepted ("timeout": "60")', async () => {
+    const { json } = await call("python_exec", {
+      code: "6 * 7",
+      timeout: "60",
+    });
+    assert.equal(json.result, "42", JSON.stringify(json));
+    const bad = await call("python_exec", { code: "1", timeout: "soon" });
+    assert.equal(bad.result.isError, true);
+    assert.match(bad.json.error as string, /timeout/);
+  });
+
+  await t.step(
+    "tools are listed in a fixed order with strict-clean output schemas",
+    async () => {
+      const first = (await server.listTools()).tools;
+      const second = (await server.listTools()).tools;
+      assert.deepEqual(first.map((tool: { name: string }) => tool.name), [
+        "python_exec",
+        "python_job",
+        "python_reset",
+        "python_status",
+        "python_interrupt",
+        "python_export",
+        "submit_code",
+      ]);
+      assert.deepEqual(second, first);
+      const text = JSON.stringify(
+        first.map((tool: { outputSchema?: unknown }) => tool.outputSchema),
+      );
+      assert.doesNotMatch(text, /"additionalProperties":\{\}/);
+    },
+  );
 
   await t.step("an SVG is saved and linked, never an image item", async () => {
     const { result, json } = await call("python_exec", {
@@ -171,11 +274,11 @@ Deno.test("ipython_mcp results stay acceptable to MCP clients", async (t) => {
       assert.ok(link && link.type === "resource_link");
       const path = (json.stdout as string).match(/full text: (.+)\]$/)![1]!;
       assert.equal(link.uri, pathToFileURL(path).href);
-      const read = await server.client.readResource({ uri: link.uri });
+      const read = await server.readResource(link.uri);
       const contents = read.contents[0]!;
       assert.ok("text" in contents);
       assert.equal(contents.text, "b".repeat(200_000) + "\n");
-      const listed = await server.client.listResources();
+      const listed = await server.listResources();
       assert.ok(listed.resources.some((r: Resource) => r.uri === link.uri));
     },
   );
@@ -195,15 +298,15 @@ Deno.test("ipython_mcp results stay acceptable to MCP clients", async (t) => {
           const uri of [pathToFileURL(link).href, pathToFileURL(secret).href]
         ) {
           await assert.rejects(
-            server.client.readResource({ uri }),
+            server.readResource(uri),
             /symlink|outside the working directory/,
           );
         }
         await assert.rejects(
-          server.client.readResource({ uri: "http://example.com/x" }),
+          server.readResource("http://example.com/x"),
           /not a file:\/\/ URL/,
         );
-        const listed = await server.client.listResources();
+        const listed = await server.listResources();
         assert.ok(
           !listed.resources.some((r: Resource) => r.name === "evil.txt"),
         );
@@ -217,4 +320,4 @@ Deno.test("ipython_mcp results stay acceptable to MCP clients", async (t) => {
       }
     },
   );
-});
+}

@@ -1,20 +1,24 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Progress, Tool } from "@modelcontextprotocol/sdk/types.js";
-import { startMcpServer } from "../_helpers/mcp_client.ts";
+import { type Era, ERAS, startMcpServer } from "../_helpers/mcp_client.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 import { kernelDescendants } from "../_helpers/processes.ts";
 
 const KERNEL_ID = /^[0-9a-f]{8}$/;
 
-Deno.test("ipython_mcp tools over stdio", async (t) => {
-  await using server = await startMcpServer();
+for (const era of ERAS) {
+  Deno.test(`ipython_mcp tools over stdio (${era})`, (t) => toolsSuite(t, era));
+}
+
+async function toolsSuite(t: Deno.TestContext, era: Era): Promise<void> {
+  await using server = await startMcpServer({ era });
   const { call } = server;
 
   await t.step(
     "tools/list has the seven tools with their schemas",
     async () => {
-      const { tools } = await server.client.listTools();
+      const { tools } = await server.listTools();
       assert.deepEqual(tools.map((tool: Tool) => tool.name), [
         "python_exec",
         "python_job",
@@ -501,4 +505,4 @@ Deno.test("ipython_mcp tools over stdio", async (t) => {
       );
     },
   );
-});
+}

@@ -1,0 +1,80 @@
+/**
+ * The list of a tool answer's images and saved files, put into the JSON
+ * object itself (`outputs`), so a client that shows the model only
+ * `structuredContent` (Codex) still learns of every image and file, with its
+ * MIME type and resource URI.
+ *
+ * @module
+ */
+
+import type { ToolAnswer } from "./format.ts";
+
+/** One image or saved file of an answer, as listed in `outputs`. */
+export interface OutputEntry {
+  /** `image` for an inline image, `file` for a saved file. */
+  type: "image" | "file";
+  /** MIME type. */
+  mime_type: string;
+  /** `file://` URI readable through `resources/read` (saved files). */
+  uri?: string;
+  /** File name (saved files). */
+  name?: string;
+  /** Position of the item in `content` (inline images). */
+  content_index?: number;
+}
+
+/**
+ * Adds `outputs` (images and saved files) to the answer's JSON object, in
+ * its text item and in `structuredContent` alike. Answers without such
+ * items, or whose first item is not JSON text, are returned unchanged.
+ *
+ * @param answer A tool answer.
+ * @returns The answer with `outputs` listed.
+ * @example An answer with a resource link
+ * ```ts
+ * import { withOutputList } from "./outputs.ts";
+ * const answer = withOutputList({
+ *   content: [
+ *     { type: "text", text: "{}" },
+ *     { type: "resource_link", uri: "file:///w/a.svg", name: "a.svg", mimeType: "image/svg+xml" },
+ *   ],
+ *   structuredContent: {},
+ * });
+ * answer.structuredContent; // { outputs: [{ type: "file", mime_type: "image/svg+xml", uri: "file:///w/a.svg", name: "a.svg" }] }
+ * ```
+ */
+export function withOutputList(answer: ToolAnswer): ToolAnswer {
+  const [first, ...rest] = answer.content;
+  if (!first || first.type !== "text" || rest.length === 0) return answer;
+  const outputs: OutputEntry[] = [];
+  rest.forEach((item, index) => {
+    if (item.type === "image") {
+      outputs.push({
+        type: "image",
+        mime_type: item.mimeType,
+        content_index: index + 1,
+      });
+    } else if (item.type === "resource_link") {
+      outputs.push({
+        type: "file",
+        mime_type: item.mimeType,
+        uri: item.uri,
+        name: item.name,
+      });
+    }
+  });
+  if (outputs.length === 0) return answer;
+  let payload: Record<string, unknown>;
+  try {
+    payload = JSON.parse(first.text);
+  } catch {
+    return answer;
+  }
+  if (typeof payload !== "object" || payload === null) return answer;
+  const listed = { ...payload, outputs };
+  return {
+    ...answer,
+    content: [{ type: "text", text: JSON.stringify(listed) }, ...rest],
+    structuredContent: listed,
+  };
+}
