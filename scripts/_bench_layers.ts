@@ -11,6 +11,7 @@ import { createHmac } from "node:crypto";
 import type { Kernel } from "../src/kernel/mod.ts";
 import { connect } from "../src/zmtp/mod.ts";
 import { writeConnectionFile } from "../src/kernel/launcher.ts";
+import { type ConnectionInfo, endpointOf } from "../src/kernel/connection.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -133,14 +134,14 @@ export interface BareShell extends AsyncDisposable {
  * @returns The shell.
  */
 export async function openBareShell(
-  info: { ip: string; shell_port: number; key: string },
+  info: ConnectionInfo,
   count: number,
   signal: AbortSignal,
 ): Promise<BareShell> {
   const requests = presignExecuteRequests("1+1", info.key, count);
   const shell = await connect(
     "DEALER",
-    `tcp://${info.ip}:${info.shell_port}`,
+    endpointOf(info, info.shell_port),
     { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) },
   );
   let next = 0;
