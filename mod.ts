@@ -3,17 +3,18 @@
  * OpenAI-compatible chat API (OpenRouter by default), running its code in
  * persistent IPython kernels driven over the Jupyter protocol.
  *
- * Three layers are exported here:
+ * This entry point is the agent:
+ * {@linkcode solveTask} for a whole task, {@linkcode createCodingAgent} +
+ * {@linkcode runAgent} for several turns, {@linkcode getFinalResponse};
+ * {@linkcode evaluateTasks} for many tasks at once (a stream of
+ * {@linkcode EvalRecord}s) and {@linkcode replayLog} to run a logged session
+ * again without a model. The other parts have entry points of their own:
  *
- * - **agent**: {@linkcode solveTask} for a whole task,
- *   {@linkcode createCodingAgent} + {@linkcode runAgent} for multi-turn use,
- *   {@linkcode getFinalResponse}; {@linkcode evaluateTasks} for many tasks
- *   at once (a stream of {@linkcode EvalRecord}s), {@linkcode replayLog} to
- *   run a logged session again without a model.
- * - **llm**: {@linkcode getOpenrouterLlm}, {@linkcode listAvailableModels},
- *   {@linkcode loadModelConfig}, {@linkcode createChatClient}.
- * - **kernel**: {@linkcode startKernel}, {@linkcode KernelRegistry},
- *   {@linkcode checkSyntax} and the kernel errors.
+ * - `@agentic/agentic-python-coder/kernel`: kernels, the registry, backends;
+ * - `@agentic/agentic-python-coder/llm`: model configurations, chat client;
+ * - `@agentic/agentic-python-coder/mcp`: the MCP server and its transports;
+ * - `@agentic/agentic-python-coder/zmtp`: the ZeroMQ transport;
+ * - `@agentic/agentic-python-coder/coder` and `.../ipython-mcp`: the programs.
  *
  * Nothing here reads the environment on its own: pass `env` (for example
  * `Deno.env.toObject()`) so the agent can find the API key and the kernel can
@@ -22,7 +23,7 @@
  *
  * @example Solve a task
  * ```ts
- * import { getFinalResponse, solveTask } from "./mod.ts";
+ * import { getFinalResponse, solveTask } from "@agentic/agentic-python-coder";
  *
  * const { messages, stats, logPath } = await solveTask(
  *   "Write a function that returns the n-th Fibonacci number",
@@ -34,7 +35,7 @@
  *
  * @example Several turns with one agent (state persists)
  * ```ts
- * import { createCodingAgent, getFinalResponse, runAgent } from "./mod.ts";
+ * import { createCodingAgent, getFinalResponse, runAgent } from "@agentic/agentic-python-coder";
  *
  * await using agent = await createCodingAgent({
  *   workingDirectory: "/tmp/workspace",
@@ -47,20 +48,9 @@
  * console.log(getFinalResponse(messages), stats.tool_usage);
  * ```
  *
- * @example Models and a raw chat call
- * ```ts
- * import { getOpenrouterLlm, listAvailableModels, loadModelConfig } from "./mod.ts";
- *
- * console.log(listAvailableModels()); // ["deepseek31", ..., "sonnet45"]
- * console.log((await loadModelConfig("gpt52")).path); // "openai/gpt-5.2"
- * const llm = await getOpenrouterLlm("sonnet45", { env: Deno.env.toObject() });
- * const { message } = await llm.complete({ messages: [{ role: "user", content: "Hi" }] });
- * console.log(message.content);
- * ```
- *
  * @example Evaluate a directory of tasks, then replay one run
  * ```ts
- * import { evaluateTasks, loadEvalTasks, replayLog } from "./mod.ts";
+ * import { evaluateTasks, loadEvalTasks, replayLog } from "@agentic/agentic-python-coder";
  *
  * const tasks = await loadEvalTasks(["examples/eval"], { cwd: Deno.cwd() });
  * for await (const record of evaluateTasks(tasks, {
@@ -77,27 +67,17 @@
  * console.log(replay.differences.length); // 0 when today's results match
  * ```
  *
- * @example A kernel on its own
- * ```ts
- * import { startKernel } from "./mod.ts";
- *
- * await using kernel = await startKernel({ cwd: "/tmp", env: Deno.env.toObject() });
- * const result = await kernel.execute("x = 6 * 7\nx");
- * console.log(result.result); // "42"
- * ```
- *
  * @module
  */
 
 export {
   type AgentEvent,
-  AgentLog,
+  type AgentLog,
   type AgentStats,
   type AgentTool,
   type CleanRoomEvent,
-  type CleanRoomOptions,
   type CleanRoomResult,
-  CodingAgent,
+  type CodingAgent,
   type CodingAgentOptions,
   combineStats,
   createCodingAgent,
@@ -119,24 +99,19 @@ export {
   LOG_FORMAT_VERSION,
   type LogEvent,
   type LoggedTodo,
-  parseProjectFile,
-  parseReplayLog,
-  type ProjectFile,
   readEvalResults,
   type ReplayDifference,
   replayLog,
   ReplayLogError,
   type ReplayOptions,
-  type ReplayPlan,
   type ReplayResult,
   type ReplayRun,
   RESULTS_FILE,
   runAgent,
   type RunAgentOptions,
   type RunAgentResult,
-  runCleanRoom,
   type RunStatus,
-  SecretMasker,
+  type SecretMasker,
   type SessionEvent,
   shellValidator,
   solveTask,
@@ -152,101 +127,33 @@ export {
   type ToolResultEvent,
   type ValidationResult,
 } from "./src/agent/mod.ts";
-export {
-  type AssistantMessage,
-  type ChatClient,
-  type ChatClientOptions,
-  type ChatCompletion,
-  type ChatMessage,
-  type ChatRequest,
-  createChatClient,
-  DEFAULT_MODEL,
-  getOpenrouterLlm,
-  type GetOpenrouterLlmOptions,
-  listAvailableModels,
-  LlmError,
-  type LlmLogger,
-  LlmRequestError,
-  LlmResponseError,
-  loadModelConfig,
-  type LoadModelConfigOptions,
-  MissingApiKeyError,
-  type ModelConfig,
-  ModelConfigError,
-  OPENROUTER_BASE_URL,
-  parseModelConfig,
-  type SystemMessage,
-  type TokenUsage,
-  type ToolCall,
-  type ToolDefinition,
-  type ToolMessage,
-  UnknownModelError,
-  type UserMessage,
-} from "./src/llm/mod.ts";
-export {
-  type BackendKind,
-  checkSyntax,
-  type CheckSyntaxOptions,
-  type CommandResult,
-  createLocalBackend,
-  createRemoteBackend,
-  createSandboxBackend,
-  DEFAULT_KERNEL_ID,
-  type ExecuteOptions,
-  type ExecuteResult,
-  ExecutionTimeoutError,
-  type GatewayClient,
-  type GatewayConfig,
-  GatewayError,
-  type InstallStep,
-  InvalidPackageSpecError,
-  Kernel,
-  type KernelBackend,
-  type KernelCommand,
-  KernelDiedError,
-  KernelError,
-  type KernelExit,
-  type KernelExitReason,
-  type KernelHandle,
-  type KernelImage,
-  type KernelInfo,
-  KernelLimitError,
-  type KernelModel,
-  KernelNotFoundError,
-  KernelRegistry,
-  type KernelRegistryOptions,
-  KernelSlots,
-  KernelStartError,
-  type KernelStartRequest,
-  type KernelState,
-  type LaunchOptions,
-  type LaunchPlan,
-  LocalBackend,
-  type LocalBackendOptions,
-  type Logger,
-  type OutputChunk,
-  type PythonError,
-  type ReleaseSlot,
-  RemoteBackend,
-  type RemoteBackendOptions,
-  resolvePython,
-  SandboxBackend,
-  type SandboxBackendOptions,
-  type SocketFactory,
-  type SpawnWrapper,
-  startKernel,
-  type StartKernelOptions,
-  type SyntaxCheck,
-  validatePackageSpec,
-  type WrappedKernelCommand,
-} from "./src/kernel/mod.ts";
-export {
-  connect,
-  type ConnectOptions,
-  type Endpoint,
-  type ReceiveOptions,
-  type SocketType,
-  ZmtpClosedError,
-  ZmtpError,
-  type ZmtpSocket,
-} from "./src/zmtp/mod.ts";
+export type {
+  AssistantMessage,
+  ChatClient,
+  ChatCompletion,
+  ChatMessage,
+  ChatRequest,
+  ModelConfig,
+  SystemMessage,
+  TokenUsage,
+  ToolCall,
+  ToolDefinition,
+  ToolMessage,
+  UserMessage,
+} from "./src/llm/public.ts";
+export type {
+  BackendKind,
+  ExecuteOptions,
+  ExecuteResult,
+  KernelBackend,
+  KernelExit,
+  KernelExitReason,
+  KernelHandle,
+  KernelImage,
+  KernelStartRequest,
+  KernelState,
+  LaunchOptions,
+  Logger,
+  OutputChunk,
+  PythonError,
+} from "./src/kernel/public.ts";

@@ -4,8 +4,17 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { DEFAULT_MODEL, listAvailableModels } from "../llm/mod.ts";
+import {
+  DEFAULT_STEP_LIMIT,
+  optionHelp,
+  type OptionValues,
+  parseWith,
+  positiveCount,
+  UsageError,
+} from "./options.ts";
+
+export { DEFAULT_STEP_LIMIT, UsageError };
 
 /** Help text of `coder` (kept beside the parser so both change together). */
 export const HELP_TEXT =
@@ -23,33 +32,36 @@ Usage:
   coder mcp [--dir DIR]            run the ipython_mcp server on stdio
 
 Options:
-  -t, --task FILE        Read the task from a Markdown file
-      --model NAME|FILE  Model name or JSON config file (default: ${DEFAULT_MODEL})
-  -p, --project FILE     Project template with domain instructions
-      --with PKG         Package for the kernel (repeatable), e.g. --with numpy
-  -d, --dir DIR          Working directory (created when missing)
-      --api-key KEY      OpenRouter API key (overrides the config file and env)
-      --todo             Give the agent a todo list tool
-      --step-limit N     Maximum agent steps (default: 200)
-      --no-clean-room    Accept save_code without first running the program
-                         on its own in a fresh kernel
-      --replay LOG       Replay a log (format 2): tool calls run again, the
-                         results are compared; exit 0 when none differs
-      --sandbox          Run the kernel in an OS sandbox (Linux, bubblewrap)
-      --memory-limit SIZE  Kernel memory cap, e.g. 4G (default 4G with --sandbox)
-      --allow-host HOST[,HOST...]  Let the sandboxed kernel reach these hosts
-                         (HOST: ports 80/443; HOST:PORT: that port) over HTTP
-                         and HTTPS through a filtering proxy; repeatable.
-                         Default with --sandbox: no network at all
-      --gateway URL      Run the kernel on a Jupyter Server / gateway (token in
-                         CODER_GATEWAY_TOKEN)
-  -i, --interactive      Interactive mode (type exit or quit to end)
-  -q, --quiet            Print nothing
-      --json             Print one JSON summary on stdout
-      --init [TEMPLATE]  Copy templates: cpmpy, clingo, regex or all (default: all)
-  -V, --version          Print the version
-  -h, --help             Print this help
-
+${
+    optionHelp([
+      ["-t, --task FILE", "Read the task from a Markdown file"],
+      "model",
+      "project",
+      "with",
+      "dir",
+      "api-key",
+      "todo",
+      "step-limit",
+      "no-clean-room",
+      [
+        "    --replay LOG",
+        "Replay a log (format 2): tool calls run again, the results are compared; exit 0 when none differs",
+      ],
+      "sandbox",
+      "memory-limit",
+      "allow-host",
+      "gateway",
+      ["-i, --interactive", "Interactive mode (type exit or quit to end)"],
+      ["-q, --quiet", "Print nothing"],
+      ["    --json", "Print one JSON summary on stdout"],
+      [
+        "    --init [TEMPLATE]",
+        "Copy templates: cpmpy, clingo, regex or all (default: all)",
+      ],
+      "version",
+      "help",
+    ])
+  }
 Models: ${listAvailableModels().join(", ")},
 or a JSON file with "path" and optional parameters.
 
@@ -60,9 +72,6 @@ model configuration), CODER_SANDBOX_ALLOW_HOSTS (like --allow-host), NO_COLOR.
 Exit codes: 0 answer given, 1 runtime error, 2 usage error, 3 step limit reached,
 130 stopped by SIGINT, 143 stopped by SIGTERM.
 `;
-
-/** Default `--step-limit`. */
-export const DEFAULT_STEP_LIMIT = 200;
 
 /** Parsed `coder` flags. */
 export interface CoderArgs {
@@ -110,21 +119,6 @@ export interface CoderArgs {
   replay: string | null;
 }
 
-/** A command-line mistake: exit code 2, message plus a hint to `--help`. */
-export class UsageError extends Error {
-  /** Exit code of usage errors. */
-  readonly exitCode = 2;
-
-  /**
-   * @param message What is wrong with the command line.
-   * @param options Standard error options (`cause`).
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "UsageError";
-  }
-}
-
 /**
  * `--init` takes an optional value, which `parseArgs` cannot express:
  * `--init NAME` becomes `--init=NAME` when NAME is not a flag, bare `--init`
@@ -168,56 +162,47 @@ function normalizeInit(args: readonly string[]): string[] {
  * ```
  */
 export function parseCoderArgs(args: readonly string[]): CoderArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: normalizeInit(args),
-      strict: true,
-      allowPositionals: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-        init: { type: "string" },
-        task: { type: "string", short: "t" },
-        model: { type: "string" },
-        project: { type: "string", short: "p" },
-        with: { type: "string", multiple: true },
-        dir: { type: "string", short: "d" },
-        "api-key": { type: "string" },
-        todo: { type: "boolean" },
-        quiet: { type: "boolean", short: "q" },
-        json: { type: "boolean" },
-        interactive: { type: "boolean", short: "i" },
-        "step-limit": { type: "string" },
-        sandbox: { type: "boolean" },
-        "memory-limit": { type: "string" },
-        gateway: { type: "string" },
-        "allow-host": { type: "string", multiple: true },
-        "no-clean-room": { type: "boolean" },
-        replay: { type: "string" },
-      },
-    });
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) {
-      throw new UsageError((error as Error).message, { cause: error });
-    }
-    throw error;
-  }
-  const { values, positionals } = parsed;
-  let stepLimit = DEFAULT_STEP_LIMIT;
-  if (values["step-limit"] !== undefined) {
-    const raw = values["step-limit"];
-    stepLimit = Number(raw);
-    if (
-      !/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(stepLimit) ||
-      stepLimit < 1
-    ) {
-      throw new UsageError(
-        `Invalid --step-limit "${raw}": expected a whole number >= 1`,
-      );
-    }
-  }
+  const { values: raw, positionals } = parseWith(
+    normalizeInit(args),
+    [
+      "help",
+      "version",
+      "model",
+      "project",
+      "with",
+      "dir",
+      "api-key",
+      "todo",
+      "step-limit",
+      "sandbox",
+      "memory-limit",
+      "gateway",
+      "allow-host",
+      "no-clean-room",
+    ],
+    {
+      init: { type: "string" },
+      task: { type: "string", short: "t" },
+      quiet: { type: "boolean", short: "q" },
+      json: { type: "boolean" },
+      interactive: { type: "boolean", short: "i" },
+      replay: { type: "string" },
+    },
+    true,
+  );
+  const values = raw as OptionValues & {
+    init?: string;
+    task?: string;
+    quiet?: boolean;
+    json?: boolean;
+    interactive?: boolean;
+    replay?: string;
+  };
+  const stepLimit = positiveCount(
+    values["step-limit"],
+    "--step-limit",
+    DEFAULT_STEP_LIMIT,
+  );
   const inline = positionals.join(" ").trim();
   return {
     help: values.help ?? false,

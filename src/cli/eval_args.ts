@@ -4,12 +4,34 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { DEFAULT_MODEL } from "../llm/mod.ts";
-import { DEFAULT_STEP_LIMIT, UsageError } from "./args.ts";
+import {
+  DEFAULT_STEP_LIMIT,
+  optionHelp,
+  type OptionName,
+  type OptionValues,
+  parseWith,
+  positiveCount,
+  UsageError,
+} from "./options.ts";
 
 /** Default `--out` directory of `coder eval`. */
 export const DEFAULT_EVAL_OUT = "coder-eval";
+
+/** The shared options `coder eval` takes (see `options.ts`). */
+const EVAL_SHARED_OPTIONS: readonly OptionName[] = [
+  "model",
+  "project",
+  "with",
+  "api-key",
+  "todo",
+  "step-limit",
+  "no-clean-room",
+  "sandbox",
+  "memory-limit",
+  "gateway",
+  "help",
+];
 
 /** Help text of `coder eval`. */
 export const EVAL_HELP_TEXT =
@@ -25,27 +47,24 @@ runs already finished (solved, step limit, failed validation) and runs errors
 and interrupted runs again.
 
 Options:
-      --jobs N           Runs at once (default: 1)
-      --runs R           Runs per task (default: 1)
-      --validate CMD     Check each solution: CMD runs in the run's directory
-                         with the solution's path appended (also in
-                         CODER_SOLUTION); exit 0 means valid. NAME.validate.py
-                         beside NAME.md overrides it for that task.
-      --out DIR          Output directory (default: ./${DEFAULT_EVAL_OUT}/)
-      --json             Print one JSON summary on stdout (no table, no progress)
-      --model NAME|FILE  Model name or JSON config file (default: ${DEFAULT_MODEL})
-  -p, --project FILE     Project template with domain instructions
-      --with PKG         Package for the kernels (repeatable)
-      --api-key KEY      API key (overrides the config file and env)
-      --todo             Give the agent a todo list tool
-      --step-limit N     Maximum agent steps per run (default: ${DEFAULT_STEP_LIMIT})
-      --no-clean-room    Accept save_code without running the program on its own
-      --sandbox          Run the kernels in an OS sandbox (Linux, bubblewrap)
-      --memory-limit SIZE  Memory cap per kernel
-      --gateway URL      Run the kernels on a Jupyter Server / gateway
-  -q, --quiet            Print nothing but errors (and --json)
-  -h, --help             Print this help
-
+${
+    optionHelp([
+      ["    --jobs N", "Runs at once (default: 1)"],
+      ["    --runs R", "Runs per task (default: 1)"],
+      [
+        "    --validate CMD",
+        "Check each solution: CMD runs in the run's directory with the solution's path appended (also in CODER_SOLUTION); exit 0 means valid. NAME.validate.py beside NAME.md overrides it for that task.",
+      ],
+      ["    --out DIR", `Output directory (default: ./${DEFAULT_EVAL_OUT}/)`],
+      [
+        "    --json",
+        "Print one JSON summary on stdout (no table, no progress)",
+      ],
+      ...EVAL_SHARED_OPTIONS.filter((name) => name !== "help"),
+      ["-q, --quiet", "Print nothing but errors (and --json)"],
+      "help",
+    ])
+  }
 Exit codes: 0 every run solved (and validated, with a validator), 1 some run
 did not (or a runtime error), 2 usage error, 130/143 stopped by a signal.
 `;
@@ -90,21 +109,6 @@ export interface EvalArgs {
   gateway: string | null;
 }
 
-function count(
-  raw: string | undefined,
-  flag: string,
-  fallback: number,
-): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
-    throw new UsageError(
-      `Invalid ${flag} "${raw}": expected a whole number >= 1`,
-    );
-  }
-  return value;
-}
-
 /**
  * Parses the arguments of `coder eval` (after the subcommand).
  *
@@ -120,40 +124,27 @@ function count(
  * ```
  */
 export function parseEvalArgs(args: readonly string[]): EvalArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        jobs: { type: "string" },
-        runs: { type: "string" },
-        validate: { type: "string" },
-        out: { type: "string" },
-        json: { type: "boolean" },
-        quiet: { type: "boolean", short: "q" },
-        model: { type: "string" },
-        project: { type: "string", short: "p" },
-        with: { type: "string", multiple: true },
-        "api-key": { type: "string" },
-        todo: { type: "boolean" },
-        "step-limit": { type: "string" },
-        "no-clean-room": { type: "boolean" },
-        sandbox: { type: "boolean" },
-        "memory-limit": { type: "string" },
-        gateway: { type: "string" },
-      },
-    });
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) {
-      throw new UsageError((error as Error).message, { cause: error });
-    }
-    throw error;
-  }
-  const { values, positionals } = parsed;
+  const { values: raw, positionals } = parseWith(
+    args,
+    EVAL_SHARED_OPTIONS,
+    {
+      jobs: { type: "string" },
+      runs: { type: "string" },
+      validate: { type: "string" },
+      out: { type: "string" },
+      json: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
+    },
+    true,
+  );
+  const values = raw as OptionValues & {
+    jobs?: string;
+    runs?: string;
+    validate?: string;
+    out?: string;
+    json?: boolean;
+    quiet?: boolean;
+  };
   const help = values.help ?? false;
   if (positionals.length === 0 && !help) {
     throw new UsageError(
@@ -166,8 +157,8 @@ export function parseEvalArgs(args: readonly string[]): EvalArgs {
   return {
     help,
     paths: positionals,
-    jobs: count(values.jobs, "--jobs", 1),
-    runs: count(values.runs, "--runs", 1),
+    jobs: positiveCount(values.jobs, "--jobs", 1),
+    runs: positiveCount(values.runs, "--runs", 1),
     validate: values.validate ?? null,
     out: values.out ?? DEFAULT_EVAL_OUT,
     json: values.json ?? false,
@@ -177,7 +168,11 @@ export function parseEvalArgs(args: readonly string[]): EvalArgs {
     with: values.with ?? [],
     apiKey: values["api-key"] ?? null,
     todo: values.todo ?? false,
-    stepLimit: count(values["step-limit"], "--step-limit", DEFAULT_STEP_LIMIT),
+    stepLimit: positiveCount(
+      values["step-limit"],
+      "--step-limit",
+      DEFAULT_STEP_LIMIT,
+    ),
     cleanRoom: !(values["no-clean-room"] ?? false),
     sandbox: values.sandbox ?? false,
     memoryLimit: values["memory-limit"] ?? null,

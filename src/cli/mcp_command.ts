@@ -8,7 +8,6 @@
  */
 
 import { settleWithin } from "../base/mod.ts";
-import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import denoJson from "../../deno.json" with { type: "json" };
 import {
@@ -22,6 +21,7 @@ import {
 import { BackendChoiceError, createBackend } from "./backend.ts";
 import { type CliIo, writeText } from "./io.ts";
 import { type LogLevel, readSettings } from "./env.ts";
+import { optionHelp, type OptionValues, parseWith } from "./options.ts";
 import { createLevelLogger } from "./logger.ts";
 import { kernelEnvironment, serverSecrets } from "./secrets.ts";
 import { MIN_TOKEN_LENGTH, readTokensFile, UserSlots } from "./mcp_users.ts";
@@ -37,25 +37,24 @@ Usage:
   coder mcp [same options]
 
 Options:
-  -d, --dir DIR   Working directory of the kernels and of saved output
-                  (DIR/.ipython_mcp/); created when missing. Default: the
-                  current directory, or ~/.ipython_mcp/workspace when that is
-                  / or not writable.
-  --sandbox       Run kernels in an OS sandbox (Linux, bubblewrap): no
-                  network, no home directory, writes only in DIR.
-  --memory-limit SIZE
-                  Memory cap per kernel, e.g. 4G (default 4G with --sandbox).
-  --allow-host HOST[,HOST...]
-                  With --sandbox: let kernels reach these hosts (HOST: ports
-                  80/443; HOST:PORT: that port) over HTTP and HTTPS through a
-                  filtering proxy; repeatable. Default: no network at all.
-  --gateway URL   Run kernels on a Jupyter Server, Kernel/Enterprise Gateway
-                  or JupyterHub user server (token in CODER_GATEWAY_TOKEN).
-  --http [HOST:]PORT
-                  Serve MCP over Streamable HTTP at /mcp instead of stdio
-                  (host default 127.0.0.1; bearer token CODER_MCP_TOKEN).
-  -V, --version   Print the version.
-  -h, --help      Show this help.
+${
+    optionHelp([
+      "dir",
+      "sandbox",
+      "memory-limit",
+      "allow-host",
+      "gateway",
+      [
+        "    --http [HOST:]PORT",
+        "Serve MCP over Streamable HTTP at /mcp instead of stdio (host default 127.0.0.1; bearer token CODER_MCP_TOKEN)",
+      ],
+      "version",
+      "help",
+    ])
+  }
+Without --dir the kernels work in the current directory, or in
+~/.ipython_mcp/workspace when that is / or not writable; saved output goes to
+DIR/.ipython_mcp/.
 
 Environment:
   CODER_PYTHON       Python interpreter that has ipykernel
@@ -280,32 +279,22 @@ async function firstMessage(
  * ```
  */
 export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
-  let values: {
-    dir?: string;
-    help?: boolean;
-    version?: boolean;
-    sandbox?: boolean;
-    "memory-limit"?: string;
-    gateway?: string;
-    http?: string;
-    "allow-host"?: string[];
-  };
+  let values: OptionValues & { http?: string };
   try {
-    ({ values } = parseArgs({
+    values = parseWith(
       args,
-      options: {
-        dir: { type: "string", short: "d" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-        sandbox: { type: "boolean" },
-        "memory-limit": { type: "string" },
-        gateway: { type: "string" },
-        http: { type: "string" },
-        "allow-host": { type: "string", multiple: true },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+      [
+        "dir",
+        "help",
+        "version",
+        "sandbox",
+        "memory-limit",
+        "gateway",
+        "allow-host",
+      ],
+      { http: { type: "string" } },
+      false,
+    ).values as OptionValues & { http?: string };
   } catch (error) {
     await writeText(
       io.stderr,

@@ -105,6 +105,8 @@ export interface KernelBackend {
    * How host code writes into this backend's kernels' working tree (SPEC
    * §12). Absent: the kernels are not confined, and {@linkcode HOST_FILES}
    * writes directly.
+   *
+   * @internal
    */
   readonly workspace?: WorkspaceFiles;
   /**

@@ -66,7 +66,11 @@ export interface StartKernelOptions extends LaunchOptions {
   signal?: AbortSignal;
   /** Per-stream output cap per execution (default 64 MB). */
   outputLimit?: number;
-  /** Opens the ZeroMQ channel sockets (default: our ZMTP transport). */
+  /**
+   * Opens the ZeroMQ channel sockets (default: our ZMTP transport).
+   *
+   * @internal
+   */
   connect?: SocketFactory;
 }
 

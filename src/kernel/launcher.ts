@@ -27,7 +27,11 @@ export interface LaunchOptions {
   startupTimeoutMs?: number;
   /** Where launch details are logged. */
   logger?: Logger;
-  /** Changes how kernel processes are spawned (sandbox, memory limit). */
+  /**
+   * Changes how kernel processes are spawned (sandbox, memory limit).
+   *
+   * @internal
+   */
   wrapper?: SpawnWrapper;
   /**
    * `python` was already found to have ipykernel (by

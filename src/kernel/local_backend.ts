@@ -32,7 +32,11 @@ function tmpDirOf(env: Record<string, string>): string {
 export interface LocalBackendOptions extends LaunchOptions {
   /** Per-stream output cap per execution (default 64 MB). */
   outputLimit?: number;
-  /** Opens the ZeroMQ channel sockets (default: our ZMTP transport). */
+  /**
+   * Opens the ZeroMQ channel sockets (default: our ZMTP transport).
+   *
+   * @internal
+   */
   connect?: SocketFactory;
 }
 

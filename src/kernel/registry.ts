@@ -42,6 +42,8 @@ export interface KernelRegistryOptions {
   /**
    * Slots shared with other registries (HTTP sessions), so one limit holds
    * for a whole server; default: this registry's own, of size `maxKernels`.
+   *
+   * @internal
    */
   slots?: KernelSlots;
   /**

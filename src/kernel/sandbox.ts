@@ -238,7 +238,11 @@ export interface SandboxBackendOptions extends LaunchOptions {
   memoryLimit: number | null;
   /** Per-stream output cap per execution (default 64 MB). */
   outputLimit?: number;
-  /** Opens the ZeroMQ channel sockets (default: our ZMTP transport). */
+  /**
+   * Opens the ZeroMQ channel sockets (default: our ZMTP transport).
+   *
+   * @internal
+   */
   connect?: SocketFactory;
   /** Size cap of /tmp and /var/tmp in bytes (default 1 GiB). */
   tmpSize?: number;
@@ -639,6 +643,8 @@ export class SandboxBackend implements KernelBackend {
   /**
    * Writes into a kernel's working tree from inside a sandbox with the
    * kernel's view (SPEC §12): the host never follows a link a kernel planted.
+   *
+   * @internal
    */
   readonly workspace: WorkspaceFiles = {
     confined: true,

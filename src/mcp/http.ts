@@ -334,7 +334,12 @@ export class McpHttpService implements AsyncDisposable {
     { registry: SessionRegistry; namespace: McpNamespace }
   >();
 
-  /** @param options Token, registry factory, logger and limits. */
+  /**
+   * Creates the service; serve its {@linkcode McpHttpService.handle} with
+   * `serveGuarded` or `Deno.serve`.
+   *
+   * @param options Token, registry factory, logger and limits.
+   */
   constructor(options: McpHttpServiceOptions) {
     const users = [
       ...(options.token === undefined

@@ -115,6 +115,8 @@ export {
   TASKS_EXTENSION,
   type TaskStatus,
 } from "./tasks.ts";
+export type { FileToSave } from "./format.ts";
+export type { ListedResource, ResourceContents } from "./resources.ts";
 export {
   createPrivateStore,
   type OutputStore,

@@ -39,7 +39,11 @@ export interface ServeStdioConnectionOptions {
 
 /** A connection being served. */
 export interface StdioConnection {
-  /** The namespace (tools' state, tasks) of the connection. */
+  /**
+   * The namespace (tools' state, tasks) of the connection.
+   *
+   * @internal
+   */
   readonly namespace: McpNamespace;
   /** Closes the server objects and the transport; ends running tasks. */
   close(): Promise<void>;

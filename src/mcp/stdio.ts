@@ -25,6 +25,11 @@ type RequestId = string | number;
  * };
  * await server.connect(transport);
  * ```
+ *
+ * Tagged internal for the documentation only: it implements the MCP SDK's
+ * `Transport`, whose types are the SDK's to document.
+ *
+ * @internal
  */
 export class WebStreamServerTransport implements Transport {
   #readable: ReadableStream<Uint8Array>;
