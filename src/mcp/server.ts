@@ -500,37 +500,29 @@ export function createIpythonMcpServer(
     }
   };
 
-  server.setRequestHandler(
-    "tasks/get",
-    { params: taskIdParams },
-    (params, ctx) => {
-      requireExtension(ctx);
-      try {
-        const record = tasks.get(params.taskId);
-        return (eraOf(ctx).modern
-          ? modernTaskView(record)
-          : legacyTaskView(record)) as never;
-      } catch (error) {
-        notFound(error);
-      }
-    },
-  );
-
-  server.setRequestHandler(
-    "tasks/cancel",
-    { params: taskIdParams },
-    (params, ctx) => {
-      requireExtension(ctx);
-      try {
-        const record = tasks.cancel(params.taskId);
-        return (eraOf(ctx).modern
-          ? modernTaskView(record)
-          : legacyTaskView(record)) as never;
-      } catch (error) {
-        notFound(error);
-      }
-    },
-  );
+  // tasks/get and tasks/cancel answer the task's view in the caller's era.
+  for (
+    const [method, act] of [
+      ["tasks/get", (id: string) => tasks.get(id)],
+      ["tasks/cancel", (id: string) => tasks.cancel(id)],
+    ] as const
+  ) {
+    server.setRequestHandler(
+      method,
+      { params: taskIdParams },
+      (params, ctx) => {
+        requireExtension(ctx);
+        try {
+          const record = act(params.taskId);
+          return (eraOf(ctx).modern
+            ? modernTaskView(record)
+            : legacyTaskView(record)) as never;
+        } catch (error) {
+          notFound(error);
+        }
+      },
+    );
+  }
 
   server.setRequestHandler(
     "tasks/result",

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { delay as wait } from "../base/mod.ts";
 import { ZmtpClosedError, ZmtpError, ZmtpProtocolError } from "./errors.ts";
 import {
   encodeCommandBody,
@@ -243,7 +244,7 @@ export async function connect(
         );
       }
     }
-    await sleep(delay, signal);
+    await wait(delay, signal ? { signal } : {});
     delay = Math.min(delay * 2, maxDelay);
   }
   if (signal?.aborted) {
@@ -780,24 +781,6 @@ function closeQuietly(conn: Deno.Conn): void {
   } catch {
     // already closed
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function prefixed(octet: number, topic: Uint8Array): Uint8Array {
