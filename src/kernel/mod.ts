@@ -55,6 +55,7 @@ export {
 export {
   type ExecuteOptions,
   type ExecuteResult,
+  type HtmlOutput,
   type KernelExit,
   type KernelExitReason,
   type KernelImage,

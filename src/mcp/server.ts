@@ -40,6 +40,17 @@ import {
   type TaskResult,
   TASKS_EXTENSION,
 } from "./tasks.ts";
+import {
+  clientSupportsView,
+  UI_EXTENSION,
+  VIEW_RESOURCE_LISTING,
+  VIEW_TOOL,
+  VIEW_TOOL_LISTING,
+  VIEW_URI,
+  viewContents,
+  viewToolAnswer,
+  withViewLink,
+} from "./view.ts";
 
 /** Name the server reports in `initialize` and `server/discover`. */
 export const SERVER_NAME = "ipython_mcp";
@@ -377,30 +388,47 @@ export function createIpythonMcpServer(
         tools: {},
         resources: {},
         tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
-        extensions: { [TASKS_EXTENSION]: {} },
+        extensions: { [TASKS_EXTENSION]: {}, [UI_EXTENSION]: {} },
       },
       instructions: SERVER_INSTRUCTIONS,
     },
   );
 
-  server.setRequestHandler("tools/list", () => ({
-    tools: TOOLS.map((tool) => ({
-      name: tool.name,
-      title: tool.title,
-      description: tool.description,
-      inputSchema: tool.inputSchema as {
-        type: "object";
-        [key: string]: unknown;
-      },
-      outputSchema: tool.outputSchema as {
-        type: "object";
-        [key: string]: unknown;
-      },
-      annotations: tool.annotations,
-      ...(tool.name === "python_exec"
-        ? { execution: { taskSupport: "optional" as const } }
-        : {}),
-    })),
+  // The notebook view (SPEC §14) only for clients that declare MCP Apps.
+  const viewOn = (ctx: ServerContext): boolean => {
+    const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
+    return clientSupportsView(
+      typeof envelope[PROTOCOL_VERSION_META_KEY] === "string"
+        ? envelope[CLIENT_CAPABILITIES_META_KEY]
+        : server.getClientCapabilities(),
+    );
+  };
+
+  server.setRequestHandler("tools/list", (_request, ctx) => ({
+    tools: [
+      ...TOOLS.map((tool) => ({
+        name: tool.name,
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.inputSchema as {
+          type: "object";
+          [key: string]: unknown;
+        },
+        outputSchema: tool.outputSchema as {
+          type: "object";
+          [key: string]: unknown;
+        },
+        annotations: tool.annotations,
+        ...(tool.name === "python_exec"
+          ? { execution: { taskSupport: "optional" as const } }
+          : {}),
+      })).map((tool) => viewOn(ctx) ? withViewLink(tool) : tool),
+      ...(viewOn(
+          ctx,
+        )
+        ? [VIEW_TOOL_LISTING]
+        : []),
+    ],
   }));
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
@@ -415,6 +443,7 @@ export function createIpythonMcpServer(
       args as Record<string, unknown> | undefined,
     );
     if (notice) return notice as never;
+    if (name === VIEW_TOOL) return viewToolAnswer(args, context) as never;
     const legacyTask = era.modern ? undefined : request.params.task as
       | { ttl?: number | null }
       | undefined;
@@ -563,11 +592,17 @@ export function createIpythonMcpServer(
     () => ({ tasks: tasks.list().map(legacyTaskView) }) as never,
   );
 
-  server.setRequestHandler("resources/list", async () => ({
-    resources: await listSavedOutputs(context.cwd),
+  server.setRequestHandler("resources/list", async (_request, ctx) => ({
+    resources: [
+      ...(viewOn(ctx) ? [VIEW_RESOURCE_LISTING] : []),
+      ...await listSavedOutputs(context.cwd),
+    ],
   }));
 
   server.setRequestHandler("resources/read", async (request) => {
+    if (request.params.uri === VIEW_URI) {
+      return { contents: [viewContents()] } as never;
+    }
     try {
       return {
         contents: [await readResource(context.cwd, request.params.uri)],
