@@ -68,10 +68,13 @@ export async function buildView(): Promise<string> {
     const template = await Deno.readTextFile(
       join(ROOT, "view/template.html"),
     );
-    const hash = `sha256-${await sha256Base64(script)}`;
-    return template
-      .replace("__SCRIPT_HASH__", () => hash)
-      .replace("__SCRIPT__", () => script);
+    const withScript = template.replace("__SCRIPT__", () => script);
+    // The hash covers the script element's whole text, as the browser sees
+    // it (with the template's indentation around the bundle).
+    const start = withScript.indexOf("<script>") + "<script>".length;
+    const end = withScript.indexOf("</script>", start);
+    const hash = `sha256-${await sha256Base64(withScript.slice(start, end))}`;
+    return withScript.replace("__SCRIPT_HASH__", () => hash);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
