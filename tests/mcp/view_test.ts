@@ -130,6 +130,16 @@ Deno.test({
       results.push((await server.call("python_exec", { code })).result);
     }
     assert.match(JSON.stringify(results[1]), /image\/png/);
+    // With the extension, results are the same as without it
+    // (view_plain_test.ts checks the same text for a plain client).
+    assert.deepEqual(results[0]!.content, [{
+      type: "text",
+      text: JSON.stringify({
+        success: true,
+        kernel_id: "_default",
+        stdout: "hello from cell one\n",
+      }),
+    }]);
     const read = await server.readResource(VIEW_URI);
     const viewHtml = (read.contents[0] as { text: string }).text;
     const host = await openHost(browser, server.client as never, {
