@@ -17,6 +17,8 @@
  * 6. `output` (`_bench_output.ts`): 10 MiB of stdout in one execution,
  *    python_exec vs Kernel.execute, and the server's peak RSS.
  * 7. `rss`: server RSS after the first call and after 1000 calls.
+ * `view` (`_bench_view.ts`): the notebook view's first render after a tool
+ *    result in headless Chromium vs the bare data call, and its HTML size.
  * `reference`: jupyter_client KernelManager start and execute round trip
  * (when importable), for ours/reference ratios.
  *
@@ -49,6 +51,7 @@ import { benchStartup } from "./_bench_startup.ts";
 import { benchSandbox } from "./_bench_sandbox.ts";
 import { benchRemote } from "./_bench_remote.ts";
 import { benchHttp } from "./_bench_http.ts";
+import { benchView } from "./_bench_view.ts";
 import { findKernels, killPids, waitGone } from "./_bench_proc.ts";
 import {
   type BenchSection,
@@ -74,6 +77,7 @@ const PLUGINS: Readonly<Record<string, BenchSection>> = {
   sandbox: benchSandbox,
   remote: benchRemote,
   http: benchHttp,
+  view: benchView,
 };
 
 /** Section names, in the order they run. */
@@ -89,6 +93,7 @@ export const SECTIONS = [
   "sandbox",
   "remote",
   "http",
+  "view",
 ] as const;
 
 /** One section name. */

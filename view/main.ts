@@ -340,6 +340,7 @@ class NotebookView {
     }${data.cells.length} cell${data.cells.length === 1 ? "" : "s"}${
       running ? `, ${running} running job${running === 1 ? "" : "s"}` : ""
     }`;
+    document.body.dataset.kernel = data.kernel_id;
     document.body.dataset.cells = String(data.cells.length);
     document.body.dataset.jobs = String(running);
     if (running > 0 && this.#follow.checked) {
