@@ -143,6 +143,7 @@ export {
   type GatewayClient,
   type GatewayConfig,
   GatewayError,
+  type HtmlOutput,
   InvalidPackageSpecError,
   Kernel,
   type KernelBackend,

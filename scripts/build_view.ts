@@ -87,6 +87,7 @@ if (import.meta.main) {
   });
   const html = await buildView();
   await Deno.writeTextFile(values.out!, html);
+  // deno-lint-ignore no-console
   console.log(
     `${values.out}: ${new TextEncoder().encode(html).length} bytes`,
   );

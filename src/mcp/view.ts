@@ -19,7 +19,7 @@ import {
   RESOURCE_URI_META_KEY,
 } from "@modelcontextprotocol/ext-apps/server";
 import { DEFAULT_KERNEL_ID, type ExecuteResult } from "../kernel/mod.ts";
-import { type ToolAnswer } from "./format.ts";
+import type { ToolAnswer } from "./format.ts";
 import type { ToolContext } from "./tools.ts";
 import VIEW_HTML from "./view/notebook.html" with { type: "text" };
 
