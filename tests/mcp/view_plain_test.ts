@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { startMcpServer } from "../_helpers/mcp_client.ts";
 import { buildView } from "../../scripts/build_view.ts";
-import { VIEW_TOOL, VIEW_URI } from "../../src/mcp/view.ts";
+import { VIEW_MIME_TYPE, VIEW_TOOL, VIEW_URI } from "../../src/mcp/view.ts";
 
 /** A listed tool, as far as these checks look. */
 type Tool = { name: string; _meta?: unknown };
@@ -72,4 +72,32 @@ Deno.test("view: a client without the extension sees no change", async () => {
   // The view's resource is still readable by URI (harmless, read-only).
   const read = await server.readResource(VIEW_URI);
   assert.equal(read.contents[0]?.uri, VIEW_URI);
+});
+
+Deno.test("view: a 2026 client declares the extension per request", async () => {
+  // No kernel is started: listing only.
+  await using server = await startMcpServer({
+    era: "2026",
+    capabilities: {
+      extensions: {
+        "io.modelcontextprotocol/ui": { mimeTypes: [VIEW_MIME_TYPE] },
+      },
+    },
+  });
+  const { tools } = await server.listTools();
+  const linked = tools.filter((tool: Tool) =>
+    (tool._meta as { ui?: { resourceUri?: string } } | undefined)?.ui
+      ?.resourceUri === VIEW_URI
+  ).map((tool: Tool) => tool.name);
+  assert.deepEqual(linked.sort(), [
+    "notebook_view",
+    "python_exec",
+    "python_export",
+    "python_job",
+  ]);
+  const { resources } = await server.listResources();
+  assert.equal(
+    resources.some((r: { uri: string }) => r.uri === VIEW_URI),
+    true,
+  );
 });

@@ -218,7 +218,9 @@ Deno.test({
       const code = [
         "import os, time",
         'print("step one", flush=True)',
-        `while not os.path.exists(${JSON.stringify(release)}):`,
+        // Relative (the kernel runs in the server's cwd), so the
+        // screenshots do not change from run to run.
+        'while not os.path.exists("release-job"):',
         "    time.sleep(0.05)",
         'print("step two")',
       ].join("\n");
@@ -239,6 +241,13 @@ Deno.test({
       const last = (await texts(host.view, "section.cell:not(.job) pre.stdout"))
         .at(-1);
       assert.deepEqual(last, "step one\nstep two\n");
+      // The view read the job's output without taking it from the model.
+      const polled = await server.call("python_job", {
+        job_id: started.json.job_id,
+        wait: 0,
+      });
+      assert.equal(polled.json.status, "completed");
+      assert.equal(polled.json.stdout, "step one\nstep two\n");
     });
 
     await t.step(
