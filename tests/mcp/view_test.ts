@@ -251,6 +251,30 @@ Deno.test({
     });
 
     await t.step(
+      "the controls and cells are reachable by keyboard",
+      async () => {
+        await host.view.focus("#follow");
+        await host.page.keyboard.press("Space");
+        assert.equal(await inFrame(host.view, "follow.checked"), false);
+        await host.page.keyboard.press("Space");
+        assert.equal(await inFrame(host.view, "follow.checked"), true);
+        await host.page.keyboard.press("Tab");
+        assert.equal(
+          await inFrame(host.view, "document.activeElement.id"),
+          "refresh",
+        );
+        await host.page.keyboard.press("Tab");
+        assert.equal(
+          await inFrame(
+            host.view,
+            "document.activeElement.getAttribute('aria-label')",
+          ),
+          "Cell 1",
+        );
+      },
+    );
+
+    await t.step(
       "the view makes no network request; the bare frame does",
       () => {
         const fromView = host.requests.filter((r) =>
