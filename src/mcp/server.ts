@@ -45,11 +45,10 @@ import {
   UI_EXTENSION,
   VIEW_RESOURCE_LISTING,
   VIEW_TOOL,
-  VIEW_TOOL_LISTING,
   VIEW_URI,
   viewContents,
   viewToolAnswer,
-  withViewLink,
+  withViewTools,
 } from "./view.ts";
 
 /** Name the server reports in `initialize` and `server/discover`. */
@@ -404,31 +403,27 @@ export function createIpythonMcpServer(
     );
   };
 
+  const listTools = () => ({
+    tools: TOOLS.map((tool) => ({
+      name: tool.name,
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.inputSchema as {
+        type: "object";
+        [key: string]: unknown;
+      },
+      outputSchema: tool.outputSchema as {
+        type: "object";
+        [key: string]: unknown;
+      },
+      annotations: tool.annotations,
+      ...(tool.name === "python_exec"
+        ? { execution: { taskSupport: "optional" as const } }
+        : {}),
+    })),
+  });
   server.setRequestHandler("tools/list", (_request, ctx) => ({
-    tools: [
-      ...TOOLS.map((tool) => ({
-        name: tool.name,
-        title: tool.title,
-        description: tool.description,
-        inputSchema: tool.inputSchema as {
-          type: "object";
-          [key: string]: unknown;
-        },
-        outputSchema: tool.outputSchema as {
-          type: "object";
-          [key: string]: unknown;
-        },
-        annotations: tool.annotations,
-        ...(tool.name === "python_exec"
-          ? { execution: { taskSupport: "optional" as const } }
-          : {}),
-      })).map((tool) => viewOn(ctx) ? withViewLink(tool) : tool),
-      ...(viewOn(
-          ctx,
-        )
-        ? [VIEW_TOOL_LISTING]
-        : []),
-    ],
+    tools: withViewTools(viewOn(ctx), listTools().tools),
   }));
 
   server.setRequestHandler("tools/call", async (request, ctx) => {

@@ -108,6 +108,23 @@ export const VIEW_TOOL_LISTING = Object.freeze({
   _meta: linkMeta(["app"]),
 });
 
+/**
+ * The tools/list entries as a client sees them: with the extension, the
+ * linked tools carry the view's link and {@linkcode VIEW_TOOL} is added;
+ * without it, the entries are returned unchanged.
+ *
+ * @param on Whether the client declared the extension.
+ * @param tools The server's tools/list entries.
+ * @returns The entries to list.
+ */
+export function withViewTools<T extends { name: string }>(
+  on: boolean,
+  tools: T[],
+): T[] {
+  if (!on) return tools;
+  return [...tools.map(withViewLink), VIEW_TOOL_LISTING as unknown as T];
+}
+
 /** The resources/list entry of the view. */
 export const VIEW_RESOURCE_LISTING = Object.freeze({
   uri: VIEW_URI,
