@@ -145,6 +145,7 @@ export type {
   BackendKind,
   ExecuteOptions,
   ExecuteResult,
+  HtmlOutput,
   KernelBackend,
   KernelExit,
   KernelExitReason,

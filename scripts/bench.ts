@@ -20,6 +20,8 @@
  * `eval` (`_bench_eval.ts`): `coder eval` cost per task beyond a bare
  *    kernel run (fake model answering at once), with and without the
  *    clean-room check, and jobs 2 / jobs 1 over 6 tasks sleeping 1 s.
+ * `view` (`_bench_view.ts`): the notebook view's first render after a tool
+ *    result in headless Chromium vs the bare data call, and its HTML size.
  * `reference`: jupyter_client KernelManager start and execute round trip
  * (when importable), for ours/reference ratios.
  *
@@ -54,6 +56,7 @@ import { benchProxy } from "./_bench_proxy.ts";
 import { benchRemote } from "./_bench_remote.ts";
 import { benchHttp } from "./_bench_http.ts";
 import { benchEval } from "./_bench_eval.ts";
+import { benchView } from "./_bench_view.ts";
 import { findKernels, killPids, waitGone } from "./_bench_proc.ts";
 import {
   type BenchSection,
@@ -81,6 +84,7 @@ const PLUGINS: Readonly<Record<string, BenchSection>> = {
   remote: benchRemote,
   http: benchHttp,
   eval: benchEval,
+  view: benchView,
 };
 
 /** Section names, in the order they run. */
@@ -98,6 +102,7 @@ export const SECTIONS = [
   "remote",
   "http",
   "eval",
+  "view",
 ] as const;
 
 /** One section name. */

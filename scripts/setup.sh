@@ -2,7 +2,7 @@
 # Test prerequisites: a Python with ipykernel (plus venv and pip for the
 # managed-venv tests), bubblewrap (sandbox tests), Debian's Jupyter Server
 # (remote-kernel tests), nbformat (notebook validation), numpy (sandbox
-# thread test) and the npm
+# thread test), chromium, matplotlib and pandas (notebook view) and the npm
 # dependencies. Installs what is missing when it can (root with apt-get);
 # otherwise says what to install.
 set -euo pipefail
@@ -23,6 +23,11 @@ command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 /usr/bin/python3 -c 'import ensurepip, pip' >/dev/null 2>&1 || missing+=(python3-venv python3-pip)
 /usr/bin/python3 -c 'import nbformat' >/dev/null 2>&1 || missing+=(python3-nbformat)
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy)
+# Notebook view tests (tests/mcp/view_test.ts): a headless Chromium as the
+# MCP Apps host, and matplotlib/pandas for a plot and a table.
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1 || missing+=(python3-matplotlib)
+/usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || missing+=(python3-pandas)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -124,6 +124,14 @@ export interface PythonError {
   traceback: string;
 }
 
+/** A `text/html` representation a cell displayed (e.g. a pandas table). */
+export interface HtmlOutput {
+  /** The HTML as the kernel sent it (untrusted: sanitise before showing). */
+  html: string;
+  /** True for the cell's result (execute_result), false for display_data. */
+  isResult: boolean;
+}
+
 /** What one execution produced. */
 export interface ExecuteResult {
   /** "error" when user code raised. */
@@ -138,6 +146,11 @@ export interface ExecuteResult {
   images: KernelImage[];
   /** The Python exception, if one was raised. */
   error: PythonError | null;
+  /**
+   * `text/html` representations, in order (bounded per execution, see
+   * `HTML_LIMIT_CHARS`); absent when the backend keeps none.
+   */
+  html?: HtmlOutput[];
   /** The cell's execution count. */
   executionCount: number | null;
   /** Bytes of output past the per-stream cap that were counted, not kept. */

@@ -80,6 +80,7 @@ export {
 export {
   type ExecuteOptions,
   type ExecuteResult,
+  type HtmlOutput,
   type KernelExit,
   type KernelExitReason,
   type KernelImage,

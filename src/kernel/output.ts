@@ -8,6 +8,7 @@
 import {
   type ExecuteReplyContent,
   type ExecuteResult,
+  type HtmlOutput,
   isDisplay,
   isError,
   isStatus,
@@ -27,12 +28,20 @@ export const IMAGE_TYPES = [
   "image/svg+xml",
 ] as const;
 
+/**
+ * Most `text/html` characters kept per execution; representations past it
+ * are left out (the text/plain result stays).
+ */
+export const HTML_LIMIT_CHARS = 2 * 1024 * 1024;
+
 /** Accumulates one execution's output without quadratic string building. */
 export class OutputCollector {
   readonly #chunks = { stdout: [] as string[], stderr: [] as string[] };
   readonly #kept = { stdout: 0, stderr: 0 };
   readonly dropped = { stdout: 0, stderr: 0 };
   readonly images: KernelImage[] = [];
+  readonly html: HtmlOutput[] = [];
+  #htmlChars = 0;
   result: string | null = null;
   error: ExecuteResult["error"] = null;
   executionCount: number | null = null;
@@ -73,6 +82,14 @@ export class OutputCollector {
         this.images.push({ mimeType, data: value.replace(/\n/g, "") });
         if (mimeType !== "image/svg+xml") break;
       }
+    }
+    const html = data["text/html"];
+    if (
+      typeof html === "string" &&
+      this.#htmlChars + html.length <= HTML_LIMIT_CHARS
+    ) {
+      this.#htmlChars += html.length;
+      this.html.push({ html, isResult });
     }
     if (isResult && typeof data["text/plain"] === "string") {
       this.result = data["text/plain"];
@@ -141,6 +158,7 @@ export class OutputCollector {
       result: this.result,
       images: [...this.images],
       error: this.error,
+      ...(this.html.length > 0 ? { html: [...this.html] } : {}),
       executionCount: this.executionCount,
       droppedBytes: { ...this.dropped },
     };

@@ -53,6 +53,7 @@ export {
   type GatewayClient,
   type GatewayConfig,
   GatewayError,
+  type HtmlOutput,
   type InstallStep,
   InvalidPackageSpecError,
   type Kernel,

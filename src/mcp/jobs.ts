@@ -31,6 +31,12 @@ export const JOB_RETENTION_MS = 60 * 60 * 1000;
 /** Most unread characters kept per stream; the rest is counted as dropped. */
 export const JOB_PENDING_LIMIT_CHARS = 16 * 1024 * 1024;
 
+/**
+ * Most characters of each stream kept for the notebook view (the tail);
+ * polls are not affected.
+ */
+export const JOB_VIEW_TAIL_CHARS = 256 * 1024;
+
 /** What a poll takes from a job. */
 export interface JobPoll {
   /** The job. */
@@ -91,6 +97,7 @@ interface JobState extends Job {
   pending: { stdout: string[]; stderr: string[] };
   pendingChars: { stdout: number; stderr: number };
   dropped: { stdout: number; stderr: number };
+  tail: { stdout: string; stderr: string };
   interruptRequested: boolean;
   wake: (() => void)[];
 }
@@ -135,6 +142,7 @@ export class JobManager {
       pending: { stdout: [], stderr: [] },
       pendingChars: { stdout: 0, stderr: 0 },
       dropped: { stdout: 0, stderr: 0 },
+      tail: { stdout: "", stderr: "" },
       interruptRequested: false,
       wake: [],
     };
@@ -185,6 +193,10 @@ export class JobManager {
   }
 
   #append(job: JobState, name: "stdout" | "stderr", text: string): void {
+    const tail = job.tail[name] + text;
+    job.tail[name] = tail.length > 2 * JOB_VIEW_TAIL_CHARS
+      ? tail.slice(-JOB_VIEW_TAIL_CHARS)
+      : tail;
     const room = JOB_PENDING_LIMIT_CHARS - job.pendingChars[name];
     const kept = text.length <= room ? text : text.slice(0, Math.max(0, room));
     if (kept.length > 0) {
@@ -203,6 +215,18 @@ export class JobManager {
   get(id: string): Job | undefined {
     this.#sweep();
     return this.#jobs.get(id);
+  }
+
+  /**
+   * What a job printed so far (the last {@linkcode JOB_VIEW_TAIL_CHARS} or
+   * a little more of each stream), without taking it from the next poll.
+   *
+   * @param id Job id.
+   * @returns Stdout and stderr so far, or undefined for an unknown id.
+   */
+  outputSoFar(id: string): { stdout: string; stderr: string } | undefined {
+    const job = this.#jobs.get(id);
+    return job ? { ...job.tail } : undefined;
   }
 
   /**

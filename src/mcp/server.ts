@@ -37,6 +37,16 @@ import {
   type TaskResult,
   TASKS_EXTENSION,
 } from "./tasks.ts";
+import {
+  clientSupportsView,
+  UI_EXTENSION,
+  VIEW_RESOURCE_LISTING,
+  VIEW_TOOL,
+  VIEW_URI,
+  viewContents,
+  viewToolAnswer,
+  withViewTools,
+} from "./view.ts";
 
 /** Name the server reports in `initialize` and `server/discover`. */
 export const SERVER_NAME = "ipython_mcp";
@@ -379,13 +389,23 @@ export function createIpythonMcpServer(
         tools: {},
         resources: {},
         tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
-        extensions: { [TASKS_EXTENSION]: {} },
+        extensions: { [TASKS_EXTENSION]: {}, [UI_EXTENSION]: {} },
       },
       instructions: SERVER_INSTRUCTIONS,
     },
   );
 
-  server.setRequestHandler("tools/list", () => ({
+  // The notebook view (SPEC §14) only for clients that declare MCP Apps.
+  const viewOn = (ctx: ServerContext): boolean => {
+    const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
+    return clientSupportsView(
+      typeof envelope[PROTOCOL_VERSION_META_KEY] === "string"
+        ? envelope[CLIENT_CAPABILITIES_META_KEY]
+        : server.getClientCapabilities(),
+    );
+  };
+
+  const listTools = () => ({
     tools: TOOLS.map((tool) => ({
       name: tool.name,
       title: tool.title,
@@ -403,6 +423,9 @@ export function createIpythonMcpServer(
         ? { execution: { taskSupport: "optional" as const } }
         : {}),
     })),
+  });
+  server.setRequestHandler("tools/list", (_request, ctx) => ({
+    tools: withViewTools(viewOn(ctx), listTools().tools),
   }));
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
@@ -417,6 +440,7 @@ export function createIpythonMcpServer(
       args as Record<string, unknown> | undefined,
     );
     if (notice) return notice as never;
+    if (name === VIEW_TOOL) return viewToolAnswer(args, context) as never;
     const legacyTask = era.modern ? undefined : request.params.task as
       | { ttl?: number | null }
       | undefined;
@@ -557,11 +581,17 @@ export function createIpythonMcpServer(
     () => ({ tasks: tasks.list().map(legacyTaskView) }) as never,
   );
 
-  server.setRequestHandler("resources/list", async () => ({
-    resources: await context.outputs.list(),
+  server.setRequestHandler("resources/list", async (_request, ctx) => ({
+    resources: [
+      ...(viewOn(ctx) ? [VIEW_RESOURCE_LISTING] : []),
+      ...await context.outputs.list(),
+    ],
   }));
 
   server.setRequestHandler("resources/read", async (request) => {
+    if (request.params.uri === VIEW_URI) {
+      return { contents: [viewContents()] } as never;
+    }
     try {
       return {
         contents: [await context.outputs.read(request.params.uri)],
