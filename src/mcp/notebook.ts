@@ -68,7 +68,8 @@ function resultSize(result: ExecuteResult | null): number {
       ? result.error.ename.length + result.error.evalue.length +
         result.error.traceback.length
       : 0) +
-    result.images.reduce((n, image) => n + image.data.length, 0);
+    result.images.reduce((n, image) => n + image.data.length, 0) +
+    (result.html ?? []).reduce((n, item) => n + item.html.length, 0);
 }
 
 /** The result as kept: every text capped and copied when cut. */
@@ -105,6 +106,14 @@ function capResult(result: ExecuteResult): ExecuteResult {
       : null,
     executionCount: result.executionCount,
     droppedBytes: { ...result.droppedBytes },
+    ...(result.html
+      ? {
+        html: result.html.map((item) => ({
+          ...item,
+          html: capText(item.html, "HTML output"),
+        })),
+      }
+      : {}),
   };
 }
 
