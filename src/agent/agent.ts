@@ -583,11 +583,11 @@ export class CodingAgent implements AsyncDisposable {
       workingDirectory: this.workingDirectory,
       codeFileName: this.#codeFileName,
       execTimeoutMs: this.#execTimeoutMs,
-      // A remote kernel's interpreter path is on the server's machine: the
+      // A kernel whose interpreter is not on this machine (remote): the
       // syntax check of save_code runs locally, with python3 from PATH.
-      python: this.#kernel.backend === "remote"
-        ? "python3"
-        : this.#kernel.python,
+      python: this.#kernel.capabilities.localPython
+        ? this.#kernel.python
+        : "python3",
       kernel: () => this.#liveKernel(),
       writeFile: (name, text) => this.#writeFile(name, text),
       recordFile: (path) => this.#filesWritten.add(path),

@@ -865,14 +865,5 @@ export async function sweepStaleRuntimeDirs(dir: string): Promise<number> {
   return removed;
 }
 
-/** Kills a process group, ignoring groups that are already gone. */
-export function killGroup(pid: number, signal: Deno.Signal): void {
-  try {
-    Deno.kill(IS_WINDOWS ? pid : -pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 /** Deadline for installing packages (pip into a managed venv, or uv at kernel start). */
 export const PACKAGE_INSTALL_TIMEOUT_MS = INSTALL_TIMEOUT_MS;

@@ -16,13 +16,12 @@ import {
 } from "./errors.ts";
 import type { KernelBackend, KernelHandle } from "./backend.ts";
 import type { LaunchOptions } from "./launcher.ts";
-import { LocalBackend } from "./local_backend.ts";
-import { type KernelExit, SILENT_LOGGER } from "./messages.ts";
+import { localKernelServices } from "./local_backend.ts";
+import { type KernelExit, type Logger, SILENT_LOGGER } from "./messages.ts";
 import { KernelSlots, type ReleaseSlot } from "./slots.ts";
-import { killGroup } from "./launcher.ts";
-import { Limiter, settleWithin } from "../base/mod.ts";
+import { settleWithin } from "../base/mod.ts";
 import { validatePackageSpecs } from "./package_spec.ts";
-import { checkSyntax, type SyntaxCheck } from "./syntax.ts";
+import type { SyntaxCheck, SyntaxChecker } from "./syntax.ts";
 
 /** Id of the kernel python_exec starts on first use. */
 export const DEFAULT_KERNEL_ID = "_default";
@@ -35,6 +34,11 @@ export interface KernelRegistryOptions {
   launch: LaunchOptions;
   /** Starts the kernels (default: a local backend over `launch`). */
   backend?: KernelBackend;
+  /**
+   * Checks syntax for `checkSyntax` (default: a checker on the local
+   * interpreter of `launch`, a few processes at once).
+   */
+  syntax?: SyntaxChecker;
   /** Maximum kernels (live, starting and spare; default 10). */
   maxKernels?: number;
   /** Warm spare kernels kept for the no-package set (default 0: off). */
@@ -83,11 +87,9 @@ function packageSetKey(packages: readonly string[]): string {
   return JSON.stringify([...packages].sort());
 }
 
-/** Most syntax-checker processes at once per registry. */
-const MAX_CHECKERS = 3;
-/** How long shutdownAll() lets kernels stop politely before killing groups. */
+/** How long shutdownAll() lets kernels stop politely before killing them. */
 const SHUTDOWN_BUDGET_MS = 3_000;
-/** After killing process groups, how long shutdownAll() waits for the exits. */
+/** After killing kernels, how long shutdownAll() waits for the exits. */
 const KILL_WAIT_MS = 2_000;
 
 /** Most dead ids remembered (the oldest are forgotten first). */
@@ -132,8 +134,8 @@ export class KernelRegistry implements AsyncDisposable {
   readonly poolSize: number;
   /** Starts this registry's kernels. */
   readonly backend: KernelBackend;
-  readonly #launch: LaunchOptions;
-  readonly #local: LocalBackend;
+  readonly #syntax: SyntaxChecker;
+  readonly #logger: Logger;
   readonly #slots: KernelSlots;
   readonly #reclaim: (() => Promise<boolean>) | undefined;
   readonly #abort = new AbortController();
@@ -146,7 +148,6 @@ export class KernelRegistry implements AsyncDisposable {
   readonly #handles = new Set<KernelHandle>();
   /** Every start in flight (live and spare). */
   readonly #inflight = new Set<Promise<unknown>>();
-  readonly #checkers = new Limiter(MAX_CHECKERS);
   #preflight: Promise<void> | null = null;
   #closed = false;
 
@@ -157,11 +158,10 @@ export class KernelRegistry implements AsyncDisposable {
    */
   constructor(options: KernelRegistryOptions) {
     this.cwd = options.cwd;
-    this.#launch = options.launch;
-    this.#local = options.backend instanceof LocalBackend
-      ? options.backend
-      : new LocalBackend(options.launch);
-    this.backend = options.backend ?? this.#local;
+    const services = localKernelServices(options.launch, options);
+    this.backend = services.backend;
+    this.#syntax = services.syntax;
+    this.#logger = options.launch.logger ?? SILENT_LOGGER;
     this.poolSize = options.poolSize ?? 0;
     const max = options.slots?.limit ?? options.maxKernels ?? 10;
     if (!Number.isInteger(max) || max < 1) {
@@ -394,15 +394,12 @@ export class KernelRegistry implements AsyncDisposable {
    * @returns `{ ok: true }` or the error's line and message.
    */
   checkSyntax(code: string): Promise<SyntaxCheck> {
-    return this.#checkers.run(async () => {
-      const python = this.#launch.python ?? await this.#local.python();
-      return await checkSyntax(code, { python, env: this.#launch.env });
-    });
+    return this.#syntax.check(code);
   }
 
   /**
    * Shuts down every kernel: aborts starts in flight, asks live and spare
-   * kernels to stop, and kills the process groups of those that have not
+   * kernels to stop, and kills (through their provisioners) those that have not
    * ended within a few seconds. Bounded in time.
    */
   async shutdownAll(): Promise<void> {
@@ -425,9 +422,7 @@ export class KernelRegistry implements AsyncDisposable {
       await settleWithin(stopped(), SHUTDOWN_BUDGET_MS);
     }
     const left = handles();
-    for (const kernel of left) {
-      if (kernel.pid !== null) killGroup(kernel.pid, "SIGKILL");
-    }
+    for (const kernel of left) kernel.kill();
     await settleWithin(
       Promise.allSettled(left.map((kernel) => kernel.exited)),
       KILL_WAIT_MS,
@@ -575,7 +570,7 @@ export class KernelRegistry implements AsyncDisposable {
   /** Tops the no-package spares up to the pool size, within free slots. */
   #refill(): void {
     if (this.#closed) return;
-    const logger = this.#launch.logger ?? SILENT_LOGGER;
+    const logger = this.#logger;
     while (this.#spares.length < this.poolSize) {
       const release = this.#slots.tryAcquire();
       if (!release) return;

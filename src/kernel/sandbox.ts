@@ -21,12 +21,14 @@
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type {
   KernelBackend,
+  KernelCapabilities,
   KernelHandle,
   KernelStartRequest,
 } from "./backend.ts";
 import type { SocketFactory } from "./connection.ts";
 import { KernelStartError } from "./errors.ts";
 import { startKernel } from "./kernel.ts";
+import { LOCAL_PROCESS_CAPABILITIES } from "./provisioner.ts";
 import { type AllowedHost, parseAllowHosts } from "./allow_hosts.ts";
 import { builtEnvironment, runSandboxedInstall } from "./install_sandbox.ts";
 import {
@@ -628,6 +630,8 @@ class SandboxWrapper implements SpawnWrapper {
 export class SandboxBackend implements KernelBackend {
   /** Always `sandbox`. */
   readonly kind = "sandbox" as const;
+  /** Kernels are process groups on this machine. */
+  readonly capabilities: KernelCapabilities = LOCAL_PROCESS_CAPABILITIES;
   /** Sandboxed kernels run on this machine. */
   readonly location: null = null;
   readonly #options: SandboxBackendOptions;

@@ -878,7 +878,7 @@ Returns JSON {kernel_id, active, all_kernels, python_version, packages, variable
       jobs,
       backend: kernel.backend,
       location: kernel.location,
-      ...(kernel.backend === "remote" ? { kernel_cwd: kernel.cwd } : {}),
+      ...(kernel.capabilities.sharedFiles ? {} : { kernel_cwd: kernel.cwd }),
     });
   },
 });

@@ -13,7 +13,11 @@
  * @module
  */
 
-import type { BackendKind, KernelHandle } from "../backend.ts";
+import type {
+  BackendKind,
+  KernelCapabilities,
+  KernelHandle,
+} from "../backend.ts";
 import { KernelDiedError, KernelError, KernelStartError } from "../errors.ts";
 import {
   type ExecuteOptions,
@@ -38,6 +42,7 @@ import {
   V1_SUBPROTOCOL,
 } from "./protocol.ts";
 import { type GatewayClient, GatewayError } from "./rest.ts";
+import { RestProvisioner } from "./provisioner.ts";
 
 /** Deadline of a status request (python_status). */
 const STATUS_TIMEOUT_MS = 15_000;
@@ -134,6 +139,7 @@ export class RemoteKernel implements KernelHandle {
   #python = "";
   readonly #kernelName: string;
   readonly #client: GatewayClient;
+  readonly #provisioner: RestProvisioner;
   readonly #session = crypto.randomUUID();
   readonly #logger: Logger;
   #offerV1: boolean;
@@ -153,6 +159,7 @@ export class RemoteKernel implements KernelHandle {
     this.#client = init.client;
     this.location = init.client.location;
     this.kernelId = init.kernelId;
+    this.#provisioner = new RestProvisioner(init.client, init.kernelId);
     this.#kernelName = init.kernelName;
     this.packages = Object.freeze([...init.packages]);
     this.#logger = init.logger ?? SILENT_LOGGER;
@@ -613,7 +620,20 @@ export class RemoteKernel implements KernelHandle {
   /** Interrupts the running execution through the REST API; state is kept. */
   async interrupt(): Promise<void> {
     if (!this.alive) return;
-    await this.#client.interrupt(this.kernelId);
+    await this.#provisioner.interrupt();
+  }
+
+  /** A kernel on a server: no local process, Python or files. */
+  get capabilities(): KernelCapabilities {
+    return this.#provisioner.capabilities;
+  }
+
+  /**
+   * Ends the kernel now: the shutdown's DELETE is already the server's hard
+   * kill, so this starts (or joins) it without waiting.
+   */
+  kill(): void {
+    void this.shutdown();
   }
 
   /**
@@ -694,8 +714,7 @@ export class RemoteKernel implements KernelHandle {
       };
       this.#finish(exit, false);
       if (alive) {
-        await this.#client.delete(
-          this.kernelId,
+        await this.#provisioner.delete(
           AbortSignal.timeout(DELETE_TIMEOUT_MS),
         ).catch((error) =>
           this.#logger.warn(
