@@ -43,6 +43,11 @@ import {
 } from "./protocol.ts";
 import { type GatewayClient, GatewayError } from "./rest.ts";
 import { RestProvisioner } from "./provisioner.ts";
+import {
+  NoSubprotocolError,
+  openChannelSocket,
+  type WsSocket,
+} from "./channel_socket.ts";
 
 /** Deadline of a status request (python_status). */
 const STATUS_TIMEOUT_MS = 15_000;
@@ -52,45 +57,9 @@ const WATCH_INTERVAL_MS = 2_000;
 const RECONNECT_BUDGET_MS = 20_000;
 const CONNECT_TIMEOUT_MS = 60_000;
 const DELETE_TIMEOUT_MS = 10_000;
-/** Largest message the client accepts (the server caps its own at 10 MiB). */
-const MAX_PAYLOAD = 256 * 1024 * 1024;
 /** Jupyter Server closes the socket on client messages over 10 MiB. */
 const MAX_SEND_BYTES = 10 * 1024 * 1024 - 4096;
 const RATE_LIMIT_NOTE = /IOPub (data|message) rate exceeded/;
-
-/** The server accepted the socket without selecting the offered subprotocol. */
-class NoSubprotocolError extends Error {}
-
-/** The part of the `ws` client we use (the package ships no types). */
-interface WsSocket {
-  readonly readyState: number;
-  readonly protocol: string;
-  // deno-lint-ignore no-explicit-any
-  on(event: string, listener: (...args: any[]) => void): void;
-  send(data: Uint8Array | string): void;
-  pong(): void;
-  close(): void;
-  terminate(): void;
-}
-
-/** The `ws` constructor, as far as we use it. */
-interface WsConstructor {
-  new (url: string, protocols: string[], options: {
-    headers: Record<string, string>;
-    perMessageDeflate: boolean;
-    maxPayload: number;
-    handshakeTimeout: number;
-  }): WsSocket;
-  readonly OPEN: number;
-}
-
-/**
- * Loads `ws` on first use: local and sandboxed runs never pay for it (it
- * costs ~30 ms of module loading, measured, at every server start).
- */
-function loadWebSocket(): Promise<WsConstructor> {
-  return import("ws").then((mod) => mod.default as unknown as WsConstructor);
-}
 
 interface Route {
   onIopub?: (msg: JupyterMessage) => void;
@@ -277,97 +246,19 @@ export class RemoteKernel implements KernelHandle {
   }
 
   async #openSocket(signal: AbortSignal): Promise<void> {
-    const WebSocket = await loadWebSocket();
-    const url = this.#client.channelsUrl(this.kernelId, this.#session);
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const ws = new WebSocket(url, this.#offerV1 ? [V1_SUBPROTOCOL] : [], {
-      headers: this.#client.headers(),
-      perMessageDeflate: false,
-      maxPayload: MAX_PAYLOAD,
-      handshakeTimeout: CONNECT_TIMEOUT_MS,
-    });
-    // The server holds the handshake until the kernel answers kernel_info
-    // (up to a minute): a kernel deleted or culled meanwhile shows only as
-    // a 404 on the REST side.
-    const poll = setInterval(() => {
-      this.#client.get(this.kernelId, AbortSignal.timeout(5_000)).then(
-        (model) => {
-          if (model) return;
-          ws.terminate();
-          reject(
-            new GatewayError(
-              `The kernel no longer exists on ${this.location} (deleted or culled by the server)`,
-              404,
-            ),
-          );
-        },
-        () => {},
-      );
-    }, 1_000);
-    const onAbort = () => {
-      ws.terminate();
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.finally(() => clearInterval(poll)).catch(() => {});
-    let pongDue = false;
-    ws.on("message", (data: Uint8Array, isBinary: boolean) => {
-      // One pong per batch of frames: it carries the ACK the server's
-      // Nagle-delayed second write waits for.
-      if (!pongDue) {
-        pongDue = true;
-        queueMicrotask(() => {
-          pongDue = false;
-          if (ws.readyState === WebSocket.OPEN) ws.pong();
-        });
-      }
-      this.#onFrame(isBinary ? data : new TextDecoder().decode(data));
-    });
-    ws.on(
-      "unexpected-response",
-      (_req: unknown, res: { statusCode?: number }) => {
-        const status = res.statusCode ?? 0;
-        reject(
-          new GatewayError(
-            status === 401 || status === 403
-              ? `Cannot connect to the kernel's channels at ${this.location}: the token was rejected (${status}); set CODER_GATEWAY_TOKEN`
-              : `Cannot connect to the kernel's channels at ${this.location}: the server answered ${status}`,
-            status,
-          ),
-        );
-        ws.terminate();
+    const ws = await openChannelSocket({
+      client: this.#client,
+      kernelId: this.kernelId,
+      session: this.#session,
+      offerV1: this.#offerV1,
+      signal,
+      onFrame: (data) => this.#onFrame(data),
+      onClose: (socket) => {
+        if (this.#ws === socket) this.#onClose();
       },
-    );
-    ws.on("error", (error: Error) => {
-      // `ws` refuses a handshake without the subprotocol it offered.
-      if (/no subprotocol/i.test(error.message)) {
-        reject(new NoSubprotocolError(error.message));
-        return;
-      }
-      reject(
-        new GatewayError(
-          `Cannot connect to the kernel's channels at ${this.location}: ${error.message}`,
-          null,
-        ),
-      );
     });
-    ws.on("open", () => {
-      signal.removeEventListener("abort", onAbort);
-      this.#ws = ws;
-      this.#v1 = ws.protocol === V1_SUBPROTOCOL;
-      resolve();
-    });
-    ws.on("close", () => {
-      signal.removeEventListener("abort", onAbort);
-      reject(
-        new GatewayError(
-          `The kernel's channels at ${this.location} closed during the handshake`,
-          null,
-        ),
-      );
-      if (this.#ws === ws) this.#onClose();
-    });
-    return promise;
+    this.#ws = ws;
+    this.#v1 = ws.protocol === V1_SUBPROTOCOL;
   }
 
   #onFrame(data: Uint8Array | string): void {
