@@ -19,6 +19,7 @@ import type { LaunchOptions } from "./launcher.ts";
 import { localKernelServices } from "./local_backend.ts";
 import { type KernelExit, type Logger, SILENT_LOGGER } from "./messages.ts";
 import { KernelSlots, type ReleaseSlot } from "./slots.ts";
+import { SparePool } from "./spare_pool.ts";
 import { settleWithin } from "../base/mod.ts";
 import { validatePackageSpecs } from "./package_spec.ts";
 import type { SyntaxCheck, SyntaxChecker } from "./syntax.ts";
@@ -103,16 +104,6 @@ interface DeadKernel {
   packages: readonly string[];
 }
 
-/** A warm spare: a no-package kernel starting or ready, holding a slot. */
-interface Spare {
-  /** Aborts its start (eviction). */
-  abort: AbortController;
-  /** Settles with the kernel, or null when the start failed or was aborted. */
-  kernel: Promise<KernelHandle | null>;
-  /** Gives its slot back (idempotent). */
-  release: ReleaseSlot;
-}
-
 /**
  * Owns named kernels. Create one per server or program; there is no global
  * instance.
@@ -143,7 +134,7 @@ export class KernelRegistry implements AsyncDisposable {
   /** Ids whose kernel died on its own: they say so until restarted. */
   readonly #dead = new Map<string, DeadKernel>();
   readonly #starting = new Map<string, Promise<KernelHandle>>();
-  readonly #spares: Spare[] = [];
+  readonly #spares: SparePool;
   /** Every kernel started and not yet exited (live and spare). */
   readonly #handles = new Set<KernelHandle>();
   /** Every start in flight (live and spare). */
@@ -172,6 +163,14 @@ export class KernelRegistry implements AsyncDisposable {
     this.maxKernels = max;
     this.#slots = options.slots ?? new KernelSlots(max);
     this.#reclaim = options.reclaim;
+    this.#spares = new SparePool({
+      size: this.poolSize,
+      tryAcquire: () => this.#slots.tryAcquire(),
+      spawn: (signal, release) => this.#spawn([], signal, release),
+      signal: this.#abort.signal,
+      closed: () => this.#closed,
+      logger: this.#logger,
+    });
   }
 
   /** Number of live and starting kernels (spares not counted). */
@@ -235,7 +234,7 @@ export class KernelRegistry implements AsyncDisposable {
     // Errors are reported when a kernel starts; shutdownAll() waits for it,
     // so nothing it writes (the interpreter cache) outlives the registry.
     this.#preflight ??= this.backend.preflight?.().catch(() => {}) ?? null;
-    this.#refill();
+    this.#spares.refill();
   }
 
   /**
@@ -408,7 +407,7 @@ export class KernelRegistry implements AsyncDisposable {
       new KernelError("Cannot start a kernel: the registry is shut down"),
     );
     this.#kernels.clear();
-    this.#spares.splice(0).forEach((spare) => spare.abort.abort());
+    this.#spares.abortAll();
     const handles = () => [...this.#handles];
     const stopped = (): Promise<unknown> =>
       Promise.allSettled([
@@ -478,7 +477,7 @@ export class KernelRegistry implements AsyncDisposable {
       throw new KernelError("Cannot start a kernel: the registry is shut down");
     }
     if (packages.length === 0) {
-      const spare = await this.#takeSpare();
+      const spare = await this.#spares.take();
       if (spare && this.#closed) {
         await spare.shutdown();
         throw new KernelError(
@@ -488,7 +487,7 @@ export class KernelRegistry implements AsyncDisposable {
       if (spare) {
         // Refill once this kernel is ready, so two start-ups never compete
         // for the CPU with the one the caller is waiting for.
-        this.#refill();
+        this.#spares.refill();
         return spare;
       }
     }
@@ -500,17 +499,8 @@ export class KernelRegistry implements AsyncDisposable {
       release();
       throw error;
     }
-    if (packages.length === 0) this.#refill();
+    if (packages.length === 0) this.#spares.refill();
     return kernel;
-  }
-
-  async #takeSpare(): Promise<KernelHandle | null> {
-    while (this.#spares.length > 0) {
-      const spare = this.#spares.shift()!;
-      const kernel = await spare.kernel;
-      if (kernel?.alive) return kernel;
-    }
-    return null;
   }
 
   /**
@@ -526,15 +516,9 @@ export class KernelRegistry implements AsyncDisposable {
         stopping = undefined;
         continue;
       }
-      const spare = this.#spares.pop();
-      if (!spare) {
-        if (await this.#reclaim?.()) continue;
-        throw new KernelLimitError(this.maxKernels);
-      }
-      spare.abort.abort();
-      const kernel = await spare.kernel;
-      if (kernel) await kernel.shutdown();
-      spare.release();
+      if (await this.#spares.evictOne()) continue;
+      if (await this.#reclaim?.()) continue;
+      throw new KernelLimitError(this.maxKernels);
     }
   }
 
@@ -565,38 +549,5 @@ export class KernelRegistry implements AsyncDisposable {
     this.#inflight.add(start);
     start.catch(() => {}).finally(() => this.#inflight.delete(start));
     return start;
-  }
-
-  /** Tops the no-package spares up to the pool size, within free slots. */
-  #refill(): void {
-    if (this.#closed) return;
-    const logger = this.#logger;
-    while (this.#spares.length < this.poolSize) {
-      const release = this.#slots.tryAcquire();
-      if (!release) return;
-      const abort = new AbortController();
-      const signal = AbortSignal.any([this.#abort.signal, abort.signal]);
-      const spare: Spare = {
-        abort,
-        release,
-        kernel: this.#spawn([], signal, release).then((kernel) => {
-          kernel.exited.then(() => this.#dropSpare(spare));
-          return kernel;
-        }, (error) => {
-          this.#dropSpare(spare);
-          release();
-          if (!signal.aborted) {
-            logger.warn(`Warm kernel failed to start: ${error}`);
-          }
-          return null;
-        }),
-      };
-      this.#spares.push(spare);
-    }
-  }
-
-  #dropSpare(spare: Spare): void {
-    const i = this.#spares.indexOf(spare);
-    if (i >= 0) this.#spares.splice(i, 1);
   }
 }
