@@ -324,11 +324,22 @@ export class RemoteKernel implements KernelHandle {
           this.kernelId,
           AbortSignal.timeout(5_000),
         ).catch((error) => {
+          // 424: JupyterHub says the user server is no longer running.
+          if (error instanceof GatewayError && error.status === 424) {
+            return "hub_server_stopped" as const;
+          }
           if (error instanceof GatewayError && error.status !== null) {
             return undefined;
           }
           throw error;
         });
+        if (model === "hub_server_stopped") {
+          this.#die(
+            "remote_gone",
+            "the JupyterHub user server was stopped (424); its kernels are gone",
+          );
+          break;
+        }
         if (model === null) {
           this.#die(
             "remote_gone",
