@@ -43,6 +43,7 @@ import {
 } from "./protocol.ts";
 import { type GatewayClient, GatewayError } from "./rest.ts";
 import { RestProvisioner } from "./provisioner.ts";
+import { installPackages } from "./install.ts";
 import {
   NoSubprotocolError,
   openChannelSocket,
@@ -179,7 +180,15 @@ export class RemoteKernel implements KernelHandle {
       await kernel.#open(signal);
       await kernel.#bootstrap(signal);
       if (kernel.packages.length > 0) {
-        await kernel.#install(init.installTimeoutMs, init.signal);
+        await installPackages({
+          send: kernel.#executions.sender,
+          packages: kernel.packages,
+          python: kernel.#python,
+          launchedWith: kernel.launchedWith,
+          timeoutMs: init.installTimeoutMs,
+          death: kernel.#death.signal,
+          ...(init.signal ? { signal: init.signal } : {}),
+        });
       }
       return kernel;
     } catch (error) {
@@ -438,55 +447,6 @@ export class RemoteKernel implements KernelHandle {
     this.#cwd = String(identity.cwd ?? "");
   }
 
-  async #install(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const stop = AbortSignal.any([
-      AbortSignal.timeout(timeoutMs),
-      this.#death.signal,
-      ...(signal ? [signal] : []),
-    ]);
-    const outcome = await evaluateTooling<
-      { code?: number; tool?: string; tail?: string } | null
-    >(this.#executions.sender, "install_result()", {
-      code: installCode(this.packages),
-      silent: true,
-      signal: stop,
-    }).catch((error) => {
-      if (signal?.aborted || this.#death.signal.aborted) throw error;
-      throw new KernelStartError(
-        stop.aborted
-          ? `Cannot install packages in the remote kernel: not done within ${
-            timeoutMs / 1000
-          }s`
-          : `Cannot install packages in the remote kernel: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
-        { tried: [this.launchedWith] },
-        { cause: error },
-      );
-    }) ?? {};
-    if (outcome.code === 0) return;
-    const tail = (outcome.tail ?? "").trim().split("\n").slice(-12).join("\n");
-    const specs = this.packages.join(" ");
-    if (/externally.managed|PEP 668/i.test(outcome.tail ?? "")) {
-      throw new KernelStartError(
-        `Cannot install ${specs} in the remote kernel: its Python environment (${this.#python}) is externally managed (PEP 668), so ${
-          outcome.tool ?? "pip"
-        } refuses to install into it. Use a kernel spec whose Python is a virtual environment (CODER_GATEWAY_KERNEL), or install the packages on the server.\n${tail}`,
-        { tried: [this.launchedWith], stderrTail: tail },
-      );
-    }
-    throw new KernelStartError(
-      outcome.code === undefined
-        ? `Cannot install ${specs} in the remote kernel: ${
-          tail || "no pip or uv found"
-        }`
-        : `Cannot install ${specs} in the remote kernel: ${
-          outcome.tool ?? "pip"
-        } exited with code ${outcome.code}:\n${tail}`,
-      { tried: [this.launchedWith], stderrTail: tail },
-    );
-  }
-
   // ---- execution ----------------------------------------------------------
 
   /**
@@ -660,34 +620,4 @@ function rateLimitNotes(): OutputNotes {
       };
     },
   };
-}
-
-/**
- * Python that installs packages into the kernel's own interpreter with pip
- * (uv when pip is missing) as a subprocess with an argument list: no shell,
- * no IPython magics. Runs in a throw-away namespace; the outcome is read
- * back with `_coder_tools.install_result()`.
- */
-function installCode(specs: readonly string[]): string {
-  const source = `
-import importlib, shutil, subprocess, sys
-def _run():
-    try:
-        import pip  # noqa: F401
-        cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", *SPECS]
-        tool = "pip"
-    except ImportError:
-        uv = shutil.which("uv")
-        if not uv:
-            return {"tail": "neither pip nor uv is available to the remote kernel's Python " + sys.executable}
-        cmd = [uv, "pip", "install", "--python", sys.executable, *SPECS]
-        tool = "uv"
-    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
-    importlib.invalidate_caches()
-    return {"code": p.returncode, "tool": tool, "tail": p.stdout[-4000:]}
-sys.modules["_coder_tools"].last_install = _run()
-`;
-  return `exec(${JSON.stringify(source)}, {"SPECS": ${
-    JSON.stringify([...specs])
-  }})`;
 }
