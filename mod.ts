@@ -147,6 +147,7 @@ export type {
   ExecuteResult,
   HtmlOutput,
   KernelBackend,
+  KernelCapabilities,
   KernelExit,
   KernelExitReason,
   KernelHandle,

@@ -28,6 +28,9 @@ command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
 /usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1 || missing+=(python3-matplotlib)
 /usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || missing+=(python3-pandas)
+# JupyterHub test (tests/kernel/jupyterhub_test.ts): Debian's hub; its proxy
+# comes from npm below (Debian's configurable-http-proxy misses a module).
+command -v jupyterhub >/dev/null 2>&1 || missing+=(jupyterhub)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -40,6 +43,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   else
     echo "setup: optional test dependencies missing (${missing[*]}); install them, or the sandbox, remote-kernel and notebook tests fail" >&2
   fi
+fi
+
+if ! configurable-http-proxy --version >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing configurable-http-proxy with npm" >&2
+  npm install -g --prefix /usr/local configurable-http-proxy@4.6.3 >/dev/null 2>&1 ||
+    echo "setup: configurable-http-proxy could not be installed; the JupyterHub test is skipped" >&2
 fi
 
 deno install --quiet >/dev/null

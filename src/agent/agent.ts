@@ -6,41 +6,26 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { delay } from "../base/mod.ts";
 import {
-  createLocalBackend,
   HOST_FILES,
   type KernelBackend,
   type KernelHandle,
   type KernelStartRequest,
-  type LaunchOptions,
-  type Logger,
-  validatePackageSpec,
 } from "../kernel/mod.ts";
 import {
-  apiKeyCandidates,
-  type AssistantMessage,
   type ChatClient,
   type ChatCompletion,
   type ChatMessage,
-  getOpenrouterLlm,
   LlmResponseError,
-  type ModelConfig,
   type ToolDefinition,
 } from "../llm/mod.ts";
-import { AgentLog } from "./log.ts";
+import type { AgentLog } from "./log.ts";
 import { runLoggedCleanRoom } from "./clean_room.ts";
-import { llmResponseEvent, sessionEvent } from "./log_records.ts";
-import { SecretMasker } from "./secrets.ts";
-import {
-  builtinSystemPrompt,
-  composeSystemPrompt,
-  CONTINUE_MESSAGE,
-  packageNameOf,
-  packageSection,
-  TASK_KICKOFF,
-} from "./prompt.ts";
+import { llmResponseEvent } from "./log_records.ts";
+import type { SecretMasker } from "./secrets.ts";
+import { CONTINUE_MESSAGE } from "./prompt.ts";
 import { type AgentStats, emptyStats } from "./stats.ts";
 import {
   type AgentTool,
@@ -51,120 +36,14 @@ import {
   type ToolOutcome,
 } from "./tools.ts";
 
-/** Default step limit (chat completions per run). */
-export const DEFAULT_STEP_LIMIT = 200;
-/** Retries of an error envelope before the run fails. */
-export const ENVELOPE_RETRIES = 3;
-/** Default base delay between envelope retries (doubles each time). */
-export const DEFAULT_RETRY_DELAY_MS = 1000;
-/** Default deadline of one `python_exec` call. */
-export const DEFAULT_EXEC_TIMEOUT_MS = 300_000;
-
-/** Progress reported while an agent works (for CLIs and UIs). */
-export type AgentEvent =
-  | { type: "kernel_started"; pid: number | null; python: string }
-  | { type: "packages"; versions: Record<string, string | null> }
-  | { type: "step"; step: number }
-  | { type: "assistant"; content: string; final: boolean }
-  | { type: "tool_call"; tool: string; args: Record<string, unknown> | null }
-  | {
-    type: "tool_result";
-    tool: string;
-    success: boolean;
-    error: string | null;
-  }
-  | { type: "retry"; attempt: number; delayMs: number; error: string }
-  | { type: "continue"; reason: "length" };
-
-/** Options of {@linkcode createCodingAgent}. */
-export interface CodingAgentOptions {
-  /** Working directory: kernel cwd, where code and log files go (created when missing; default: process cwd). */
-  workingDirectory?: string;
-  /** Model name, JSON file or configuration (default `sonnet45`); ignored when `llm` is given. */
-  model?: string | ModelConfig;
-  /** Custom system prompt (wins over `systemPromptPath` and the built-in one). */
-  systemPrompt?: string;
-  /** File holding a custom system prompt. */
-  systemPromptPath?: string;
-  /** Domain-specific instructions appended to the system prompt. */
-  projectPrompt?: string;
-  /** Packages whose availability is checked in the kernel and listed in the prompt (a project file's packages block). */
-  projectPackages?: readonly string[];
-  /** The task, embedded in the system prompt as `<task>…</task>`. */
-  task?: string;
-  /** Package specs the kernel is started with (validated; they count as available). */
-  withPackages?: readonly string[];
-  /** API key of the model endpoint; else looked up in `env`. */
-  apiKey?: string;
-  /**
-   * Masks secrets in tool results (before they go to the model) and in the
-   * log. The agent adds the API key and the key variables of `env` to it.
-   * Pass the same masker the program's output uses (default: a new one).
-   */
-  masker?: SecretMasker;
-  /** Environment for key lookup and, unless `launch.env` is given, the kernel (pass `Deno.env.toObject()`). */
-  env?: Record<string, string>;
-  /** Offer the `todo_write` tool and use the todo system prompt. */
-  todo?: boolean;
-  /** Chat completions per run before stopping (default 200). */
-  stepLimit?: number;
-  /** Base name of output files: `NAME_code.py` and `NAME.jsonl` (default `solution.py`, `log.jsonl`). */
-  taskBasename?: string;
-  /** Write the JSON Lines log (default true). */
-  saveLog?: boolean;
-  /** A pre-built chat client. */
-  llm?: ChatClient;
-  /** A kernel to use instead of starting one; the caller keeps ownership. */
-  kernel?: KernelHandle;
-  /** Starts the agent's kernel (local, sandboxed or remote); default: a local backend over `launch`. */
-  backend?: KernelBackend;
-  /** Kernel launch options of the default local backend (interpreter, cache dir, env, logger). */
-  launch?: Partial<LaunchOptions>;
-  /** Receives diagnostics. */
-  logger?: Logger;
-  /** Receives progress events. */
-  onEvent?: (event: AgentEvent) => void;
-  /** Base delay between error-envelope retries (default 1000 ms). */
-  retryDelayMs?: number;
-  /** Deadline of one `python_exec` call (default 300 s). */
-  execTimeoutMs?: number;
-  /**
-   * Run every `save_code` submission on its own in a fresh kernel of the same
-   * backend first, and refuse it when it fails there (default true).
-   */
-  cleanRoom?: boolean;
-  /** Deadline of the clean-room run of a submission (default: `execTimeoutMs`). */
-  cleanRoomTimeoutMs?: number;
-  /** Cancels kernel start-up. */
-  signal?: AbortSignal;
-}
-
-/** Options of {@linkcode runAgent}. */
-export interface RunAgentOptions {
-  /** Step limit of this run (default: the agent's). */
-  stepLimit?: number;
-  /** Cancels the run (the current request or execution is abandoned). */
-  signal?: AbortSignal;
-  /** Receives progress events of this run (in addition to the agent's). */
-  onEvent?: (event: AgentEvent) => void;
-  /** Accepted for parity with the original API; the library never prints. */
-  quiet?: boolean;
-}
-
-/** How a run ended. */
-export type RunStatus = "success" | "step_limit_reached";
-
-/** Result of {@linkcode runAgent}. */
-export interface RunAgentResult {
-  /** The whole conversation so far (system message first). */
-  messages: ChatMessage[];
-  /** Statistics of this run. */
-  stats: AgentStats;
-  /** `success` (final answer) or `step_limit_reached`. */
-  status: RunStatus;
-  /** The final answer text ("" when none). */
-  finalResponse: string;
-}
+import {
+  type AgentEvent,
+  ENVELOPE_RETRIES,
+  type RunAgentOptions,
+  type RunAgentResult,
+  type RunStatus,
+} from "./agent_options.ts";
+import { answerDanglingToolCalls } from "./transcript.ts";
 
 /**
  * A coding agent: conversation, tools, its own kernel, its log. Create it with
@@ -583,11 +462,11 @@ export class CodingAgent implements AsyncDisposable {
       workingDirectory: this.workingDirectory,
       codeFileName: this.#codeFileName,
       execTimeoutMs: this.#execTimeoutMs,
-      // A remote kernel's interpreter path is on the server's machine: the
+      // A kernel whose interpreter is not on this machine (remote): the
       // syntax check of save_code runs locally, with python3 from PATH.
-      python: this.#kernel.backend === "remote"
-        ? "python3"
-        : this.#kernel.python,
+      python: this.#kernel.capabilities.localPython
+        ? this.#kernel.python
+        : "python3",
       kernel: () => this.#liveKernel(),
       writeFile: (name, text) => this.#writeFile(name, text),
       recordFile: (path) => this.#filesWritten.add(path),
@@ -624,294 +503,6 @@ export class CodingAgent implements AsyncDisposable {
   }
 }
 
-/** What the model is told about a tool call whose run was aborted. */
-export const CANCELLED_TOOL_CALL =
-  "Cancelled: the run was stopped before this call finished; it may not have run, or only in part.";
-
-/**
- * Gives every tool call of the conversation a tool message: an aborted run
- * leaves an assistant message whose calls were not all answered, and every
- * OpenAI-compatible API rejects such a history. Missing answers are inserted
- * right after the answers that exist, saying the call was cancelled.
- *
- * @param messages The conversation, repaired in place.
- * @returns How many tool messages were added.
- */
-export function answerDanglingToolCalls(messages: ChatMessage[]): number {
-  let added = 0;
-  for (let i = 0; i < messages.length; i++) {
-    const message = messages[i]!;
-    if (message.role !== "assistant" || !message.tool_calls?.length) continue;
-    let end = i + 1;
-    const answered = new Set<string>();
-    for (; end < messages.length; end++) {
-      const next = messages[end]!;
-      if (next.role !== "tool") break;
-      answered.add(next.tool_call_id);
-    }
-    const missing = message.tool_calls
-      .filter((call) => !answered.has(call.id))
-      .map((call): ChatMessage => ({
-        role: "tool",
-        tool_call_id: call.id,
-        content: fail(CANCELLED_TOOL_CALL).content,
-      }));
-    messages.splice(end, 0, ...missing);
-    added += missing.length;
-    i = end + missing.length - 1;
-  }
-  return added;
-}
-
 function isAbortError(error: unknown): boolean {
   return error instanceof DOMException && error.name === "AbortError";
-}
-
-/**
- * Creates a coding agent: resolves the model and key, validates the package
- * specs, creates the working directory, starts the agent's own kernel (unless
- * one is given), checks package availability and builds the system prompt.
- *
- * @param options Agent options (see {@linkcode CodingAgentOptions}).
- * @returns The agent; close it when done.
- * @throws {InvalidPackageSpecError} For a bad package spec (before anything starts).
- * @throws {UnknownModelError} / {ModelConfigError} For a bad model.
- * @throws {MissingApiKeyError} When no key is given or found.
- * @throws {KernelStartError} When no kernel can be started.
- *
- * @example Two turns with one agent
- * ```ts
- * import { createCodingAgent, getFinalResponse, runAgent } from "./agent.ts";
- *
- * await using agent = await createCodingAgent({
- *   workingDirectory: "/tmp/workspace",
- *   env: Deno.env.toObject(),
- * });
- * await runAgent(agent, "Load data.csv and describe it");
- * const { messages } = await runAgent(agent, "Now plot column A");
- * console.log(getFinalResponse(messages));
- * ```
- */
-export async function createCodingAgent(
-  options: CodingAgentOptions = {},
-): Promise<CodingAgent> {
-  const withPackages = (options.withPackages ?? []).map((spec) =>
-    validatePackageSpec(spec)
-  );
-  const workingDirectory = resolve(options.workingDirectory ?? Deno.cwd());
-  const env = options.env ?? {};
-  const llm = options.llm ?? await getOpenrouterLlm(options.model, {
-    env,
-    ...(options.apiKey ? { apiKey: options.apiKey } : {}),
-    ...(options.logger ? { logger: options.logger } : {}),
-  });
-  let base = options.systemPrompt;
-  if (base === undefined && options.systemPromptPath !== undefined) {
-    base = await Deno.readTextFile(options.systemPromptPath);
-  }
-  base ??= builtinSystemPrompt(options.todo ?? false);
-  await Deno.mkdir(workingDirectory, { recursive: true });
-
-  const backend = options.backend ?? createLocalBackend({
-    ...options.launch,
-    env: options.launch?.env ?? env,
-    ...(options.logger && !options.launch?.logger
-      ? { logger: options.logger }
-      : {}),
-  });
-  const startRequest: KernelStartRequest = {
-    cwd: workingDirectory,
-    packages: withPackages,
-  };
-  const ownsKernel = options.kernel === undefined;
-  const kernel = options.kernel ??
-    await backend.start({
-      ...startRequest,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  try {
-    options.onEvent?.({
-      type: "kernel_started",
-      pid: kernel.pid,
-      python: kernel.python,
-    });
-    const names = [
-      ...new Set([
-        ...(options.projectPackages ?? []).map(packageNameOf),
-        ...withPackages.map(packageNameOf),
-      ]),
-    ].filter((name) => name !== "");
-    let packages = "";
-    if (names.length > 0) {
-      const versions = await kernel.packageVersions(names);
-      options.onEvent?.({ type: "packages", versions });
-      packages = packageSection(versions);
-    }
-    const systemPrompt = composeSystemPrompt({
-      base,
-      ...(options.projectPrompt ? { project: options.projectPrompt } : {}),
-      packages,
-      ...(options.task ? { task: options.task } : {}),
-    });
-    const basename = options.taskBasename;
-    const masker = options.masker ?? new SecretMasker();
-    for (
-      const secret of apiKeyCandidates(llm.config, {
-        flag: options.apiKey ?? null,
-        env,
-      })
-    ) masker.add(secret);
-    const codeFileName = basename ? `${basename}_code.py` : "solution.py";
-    const execTimeoutMs = options.execTimeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-    const cleanRoom = options.cleanRoom ?? true;
-    const log = new AgentLog(masker);
-    log.add(sessionEvent({
-      model: llm.config,
-      codeFileName,
-      todo: options.todo ?? false,
-      withPackages,
-      cleanRoom,
-      taskInPrompt: options.task !== undefined,
-    }));
-    return new CodingAgent({
-      workingDirectory,
-      llm,
-      kernel,
-      ownsKernel,
-      backend,
-      startRequest,
-      systemPrompt,
-      task: options.task,
-      codeFileName,
-      logPath: options.saveLog === false
-        ? null
-        : join(workingDirectory, basename ? `${basename}.jsonl` : "log.jsonl"),
-      log,
-      masker,
-      todo: options.todo ?? false,
-      stepLimit: options.stepLimit ?? DEFAULT_STEP_LIMIT,
-      onEvent: options.onEvent,
-      retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
-      execTimeoutMs,
-      cleanRoomTimeoutMs: cleanRoom
-        ? options.cleanRoomTimeoutMs ?? execTimeoutMs
-        : null,
-    });
-  } catch (error) {
-    if (ownsKernel) await kernel.shutdown();
-    throw error;
-  }
-}
-
-/**
- * Runs one turn: sends `input` as a user message and loops (model call, tool
- * calls in order) until a final answer or the step limit. Error envelopes are
- * retried 3 times with backoff, then the error is thrown. The log is rewritten
- * at the end of every run.
- *
- * @param agent The agent.
- * @param input The user message.
- * @param options Step limit, signal, events.
- * @returns The conversation, this run's statistics, status and final answer.
- * @throws {LlmResponseError} When error envelopes persist past the retries.
- * @throws {LlmRequestError} When a request fails.
- *
- * @example One turn
- * ```ts
- * import { createCodingAgent, runAgent } from "./agent.ts";
- * await using agent = await createCodingAgent({ env: Deno.env.toObject() });
- * const { stats, status } = await runAgent(agent, "Print the first 10 primes");
- * console.log(status, stats.tool_usage);
- * ```
- */
-export function runAgent(
-  agent: CodingAgent,
-  input: string,
-  options: RunAgentOptions = {},
-): Promise<RunAgentResult> {
-  return agent.run(input, options);
-}
-
-/**
- * The final answer of a conversation: the last assistant message with text and
- * no tool calls (else the last assistant text at all).
- *
- * @param messages A conversation.
- * @returns The answer, or "" when there is none.
- *
- * @example Read the answer
- * ```ts
- * import { getFinalResponse } from "./agent.ts";
- * console.log(getFinalResponse([{ role: "assistant", content: "42" }])); // 42
- * ```
- */
-export function getFinalResponse(messages: readonly ChatMessage[]): string {
-  const assistants = messages.filter((m): m is AssistantMessage =>
-    m.role === "assistant"
-  );
-  for (let i = assistants.length - 1; i >= 0; i--) {
-    const message = assistants[i]!;
-    if (!message.tool_calls?.length && message.content?.trim()) {
-      return message.content;
-    }
-  }
-  for (let i = assistants.length - 1; i >= 0; i--) {
-    const content = assistants[i]!.content;
-    if (content?.trim()) return content;
-  }
-  return "";
-}
-
-/** Options of {@linkcode solveTask}: agent options plus run options. */
-export interface SolveTaskOptions extends Omit<CodingAgentOptions, "task"> {
-  /** Accepted for parity with the original API; the library never prints. */
-  quiet?: boolean;
-  /** Cancels the run. */
-  signal?: AbortSignal;
-}
-
-/** Result of {@linkcode solveTask}. */
-export interface SolveTaskResult extends RunAgentResult {
-  /** The log file, or null when `saveLog` is false. */
-  logPath: string | null;
-  /** Files written (code file, log). */
-  filesWritten: string[];
-}
-
-/**
- * Runs a whole task: creates an agent with the task in its system prompt,
- * runs it to a final answer (or the step limit), writes the log, and shuts
- * the kernel down.
- *
- * @param task The task text.
- * @param options Agent options.
- * @returns Messages, statistics, log path, status, final answer, files written.
- * @throws Whatever {@linkcode createCodingAgent} and {@linkcode runAgent} throw.
- *
- * @example Solve a task
- * ```ts
- * import { getFinalResponse, solveTask } from "./agent.ts";
- * const { messages, stats, logPath } = await solveTask("Write a fibonacci function", {
- *   workingDirectory: "/tmp/workspace",
- *   env: Deno.env.toObject(),
- * });
- * console.log(getFinalResponse(messages), stats.token_consumption, logPath);
- * ```
- */
-export async function solveTask(
-  task: string,
-  options: SolveTaskOptions = {},
-): Promise<SolveTaskResult> {
-  const { quiet: _quiet, signal, ...agentOptions } = options;
-  await using agent = await createCodingAgent({
-    ...agentOptions,
-    task,
-    ...(signal ? { signal } : {}),
-  });
-  const result = await agent.run(TASK_KICKOFF, signal ? { signal } : {});
-  return {
-    ...result,
-    logPath: agent.logPath,
-    filesWritten: agent.filesWritten,
-  };
 }

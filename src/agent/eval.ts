@@ -10,11 +10,9 @@
 
 import { join, resolve } from "node:path";
 import { getOpenrouterLlm } from "../llm/mod.ts";
-import {
-  type CodingAgent,
-  type CodingAgentOptions,
-  createCodingAgent,
-} from "./agent.ts";
+import type { CodingAgent } from "./agent.ts";
+import type { CodingAgentOptions } from "./agent_options.ts";
+import { createCodingAgent } from "./create.ts";
 import {
   type EvalRecord,
   type EvalStatus,

@@ -18,26 +18,30 @@
  * @module
  */
 
+export { CodingAgent } from "./agent.ts";
 export {
   type AgentEvent,
-  answerDanglingToolCalls,
-  CANCELLED_TOOL_CALL,
-  CodingAgent,
   type CodingAgentOptions,
-  createCodingAgent,
   DEFAULT_EXEC_TIMEOUT_MS,
   DEFAULT_RETRY_DELAY_MS,
   DEFAULT_STEP_LIMIT,
   ENVELOPE_RETRIES,
-  getFinalResponse,
-  runAgent,
   type RunAgentOptions,
   type RunAgentResult,
   type RunStatus,
+} from "./agent_options.ts";
+export {
+  answerDanglingToolCalls,
+  CANCELLED_TOOL_CALL,
+  getFinalResponse,
+} from "./transcript.ts";
+export {
+  createCodingAgent,
+  runAgent,
   solveTask,
   type SolveTaskOptions,
   type SolveTaskResult,
-} from "./agent.ts";
+} from "./create.ts";
 export {
   AgentLog,
   type CleanRoomEvent,

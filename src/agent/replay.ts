@@ -14,7 +14,8 @@ import {
   type ModelConfig,
   parseModelConfig,
 } from "../llm/mod.ts";
-import { type AgentEvent, createCodingAgent, type RunStatus } from "./agent.ts";
+import type { AgentEvent, RunStatus } from "./agent_options.ts";
+import { createCodingAgent } from "./create.ts";
 import type {
   LlmResponseEvent,
   LogEvent,

@@ -11,6 +11,7 @@ import { settleWithin } from "../base/mod.ts";
 import { dirname, join, resolve } from "node:path";
 import denoJson from "../../deno.json" with { type: "json" };
 import {
+  createLocalSyntaxChecker,
   type KernelBackend,
   KernelRegistry,
   KernelSlots,
@@ -393,10 +394,11 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     cwd,
     launch,
     backend,
+    syntax: createLocalSyntaxChecker(launch, backend),
     maxKernels: settings.maxKernels,
     // A spare remote kernel is a pod or a server-side process held for
     // nothing until the first call: no pool for remote kernels unless asked.
-    poolSize: backend.kind === "remote" && !io.env.CODER_POOL_SIZE
+    poolSize: !backend.capabilities.poolable && !io.env.CODER_POOL_SIZE
       ? 0
       : settings.poolSize,
   });
@@ -410,7 +412,7 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
   // kernel process starts first.
   const [probe, input] = io.stdin.tee();
   warmer.observe(await Promise.race([firstMessage(probe), stop.promise]));
-  if (warmer.started && backend.kind !== "remote") {
+  if (warmer.started && backend.capabilities.localProcess) {
     await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
   }
   const { outputStoreFor, serveStdioConnection, WebStreamServerTransport } =
@@ -612,6 +614,8 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
   for (const user of users ?? []) {
     await Deno.mkdir(cwdOf(user.name), { recursive: true });
   }
+  // One syntax checker for every session (a few processes at once).
+  const syntax = createLocalSyntaxChecker(launch, backend);
   const service = new McpHttpService({
     ...(token === undefined ? {} : { token }),
     ...(users === undefined ? {} : { users }),
@@ -628,6 +632,7 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
         cwd: cwdOf(user),
         launch,
         backend,
+        syntax,
         maxKernels: settings.maxKernels,
         poolSize: 0,
         slots: slotsOf(user),

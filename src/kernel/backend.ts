@@ -21,13 +21,37 @@ import type {
 export type BackendKind = "local" | "sandbox" | "remote";
 
 /**
+ * What callers may rely on about a backend's kernels. Callers ask these,
+ * never the backend's {@linkcode BackendKind} (which is a name for status
+ * output only), so a new backend needs no caller changes.
+ */
+export interface KernelCapabilities {
+  /**
+   * The kernel is a process group of ours on this machine (it has a pid;
+   * its first spawn is worth waiting for before loading other modules).
+   */
+  readonly localProcess: boolean;
+  /**
+   * The kernel's `python` is an interpreter path on this machine: host code
+   * may run it (e.g. syntax checks with the kernel's own Python).
+   */
+  readonly localPython: boolean;
+  /** The kernel reads and writes the host's files at its `cwd`. */
+  readonly sharedFiles: boolean;
+  /** Spare kernels are cheap enough to keep warm by default. */
+  readonly poolable: boolean;
+}
+
+/**
  * One running kernel, whatever runs it. Python exceptions come back as data
  * in {@linkcode ExecuteResult.error}; methods throw only when the kernel
  * machinery fails.
  */
 export interface KernelHandle extends AsyncDisposable {
-  /** Backend that runs this kernel. */
+  /** Backend that runs this kernel (a name for status output). */
   readonly backend: BackendKind;
+  /** What callers may rely on (see {@linkcode KernelCapabilities}). */
+  readonly capabilities: KernelCapabilities;
   /** Where it runs, for status output (e.g. a gateway URL); never holds a secret. */
   readonly location: string | null;
   /** Kernel working directory as the caller sees it. */
@@ -76,6 +100,11 @@ export interface KernelHandle extends AsyncDisposable {
   ): Promise<Record<string, string | null>>;
   /** Ends the kernel: a polite request, a short grace, then a hard kill. Idempotent. */
   shutdown(options?: { reason?: KernelExit["reason"] }): Promise<void>;
+  /**
+   * Ends the kernel now, without grace (its provisioner's kill): the last
+   * resort when a shutdown does not finish. Idempotent; never throws.
+   */
+  kill(): void;
 }
 
 /** What a backend needs to start one kernel. */
@@ -90,8 +119,10 @@ export interface KernelStartRequest {
 
 /** Starts kernels of one kind. A registry owns one backend. */
 export interface KernelBackend {
-  /** Which kind of kernels this backend starts. */
+  /** Which kind of kernels this backend starts (a name for status output). */
   readonly kind: BackendKind;
+  /** What callers may rely on about its kernels. */
+  readonly capabilities: KernelCapabilities;
   /** Where kernels run, for status output (never a secret). */
   readonly location: string | null;
   /**

@@ -5,7 +5,11 @@
  * @module
  */
 
-import type { BackendKind, KernelHandle } from "./backend.ts";
+import type {
+  BackendKind,
+  KernelCapabilities,
+  KernelHandle,
+} from "./backend.ts";
 import {
   type ConnectionInfo,
   KernelConnection,
@@ -13,7 +17,6 @@ import {
 } from "./connection.ts";
 import { describeExit, KernelStartError } from "./errors.ts";
 import {
-  killGroup,
   type LaunchOptions,
   type LaunchPlan,
   PACKAGE_INSTALL_TIMEOUT_MS,
@@ -42,6 +45,7 @@ import {
 } from "./session.ts";
 import { evaluateTooling } from "./tooling.ts";
 import { startupCode } from "./startup.ts";
+import { type KernelProvisioner, localProvisioner } from "./provisioner.ts";
 
 /** Default execution deadline. */
 export { DEFAULT_TIMEOUT_MS } from "./session.ts";
@@ -103,7 +107,7 @@ export class Kernel implements KernelHandle {
   readonly #session: KernelSession;
   #shutdown: Promise<void> | null = null;
   #shutdownReason: KernelExit["reason"] | undefined;
-  readonly #interruptByMessage: boolean;
+  readonly #provisioner: KernelProvisioner;
 
   private constructor(init: {
     cwd: string;
@@ -115,10 +119,10 @@ export class Kernel implements KernelHandle {
     logger: Logger;
     outputLimit: number;
     backend: BackendKind;
-    interruptByMessage: boolean;
+    provisioner: KernelProvisioner;
   }) {
     this.backend = init.backend;
-    this.#interruptByMessage = init.interruptByMessage;
+    this.#provisioner = init.provisioner;
     this.cwd = init.cwd;
     this.packages = Object.freeze([...init.packages]);
     this.#spawned = init.spawned;
@@ -147,7 +151,7 @@ export class Kernel implements KernelHandle {
       };
       this.#death.abort();
       this.#conn.close();
-      killGroup(this.pid, "SIGKILL");
+      this.#provisioner.kill();
       Deno.remove(this.#spawned.runtimeDir, { recursive: true }).catch(
         () => {},
       );
@@ -186,6 +190,10 @@ export class Kernel implements KernelHandle {
     logger: Logger,
   ): Promise<Kernel> {
     const spawned = await spawnKernel(plan, options.cwd, options);
+    const provisioner = localProvisioner(
+      spawned.child.pid,
+      options.wrapper?.interrupt ?? "signal",
+    );
     // uv installs the packages while the kernel starts: allow for that.
     const timeoutMs = options.startupTimeoutMs ??
       (plan.installs ? PACKAGE_INSTALL_TIMEOUT_MS : DEFAULT_STARTUP_TIMEOUT_MS);
@@ -255,7 +263,7 @@ export class Kernel implements KernelHandle {
         logger,
         outputLimit: options.outputLimit ?? DEFAULT_OUTPUT_LIMIT,
         backend: options.wrapper?.backend ?? "local",
-        interruptByMessage: options.wrapper?.interrupt === "message",
+        provisioner,
       });
       logger.info(`Kernel ${kernel.pid} ready (${plan.description})`);
       return kernel;
@@ -263,7 +271,7 @@ export class Kernel implements KernelHandle {
       started.resolve(null);
       timer.clear();
       conn?.close();
-      killGroup(spawned.child.pid, "SIGKILL");
+      provisioner.kill();
       await spawned.child.status.catch(() => {});
       await Deno.remove(spawned.runtimeDir, { recursive: true }).catch(
         () => {},
@@ -360,7 +368,9 @@ export class Kernel implements KernelHandle {
    */
   async interrupt(): Promise<void> {
     if (!this.alive) return;
-    if (!this.#interruptByMessage) return killGroup(this.pid, "SIGINT");
+    if (this.#provisioner.interruptMode === "signal") {
+      return await this.#provisioner.interrupt();
+    }
     await this.#conn.request(
       "control",
       "interrupt_request",
@@ -447,12 +457,22 @@ export class Kernel implements KernelHandle {
         // no answer: the kill below settles it
       }
     }
-    killGroup(this.pid, "SIGKILL");
+    this.#provisioner.kill();
     this.#conn.close();
     await this.exited;
     await Deno.remove(this.#spawned.runtimeDir, { recursive: true }).catch(
       () => {},
     );
+  }
+
+  /** Its provisioner's capabilities (a process on this machine). */
+  get capabilities(): KernelCapabilities {
+    return this.#provisioner.capabilities;
+  }
+
+  /** Kills the whole process group now (its provisioner's kill). */
+  kill(): void {
+    this.#provisioner.kill();
   }
 
   /** Shuts the kernel down. */

@@ -9,12 +9,15 @@
 
 import type {
   KernelBackend,
+  KernelCapabilities,
   KernelHandle,
   KernelStartRequest,
 } from "./backend.ts";
 import type { SocketFactory } from "./connection.ts";
 import { startKernel } from "./kernel.ts";
+import { LOCAL_PROCESS_CAPABILITIES } from "./provisioner.ts";
 import { KernelStartError } from "./errors.ts";
+import { createSyntaxChecker, type SyntaxChecker } from "./syntax.ts";
 import {
   forgetResolvedPython,
   type LaunchOptions,
@@ -44,6 +47,8 @@ export interface LocalBackendOptions extends LaunchOptions {
 export class LocalBackend implements KernelBackend {
   /** Always `local`. */
   readonly kind = "local" as const;
+  /** Kernels are process groups on this machine. */
+  readonly capabilities: KernelCapabilities = LOCAL_PROCESS_CAPABILITIES;
   /** Local kernels have no remote location. */
   readonly location: null = null;
   readonly #options: LocalBackendOptions;
@@ -153,4 +158,46 @@ export class LocalBackend implements KernelBackend {
  */
 export function createLocalBackend(options: LocalBackendOptions): LocalBackend {
   return new LocalBackend(options);
+}
+
+/**
+ * A syntax checker on the interpreter local kernels use: the launch
+ * options' `python`, else the one a local backend resolves.
+ *
+ * @param launch Launch options (env, interpreter).
+ * @param backend The program's backend: when it is a local one, its
+ *   interpreter resolution is shared; otherwise a local resolution of its
+ *   own (the check runs here, whatever runs the kernels).
+ * @returns The checker.
+ */
+export function createLocalSyntaxChecker(
+  launch: LaunchOptions,
+  backend?: KernelBackend,
+): SyntaxChecker {
+  const local = backend instanceof LocalBackend
+    ? backend
+    : new LocalBackend(launch);
+  return createSyntaxChecker({
+    python: async () => launch.python ?? await local.python(),
+    env: launch.env,
+  });
+}
+
+/**
+ * What a registry given only launch options uses: a local backend and a
+ * syntax checker sharing its interpreter resolution.
+ *
+ * @param launch Launch options.
+ * @param given The backend and checker the caller chose, if any.
+ * @returns Backend and checker.
+ */
+export function localKernelServices(
+  launch: LaunchOptions,
+  given: { backend?: KernelBackend; syntax?: SyntaxChecker } = {},
+): { backend: KernelBackend; syntax: SyntaxChecker } {
+  const backend = given.backend ?? new LocalBackend(launch);
+  return {
+    backend,
+    syntax: given.syntax ?? createLocalSyntaxChecker(launch, backend),
+  };
 }

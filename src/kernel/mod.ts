@@ -17,12 +17,22 @@
 export type {
   BackendKind,
   KernelBackend,
+  KernelCapabilities,
   KernelHandle,
   KernelStartRequest,
 } from "./backend.ts";
+export {
+  BwrapProvisioner,
+  type InterruptMode,
+  type KernelProvisioner,
+  LOCAL_PROCESS_CAPABILITIES,
+  ProcessGroupProvisioner,
+} from "./provisioner.ts";
+export { REMOTE_CAPABILITIES, RestProvisioner } from "./remote/provisioner.ts";
 export type { ConnectionInfo, SocketFactory } from "./connection.ts";
 export {
   createLocalBackend,
+  createLocalSyntaxChecker,
   LocalBackend,
   type LocalBackendOptions,
 } from "./local_backend.ts";
@@ -125,7 +135,10 @@ export {
 export {
   checkSyntax,
   type CheckSyntaxOptions,
+  createSyntaxChecker,
   type SyntaxCheck,
+  type SyntaxChecker,
+  type SyntaxCheckerOptions,
 } from "./syntax.ts";
 export {
   createRemoteBackend,

@@ -58,6 +58,7 @@ export {
   InvalidPackageSpecError,
   type Kernel,
   type KernelBackend,
+  type KernelCapabilities,
   type KernelCommand,
   KernelDiedError,
   KernelError,
@@ -91,5 +92,6 @@ export {
   startKernel,
   type StartKernelOptions,
   type SyntaxCheck,
+  type SyntaxChecker,
   validatePackageSpec,
 } from "./mod.ts";

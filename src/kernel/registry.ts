@@ -16,13 +16,13 @@ import {
 } from "./errors.ts";
 import type { KernelBackend, KernelHandle } from "./backend.ts";
 import type { LaunchOptions } from "./launcher.ts";
-import { LocalBackend } from "./local_backend.ts";
-import { type KernelExit, SILENT_LOGGER } from "./messages.ts";
+import { localKernelServices } from "./local_backend.ts";
+import { type KernelExit, type Logger, SILENT_LOGGER } from "./messages.ts";
 import { KernelSlots, type ReleaseSlot } from "./slots.ts";
-import { killGroup } from "./launcher.ts";
-import { Limiter, settleWithin } from "../base/mod.ts";
+import { SparePool } from "./spare_pool.ts";
+import { settleWithin } from "../base/mod.ts";
 import { validatePackageSpecs } from "./package_spec.ts";
-import { checkSyntax, type SyntaxCheck } from "./syntax.ts";
+import type { SyntaxCheck, SyntaxChecker } from "./syntax.ts";
 
 /** Id of the kernel python_exec starts on first use. */
 export const DEFAULT_KERNEL_ID = "_default";
@@ -35,6 +35,11 @@ export interface KernelRegistryOptions {
   launch: LaunchOptions;
   /** Starts the kernels (default: a local backend over `launch`). */
   backend?: KernelBackend;
+  /**
+   * Checks syntax for `checkSyntax` (default: a checker on the local
+   * interpreter of `launch`, a few processes at once).
+   */
+  syntax?: SyntaxChecker;
   /** Maximum kernels (live, starting and spare; default 10). */
   maxKernels?: number;
   /** Warm spare kernels kept for the no-package set (default 0: off). */
@@ -85,11 +90,9 @@ function packageSetKey(packages: readonly string[]): string {
   return JSON.stringify([...packages].sort());
 }
 
-/** Most syntax-checker processes at once per registry. */
-const MAX_CHECKERS = 3;
-/** How long shutdownAll() lets kernels stop politely before killing groups. */
+/** How long shutdownAll() lets kernels stop politely before killing them. */
 const SHUTDOWN_BUDGET_MS = 3_000;
-/** After killing process groups, how long shutdownAll() waits for the exits. */
+/** After killing kernels, how long shutdownAll() waits for the exits. */
 const KILL_WAIT_MS = 2_000;
 
 /** Most dead ids remembered (the oldest are forgotten first). */
@@ -101,16 +104,6 @@ interface DeadKernel {
   exit: KernelExit;
   /** Its package specs, for the restart that revives the id. */
   packages: readonly string[];
-}
-
-/** A warm spare: a no-package kernel starting or ready, holding a slot. */
-interface Spare {
-  /** Aborts its start (eviction). */
-  abort: AbortController;
-  /** Settles with the kernel, or null when the start failed or was aborted. */
-  kernel: Promise<KernelHandle | null>;
-  /** Gives its slot back (idempotent). */
-  release: ReleaseSlot;
 }
 
 /**
@@ -134,8 +127,8 @@ export class KernelRegistry implements AsyncDisposable {
   readonly poolSize: number;
   /** Starts this registry's kernels. */
   readonly backend: KernelBackend;
-  readonly #launch: LaunchOptions;
-  readonly #local: LocalBackend;
+  readonly #syntax: SyntaxChecker;
+  readonly #logger: Logger;
   readonly #slots: KernelSlots;
   readonly #reclaim: (() => Promise<boolean>) | undefined;
   readonly #abort = new AbortController();
@@ -143,12 +136,11 @@ export class KernelRegistry implements AsyncDisposable {
   /** Ids whose kernel died on its own: they say so until restarted. */
   readonly #dead = new Map<string, DeadKernel>();
   readonly #starting = new Map<string, Promise<KernelHandle>>();
-  readonly #spares: Spare[] = [];
+  readonly #spares: SparePool;
   /** Every kernel started and not yet exited (live and spare). */
   readonly #handles = new Set<KernelHandle>();
   /** Every start in flight (live and spare). */
   readonly #inflight = new Set<Promise<unknown>>();
-  readonly #checkers = new Limiter(MAX_CHECKERS);
   #preflight: Promise<void> | null = null;
   #closed = false;
 
@@ -159,11 +151,10 @@ export class KernelRegistry implements AsyncDisposable {
    */
   constructor(options: KernelRegistryOptions) {
     this.cwd = options.cwd;
-    this.#launch = options.launch;
-    this.#local = options.backend instanceof LocalBackend
-      ? options.backend
-      : new LocalBackend(options.launch);
-    this.backend = options.backend ?? this.#local;
+    const services = localKernelServices(options.launch, options);
+    this.backend = services.backend;
+    this.#syntax = services.syntax;
+    this.#logger = options.launch.logger ?? SILENT_LOGGER;
     this.poolSize = options.poolSize ?? 0;
     const max = options.slots?.limit ?? options.maxKernels ?? 10;
     if (!Number.isInteger(max) || max < 1) {
@@ -174,6 +165,14 @@ export class KernelRegistry implements AsyncDisposable {
     this.maxKernels = max;
     this.#slots = options.slots ?? new KernelSlots(max);
     this.#reclaim = options.reclaim;
+    this.#spares = new SparePool({
+      size: this.poolSize,
+      tryAcquire: () => this.#slots.tryAcquire(),
+      spawn: (signal, release) => this.#spawn([], signal, release),
+      signal: this.#abort.signal,
+      closed: () => this.#closed,
+      logger: this.#logger,
+    });
   }
 
   /** Number of live and starting kernels (spares not counted). */
@@ -237,7 +236,7 @@ export class KernelRegistry implements AsyncDisposable {
     // Errors are reported when a kernel starts; shutdownAll() waits for it,
     // so nothing it writes (the interpreter cache) outlives the registry.
     this.#preflight ??= this.backend.preflight?.().catch(() => {}) ?? null;
-    this.#refill();
+    this.#spares.refill();
   }
 
   /**
@@ -396,15 +395,12 @@ export class KernelRegistry implements AsyncDisposable {
    * @returns `{ ok: true }` or the error's line and message.
    */
   checkSyntax(code: string): Promise<SyntaxCheck> {
-    return this.#checkers.run(async () => {
-      const python = this.#launch.python ?? await this.#local.python();
-      return await checkSyntax(code, { python, env: this.#launch.env });
-    });
+    return this.#syntax.check(code);
   }
 
   /**
    * Shuts down every kernel: aborts starts in flight, asks live and spare
-   * kernels to stop, and kills the process groups of those that have not
+   * kernels to stop, and kills (through their provisioners) those that have not
    * ended within a few seconds. Bounded in time.
    */
   async shutdownAll(): Promise<void> {
@@ -413,7 +409,7 @@ export class KernelRegistry implements AsyncDisposable {
       new KernelError("Cannot start a kernel: the registry is shut down"),
     );
     this.#kernels.clear();
-    this.#spares.splice(0).forEach((spare) => spare.abort.abort());
+    this.#spares.abortAll();
     const handles = () => [...this.#handles];
     const stopped = (): Promise<unknown> =>
       Promise.allSettled([
@@ -427,9 +423,7 @@ export class KernelRegistry implements AsyncDisposable {
       await settleWithin(stopped(), SHUTDOWN_BUDGET_MS);
     }
     const left = handles();
-    for (const kernel of left) {
-      if (kernel.pid !== null) killGroup(kernel.pid, "SIGKILL");
-    }
+    for (const kernel of left) kernel.kill();
     await settleWithin(
       Promise.allSettled(left.map((kernel) => kernel.exited)),
       KILL_WAIT_MS,
@@ -485,7 +479,7 @@ export class KernelRegistry implements AsyncDisposable {
       throw new KernelError("Cannot start a kernel: the registry is shut down");
     }
     if (packages.length === 0) {
-      const spare = await this.#takeSpare();
+      const spare = await this.#spares.take();
       if (spare && this.#closed) {
         await spare.shutdown();
         throw new KernelError(
@@ -495,7 +489,7 @@ export class KernelRegistry implements AsyncDisposable {
       if (spare) {
         // Refill once this kernel is ready, so two start-ups never compete
         // for the CPU with the one the caller is waiting for.
-        this.#refill();
+        this.#spares.refill();
         return spare;
       }
     }
@@ -507,17 +501,8 @@ export class KernelRegistry implements AsyncDisposable {
       release();
       throw error;
     }
-    if (packages.length === 0) this.#refill();
+    if (packages.length === 0) this.#spares.refill();
     return kernel;
-  }
-
-  async #takeSpare(): Promise<KernelHandle | null> {
-    while (this.#spares.length > 0) {
-      const spare = this.#spares.shift()!;
-      const kernel = await spare.kernel;
-      if (kernel?.alive) return kernel;
-    }
-    return null;
   }
 
   /**
@@ -533,15 +518,9 @@ export class KernelRegistry implements AsyncDisposable {
         stopping = undefined;
         continue;
       }
-      const spare = this.#spares.pop();
-      if (!spare) {
-        if (await this.#reclaim?.()) continue;
-        throw new KernelLimitError(this.maxKernels);
-      }
-      spare.abort.abort();
-      const kernel = await spare.kernel;
-      if (kernel) await kernel.shutdown();
-      spare.release();
+      if (await this.#spares.evictOne()) continue;
+      if (await this.#reclaim?.()) continue;
+      throw new KernelLimitError(this.maxKernels);
     }
   }
 
@@ -572,38 +551,5 @@ export class KernelRegistry implements AsyncDisposable {
     this.#inflight.add(start);
     start.catch(() => {}).finally(() => this.#inflight.delete(start));
     return start;
-  }
-
-  /** Tops the no-package spares up to the pool size, within free slots. */
-  #refill(): void {
-    if (this.#closed) return;
-    const logger = this.#launch.logger ?? SILENT_LOGGER;
-    while (this.#spares.length < this.poolSize) {
-      const release = this.#slots.tryAcquire();
-      if (!release) return;
-      const abort = new AbortController();
-      const signal = AbortSignal.any([this.#abort.signal, abort.signal]);
-      const spare: Spare = {
-        abort,
-        release,
-        kernel: this.#spawn([], signal, release).then((kernel) => {
-          kernel.exited.then(() => this.#dropSpare(spare));
-          return kernel;
-        }, (error) => {
-          this.#dropSpare(spare);
-          release();
-          if (!signal.aborted) {
-            logger.warn(`Warm kernel failed to start: ${error}`);
-          }
-          return null;
-        }),
-      };
-      this.#spares.push(spare);
-    }
-  }
-
-  #dropSpare(spare: Spare): void {
-    const i = this.#spares.indexOf(spare);
-    if (i >= 0) this.#spares.splice(i, 1);
   }
 }

@@ -8,6 +8,7 @@
  */
 
 import { describeExit } from "./errors.ts";
+import { Limiter } from "../base/mod.ts";
 
 /** Outcome of a syntax check. */
 export type SyntaxCheck =
@@ -91,4 +92,53 @@ export async function checkSyntax(
     );
   }
   return JSON.parse(text) as SyntaxCheck;
+}
+
+/** Syntax checking as a service: what the registry's `checkSyntax` asks. */
+export interface SyntaxChecker {
+  /**
+   * Compiles code without running it.
+   *
+   * @param code Python source.
+   * @returns `{ ok: true }` or the first error's line and message.
+   */
+  check(code: string): Promise<SyntaxCheck>;
+}
+
+/** Options of {@linkcode createSyntaxChecker}. */
+export interface SyntaxCheckerOptions {
+  /** The interpreter to compile with (resolved on first use). */
+  python: () => Promise<string>;
+  /** Environment of the checker processes. */
+  env?: Record<string, string>;
+  /** Most checker processes at once (default 3); the rest queue. */
+  concurrency?: number;
+}
+
+/**
+ * A syntax checker running a short-lived interpreter per check, a few at
+ * once.
+ *
+ * @param options Interpreter, environment, concurrency.
+ * @returns The checker.
+ * @example A checker on python3
+ * ```ts
+ * import { createSyntaxChecker } from "./syntax.ts";
+ * const checker = createSyntaxChecker({ python: () => Promise.resolve("python3") });
+ * const check = await checker.check("x = 1");
+ * ```
+ */
+export function createSyntaxChecker(
+  options: SyntaxCheckerOptions,
+): SyntaxChecker {
+  const limiter = new Limiter(options.concurrency ?? 3);
+  return {
+    check: (code) =>
+      limiter.run(async () =>
+        await checkSyntax(code, {
+          python: await options.python(),
+          ...(options.env ? { env: options.env } : {}),
+        })
+      ),
+  };
 }

@@ -536,6 +536,7 @@ export class McpHttpService implements AsyncDisposable {
           registry,
           logger: this.#options.logger,
           cwd: registry.cwd,
+          exportTag: shortTag(),
           ...this.#storeOptions(registry.cwd),
         }),
       };
@@ -598,6 +599,7 @@ export class McpHttpService implements AsyncDisposable {
       registry,
       logger,
       cwd: registry.cwd,
+      exportTag: shortTag(),
       ...this.#storeOptions(registry.cwd),
     });
     const server = createIpythonMcpServer({
@@ -724,6 +726,23 @@ export class McpHttpService implements AsyncDisposable {
     session.timer = setTimeout(() => {
       const idle = Date.now() - session.lastSeen;
       if (session.inflight.size > 0) return this.#arm(session, this.#ttlMs);
+      // A background job (running, or its result not yet polled) or an
+      // MCP task keeps the session: idle expiry never ends running work.
+      const job = session.namespace.context.jobs.holding();
+      if (job || session.namespace.tasks.busy()) {
+        this.#options.logger.info(
+          `Session ${session.id} idle for ${
+            Math.round(idle / 1000)
+          } s but kept: ${
+            job
+              ? `background job ${job.id} ${
+                job.status === "running" ? "runs" : "has an unread result"
+              }`
+              : "an MCP task runs"
+          }`,
+        );
+        return this.#arm(session, this.#ttlMs);
+      }
       if (idle < this.#ttlMs) return this.#arm(session, this.#ttlMs - idle);
       void this.#end(session, `idle for ${Math.round(idle / 1000)} s`);
     }, ms);
@@ -800,4 +819,10 @@ export class McpHttpService implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** A short random tag (8 hex digits) naming one namespace's default files. */
+function shortTag(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -99,6 +99,8 @@ interface JobState extends Job {
   dropped: { stdout: number; stderr: number };
   tail: { stdout: string; stderr: string };
   interruptRequested: boolean;
+  /** True once a poll returned the job's final state. */
+  resultTaken: boolean;
   wake: (() => void)[];
 }
 
@@ -144,6 +146,7 @@ export class JobManager {
       dropped: { stdout: 0, stderr: 0 },
       tail: { stdout: "", stderr: "" },
       interruptRequested: false,
+      resultTaken: false,
       wake: [],
     };
     this.#jobs.set(id, job);
@@ -255,6 +258,21 @@ export class JobManager {
     return job;
   }
 
+  /**
+   * A job that must keep its namespace (and so its kernel) alive: one still
+   * running, or one that ended and whose result no poll has taken yet while
+   * it is kept ({@linkcode JOB_RETENTION_MS}). Idle expiry waits for it.
+   *
+   * @returns Such a job, or undefined.
+   */
+  holding(): Job | undefined {
+    this.#sweep();
+    for (const job of this.#jobs.values()) {
+      if (job.status === "running" || !job.resultTaken) return job;
+    }
+    return undefined;
+  }
+
   /** Every kept job, oldest first. */
   list(): Job[] {
     this.#sweep();
@@ -295,6 +313,7 @@ export class JobManager {
       job.pendingChars[name] = 0;
       return text;
     };
+    if (job.status !== "running") job.resultTaken = true;
     const dropped = { ...job.dropped };
     job.dropped = { stdout: 0, stderr: 0 };
     return { job, stdout: take("stdout"), stderr: take("stderr"), dropped };

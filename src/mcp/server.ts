@@ -172,6 +172,8 @@ export function createNamespace(
     outputs?: OutputStore;
     /** Masks every known secret in answers and saved outputs; default none. */
     mask?: (text: string) => string;
+    /** Tag of the default notebook name when the cwd is shared (HTTP). */
+    exportTag?: string;
   },
 ): McpNamespace {
   return {

@@ -99,6 +99,13 @@ export interface ToolContext {
   outputs: OutputStore;
   /** Masks every known secret in a text (answers, saved outputs, notebooks). */
   mask: (text: string) => string;
+  /**
+   * Set when several namespaces share one working directory (HTTP
+   * sessions of a user): the default notebook is then
+   * `.ipython_mcp/<kernel_id>-<tag>.ipynb`, so one session never
+   * overwrites another's. Unset: `.ipython_mcp/<kernel_id>.ipynb`.
+   */
+  exportTag?: string;
 }
 
 /**
@@ -112,7 +119,7 @@ export interface ToolContext {
 export function createToolContext(
   base:
     & Pick<ToolContext, "registry" | "logger" | "cwd">
-    & Partial<Pick<ToolContext, "outputs" | "mask">>,
+    & Partial<Pick<ToolContext, "outputs" | "mask" | "exportTag">>,
 ): ToolContext {
   return {
     outputs: workingDirStore(base.cwd),
@@ -298,11 +305,50 @@ function defineTool<S extends z.ZodType>(
   };
 }
 
+/** Longest path argument accepted (characters). */
+export const MAX_PATH_ARGUMENT_CHARS = 4096;
+
+/** What a kernel id looks like: `_default` or 8 lowercase hex digits. */
+const KERNEL_ID_PATTERN = /^(_default|[0-9a-f]{8})$/;
+/** What a job id looks like: `job-` and 8 lowercase hex digits. */
+const JOB_ID_PATTERN = /^job-[0-9a-f]{8}$/;
+
+/** A short, printable quote of a bad argument (NUL and controls escaped). */
+function quoteArgument(value: string): string {
+  const head = value.length > 40 ? `${value.slice(0, 40)}...` : value;
+  return JSON.stringify(head) +
+    (value.length > 40 ? ` (${value.length} characters)` : "");
+}
+
 /** Optional kernel id; null and "" count as omitted (some clients send them). */
 const kernelIdSchema = z.preprocess(
   (value) => (value === null || value === "" ? undefined : value),
-  z.string().optional(),
+  z.string().refine((value) => KERNEL_ID_PATTERN.test(value), {
+    error: (issue) =>
+      `${
+        quoteArgument(String(issue.input))
+      } is not a kernel id: give "_default" or the 8 lowercase hex digits python_reset() returned`,
+  }).optional(),
 );
+
+/** A job id as python_exec(background=true) returns it. */
+const jobIdSchema = z.string().refine((value) => JOB_ID_PATTERN.test(value), {
+  error: (issue) =>
+    `${
+      quoteArgument(String(issue.input))
+    } is not a job id: give the "job-" id (8 lowercase hex digits) python_exec(background=true) returned`,
+});
+
+/** A relative file path argument: short, no NUL. */
+const pathArgumentSchema = z.string().refine(
+  (value) => !value.includes("\0"),
+  { error: "a path cannot contain a NUL character" },
+).refine((value) => value.length <= MAX_PATH_ARGUMENT_CHARS, {
+  error: (issue) =>
+    `the path is ${
+      String(issue.input).length
+    } characters long; at most ${MAX_PATH_ARGUMENT_CHARS} are accepted`,
+});
 
 async function saveFiles(
   files: readonly FileToSave[],
@@ -483,10 +529,12 @@ Files are read and written relative to the working directory (python_status show
       context.logger.warn(`Cannot start kernel ${id}: ${error}`);
       return errorAnswer(describeError(error), { kernel_id: id });
     }
+    // A job may have started on this kernel while it was starting (both
+    // calls waited for the same fresh kernel): never queue behind it.
+    const again = busyAnswer(context, id);
+    if (again) return again;
     if (background) {
       // A job started now would wait behind a running call: say so instead.
-      const again = busyAnswer(context, id);
-      if (again) return again;
       if (kernel.busy) {
         return errorAnswer(
           `Kernel ${id} is busy running another python_exec call, so a background job would have to wait. ` +
@@ -552,6 +600,27 @@ Files are read and written relative to the working directory (python_status show
   },
 });
 
+/** Most job ids a "not found" answer names. */
+const KNOWN_JOBS_NAMED = 3;
+
+/**
+ * "Job not found", naming the few most recent jobs and how many there are
+ * (never every id: a long-lived namespace may keep thousands).
+ */
+function jobNotFoundMessage(jobId: string, jobs: readonly Job[]): string {
+  const head =
+    `Job "${jobId}" not found: no background job has this id (jobs are kept for 1 hour after they end). `;
+  if (jobs.length === 0) {
+    return head +
+      "There are no jobs; start one with python_exec(background=true).";
+  }
+  const recent = jobs.slice(-KNOWN_JOBS_NAMED).reverse().map((job) => job.id);
+  return head +
+    (jobs.length <= KNOWN_JOBS_NAMED
+      ? `Known jobs: ${recent.join(", ")}.`
+      : `${jobs.length} jobs are kept; the most recent: ${recent.join(", ")}.`);
+}
+
 const pythonJob = defineTool({
   name: "python_job",
   title: "Poll a background job",
@@ -560,7 +629,7 @@ const pythonJob = defineTool({
 
 Waits until the job ends or \`wait\` seconds pass (default 10, maximum 60), then returns JSON {job_id, kernel_id, status, elapsed_seconds, stdout, stderr, result, error}. status is one of running, completed, failed, timed_out, interrupted, kernel_died. stdout and stderr hold only what was printed since your previous python_job call, so keep what you need; result, error and images come when the job has ended. While status is "running", call python_job again (print progress in your code to see how far it got). To stop a job, call python_interrupt with its kernel_id; variables are kept. Jobs are kept for 1 hour after they end.`,
   schema: z.object({
-    job_id: z.string().describe(
+    job_id: jobIdSchema.describe(
       'Job id returned by python_exec(background=true), e.g. "job-1a2b3c4d".',
     ),
     wait: z.number().optional().describe(
@@ -589,14 +658,9 @@ Waits until the job ends or \`wait\` seconds pass (default 10, maximum 60), then
       );
     }
     if (!context.jobs.get(job_id)) {
-      const known = context.jobs.list().map((job) => job.id);
-      return errorAnswer(
-        `Job "${job_id}" not found: no background job has this id (jobs are kept for 1 hour after they end). ` +
-          (known.length > 0
-            ? `Known jobs: ${known.join(", ")}.`
-            : "There are no jobs; start one with python_exec(background=true)."),
-        { job_id },
-      );
+      return errorAnswer(jobNotFoundMessage(job_id, context.jobs.list()), {
+        job_id,
+      });
     }
     const poll = await context.jobs.poll(
       job_id,
@@ -814,7 +878,7 @@ Returns JSON {kernel_id, active, all_kernels, python_version, packages, variable
       jobs,
       backend: kernel.backend,
       location: kernel.location,
-      ...(kernel.backend === "remote" ? { kernel_cwd: kernel.cwd } : {}),
+      ...(kernel.capabilities.sharedFiles ? {} : { kernel_cwd: kernel.cwd }),
     });
   },
 });
@@ -899,6 +963,20 @@ Returns {"ok": true} when it parses, or {"ok": false, "error": "Syntax error at 
   },
 });
 
+/**
+ * The notebook path python_export writes when given none.
+ *
+ * @param kernelId Registry id.
+ * @param tag The namespace's tag, when the working directory is shared.
+ * @returns `.ipython_mcp/<kernel_id>[-<tag>].ipynb`.
+ */
+export function defaultExportPath(kernelId: string, tag?: string): string {
+  return join(
+    OUTPUT_DIR_NAME,
+    `${kernelId}${tag === undefined ? "" : `-${tag}`}.ipynb`,
+  );
+}
+
 function exportPathError(path: string, reason: string): string {
   return `Cannot export to "${path}": ${reason}. Give a path relative to the working directory, e.g. "analysis.ipynb", or omit path for .ipython_mcp/<kernel_id>.ipynb.`;
 }
@@ -916,7 +994,7 @@ Returns JSON {path, cells} and a resource link to the file. Use it to hand the w
     ),
     path: z.preprocess(
       (value) => (value === null || value === "" ? undefined : value),
-      z.string().optional(),
+      pathArgumentSchema.optional(),
     ).describe(
       "Where to write, relative to the working directory (default .ipython_mcp/<kernel_id>.ipynb).",
     ),
@@ -942,7 +1020,7 @@ Returns JSON {path, cells} and a resource link to the file. Use it to hand the w
       );
     }
     const kernel = context.registry.get(id);
-    const wanted = path ?? join(OUTPUT_DIR_NAME, `${id}.ipynb`);
+    const wanted = path ?? defaultExportPath(id, context.exportTag);
     if (!wanted.endsWith(".ipynb")) {
       return errorAnswer(
         exportPathError(wanted, 'the file name must end with ".ipynb"'),

@@ -30,6 +30,8 @@ export {
   openSocket,
   type OpenSocketOptions,
   parseEndpoint,
+} from "./connect.ts";
+export {
   type ReceiveOptions,
   type SocketType,
   type ZmtpSocket,

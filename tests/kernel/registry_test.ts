@@ -244,6 +244,7 @@ Deno.test("KernelRegistry slots", async (t) => {
         const local = new LocalBackend(testLaunch());
         const plain: KernelBackend = {
           kind: "local",
+          capabilities: local.capabilities,
           location: null,
           start: (request) => local.start({ ...request, packages: [] }),
         };
@@ -341,6 +342,7 @@ Deno.test("KernelRegistry slots", async (t) => {
         const local = new LocalBackend(testLaunch());
         const counting: KernelBackend = {
           kind: "local",
+          capabilities: local.capabilities,
           location: null,
           start(request) {
             starts++;

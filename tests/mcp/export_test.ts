@@ -141,9 +141,9 @@ async function exportSuite(t: Deno.TestContext, era: Era): Promise<void> {
 
   await t.step("an unknown kernel is a clear error", async () => {
     const { result, json } = await call("python_export", {
-      kernel_id: "nope",
+      kernel_id: "0badc0de",
     });
     assert.equal(result.isError, true);
-    assert.match(json.error as string, /Kernel nope not found/);
+    assert.match(json.error as string, /Kernel 0badc0de not found/);
   });
 }

@@ -134,7 +134,7 @@ Deno.test(
     assert.match(JSON.stringify(isolated.json), /NameError/);
     const unknown = await mcp.call("python_exec", {
       code: "1",
-      kernel_id: "nope1234",
+      kernel_id: "0badf00d",
     });
     assert.match(JSON.stringify(unknown.json), /not found/);
     await mcp.call("python_exec", { code: "q = 3", kernel_id: other });

@@ -8,6 +8,7 @@
 
 import type {
   KernelBackend,
+  KernelCapabilities,
   KernelHandle,
   KernelStartRequest,
 } from "../backend.ts";
@@ -16,6 +17,7 @@ import { PACKAGE_INSTALL_TIMEOUT_MS } from "../launcher.ts";
 import { type Logger, SILENT_LOGGER } from "../messages.ts";
 import { validatePackageSpecs } from "../package_spec.ts";
 import { RemoteKernel } from "./kernel.ts";
+import { REMOTE_CAPABILITIES } from "./provisioner.ts";
 import {
   GatewayClient,
   type GatewayConfig,
@@ -56,6 +58,8 @@ export interface RemoteBackendOptions extends GatewayConfig {
 export class RemoteBackend implements KernelBackend {
   /** Always `remote`. */
   readonly kind = "remote" as const;
+  /** Kernels on a server: no local process, Python or files; not pooled by default. */
+  readonly capabilities: KernelCapabilities = REMOTE_CAPABILITIES;
   /** The REST client (base URL, auth header). */
   readonly client: GatewayClient;
   /** Kernel spec name. */

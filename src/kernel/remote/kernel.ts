@@ -13,7 +13,11 @@
  * @module
  */
 
-import type { BackendKind, KernelHandle } from "../backend.ts";
+import type {
+  BackendKind,
+  KernelCapabilities,
+  KernelHandle,
+} from "../backend.ts";
 import { KernelDiedError, KernelError, KernelStartError } from "../errors.ts";
 import {
   type ExecuteOptions,
@@ -38,6 +42,13 @@ import {
   V1_SUBPROTOCOL,
 } from "./protocol.ts";
 import { type GatewayClient, GatewayError } from "./rest.ts";
+import { RestProvisioner } from "./provisioner.ts";
+import { installPackages } from "./install.ts";
+import {
+  NoSubprotocolError,
+  openChannelSocket,
+  type WsSocket,
+} from "./channel_socket.ts";
 
 /** Deadline of a status request (python_status). */
 const STATUS_TIMEOUT_MS = 15_000;
@@ -47,45 +58,9 @@ const WATCH_INTERVAL_MS = 2_000;
 const RECONNECT_BUDGET_MS = 20_000;
 const CONNECT_TIMEOUT_MS = 60_000;
 const DELETE_TIMEOUT_MS = 10_000;
-/** Largest message the client accepts (the server caps its own at 10 MiB). */
-const MAX_PAYLOAD = 256 * 1024 * 1024;
 /** Jupyter Server closes the socket on client messages over 10 MiB. */
 const MAX_SEND_BYTES = 10 * 1024 * 1024 - 4096;
 const RATE_LIMIT_NOTE = /IOPub (data|message) rate exceeded/;
-
-/** The server accepted the socket without selecting the offered subprotocol. */
-class NoSubprotocolError extends Error {}
-
-/** The part of the `ws` client we use (the package ships no types). */
-interface WsSocket {
-  readonly readyState: number;
-  readonly protocol: string;
-  // deno-lint-ignore no-explicit-any
-  on(event: string, listener: (...args: any[]) => void): void;
-  send(data: Uint8Array | string): void;
-  pong(): void;
-  close(): void;
-  terminate(): void;
-}
-
-/** The `ws` constructor, as far as we use it. */
-interface WsConstructor {
-  new (url: string, protocols: string[], options: {
-    headers: Record<string, string>;
-    perMessageDeflate: boolean;
-    maxPayload: number;
-    handshakeTimeout: number;
-  }): WsSocket;
-  readonly OPEN: number;
-}
-
-/**
- * Loads `ws` on first use: local and sandboxed runs never pay for it (it
- * costs ~30 ms of module loading, measured, at every server start).
- */
-function loadWebSocket(): Promise<WsConstructor> {
-  return import("ws").then((mod) => mod.default as unknown as WsConstructor);
-}
 
 interface Route {
   onIopub?: (msg: JupyterMessage) => void;
@@ -134,6 +109,7 @@ export class RemoteKernel implements KernelHandle {
   #python = "";
   readonly #kernelName: string;
   readonly #client: GatewayClient;
+  readonly #provisioner: RestProvisioner;
   readonly #session = crypto.randomUUID();
   readonly #logger: Logger;
   #offerV1: boolean;
@@ -153,6 +129,7 @@ export class RemoteKernel implements KernelHandle {
     this.#client = init.client;
     this.location = init.client.location;
     this.kernelId = init.kernelId;
+    this.#provisioner = new RestProvisioner(init.client, init.kernelId);
     this.#kernelName = init.kernelName;
     this.packages = Object.freeze([...init.packages]);
     this.#logger = init.logger ?? SILENT_LOGGER;
@@ -203,7 +180,15 @@ export class RemoteKernel implements KernelHandle {
       await kernel.#open(signal);
       await kernel.#bootstrap(signal);
       if (kernel.packages.length > 0) {
-        await kernel.#install(init.installTimeoutMs, init.signal);
+        await installPackages({
+          send: kernel.#executions.sender,
+          packages: kernel.packages,
+          python: kernel.#python,
+          launchedWith: kernel.launchedWith,
+          timeoutMs: init.installTimeoutMs,
+          death: kernel.#death.signal,
+          ...(init.signal ? { signal: init.signal } : {}),
+        });
       }
       return kernel;
     } catch (error) {
@@ -270,97 +255,19 @@ export class RemoteKernel implements KernelHandle {
   }
 
   async #openSocket(signal: AbortSignal): Promise<void> {
-    const WebSocket = await loadWebSocket();
-    const url = this.#client.channelsUrl(this.kernelId, this.#session);
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const ws = new WebSocket(url, this.#offerV1 ? [V1_SUBPROTOCOL] : [], {
-      headers: this.#client.headers(),
-      perMessageDeflate: false,
-      maxPayload: MAX_PAYLOAD,
-      handshakeTimeout: CONNECT_TIMEOUT_MS,
-    });
-    // The server holds the handshake until the kernel answers kernel_info
-    // (up to a minute): a kernel deleted or culled meanwhile shows only as
-    // a 404 on the REST side.
-    const poll = setInterval(() => {
-      this.#client.get(this.kernelId, AbortSignal.timeout(5_000)).then(
-        (model) => {
-          if (model) return;
-          ws.terminate();
-          reject(
-            new GatewayError(
-              `The kernel no longer exists on ${this.location} (deleted or culled by the server)`,
-              404,
-            ),
-          );
-        },
-        () => {},
-      );
-    }, 1_000);
-    const onAbort = () => {
-      ws.terminate();
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.finally(() => clearInterval(poll)).catch(() => {});
-    let pongDue = false;
-    ws.on("message", (data: Uint8Array, isBinary: boolean) => {
-      // One pong per batch of frames: it carries the ACK the server's
-      // Nagle-delayed second write waits for.
-      if (!pongDue) {
-        pongDue = true;
-        queueMicrotask(() => {
-          pongDue = false;
-          if (ws.readyState === WebSocket.OPEN) ws.pong();
-        });
-      }
-      this.#onFrame(isBinary ? data : new TextDecoder().decode(data));
-    });
-    ws.on(
-      "unexpected-response",
-      (_req: unknown, res: { statusCode?: number }) => {
-        const status = res.statusCode ?? 0;
-        reject(
-          new GatewayError(
-            status === 401 || status === 403
-              ? `Cannot connect to the kernel's channels at ${this.location}: the token was rejected (${status}); set CODER_GATEWAY_TOKEN`
-              : `Cannot connect to the kernel's channels at ${this.location}: the server answered ${status}`,
-            status,
-          ),
-        );
-        ws.terminate();
+    const ws = await openChannelSocket({
+      client: this.#client,
+      kernelId: this.kernelId,
+      session: this.#session,
+      offerV1: this.#offerV1,
+      signal,
+      onFrame: (data) => this.#onFrame(data),
+      onClose: (socket) => {
+        if (this.#ws === socket) this.#onClose();
       },
-    );
-    ws.on("error", (error: Error) => {
-      // `ws` refuses a handshake without the subprotocol it offered.
-      if (/no subprotocol/i.test(error.message)) {
-        reject(new NoSubprotocolError(error.message));
-        return;
-      }
-      reject(
-        new GatewayError(
-          `Cannot connect to the kernel's channels at ${this.location}: ${error.message}`,
-          null,
-        ),
-      );
     });
-    ws.on("open", () => {
-      signal.removeEventListener("abort", onAbort);
-      this.#ws = ws;
-      this.#v1 = ws.protocol === V1_SUBPROTOCOL;
-      resolve();
-    });
-    ws.on("close", () => {
-      signal.removeEventListener("abort", onAbort);
-      reject(
-        new GatewayError(
-          `The kernel's channels at ${this.location} closed during the handshake`,
-          null,
-        ),
-      );
-      if (this.#ws === ws) this.#onClose();
-    });
-    return promise;
+    this.#ws = ws;
+    this.#v1 = ws.protocol === V1_SUBPROTOCOL;
   }
 
   #onFrame(data: Uint8Array | string): void {
@@ -426,11 +333,22 @@ export class RemoteKernel implements KernelHandle {
           this.kernelId,
           AbortSignal.timeout(5_000),
         ).catch((error) => {
+          // 424: JupyterHub says the user server is no longer running.
+          if (error instanceof GatewayError && error.status === 424) {
+            return "hub_server_stopped" as const;
+          }
           if (error instanceof GatewayError && error.status !== null) {
             return undefined;
           }
           throw error;
         });
+        if (model === "hub_server_stopped") {
+          this.#die(
+            "remote_gone",
+            "the JupyterHub user server was stopped (424); its kernels are gone",
+          );
+          break;
+        }
         if (model === null) {
           this.#die(
             "remote_gone",
@@ -529,55 +447,6 @@ export class RemoteKernel implements KernelHandle {
     this.#cwd = String(identity.cwd ?? "");
   }
 
-  async #install(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const stop = AbortSignal.any([
-      AbortSignal.timeout(timeoutMs),
-      this.#death.signal,
-      ...(signal ? [signal] : []),
-    ]);
-    const outcome = await evaluateTooling<
-      { code?: number; tool?: string; tail?: string } | null
-    >(this.#executions.sender, "install_result()", {
-      code: installCode(this.packages),
-      silent: true,
-      signal: stop,
-    }).catch((error) => {
-      if (signal?.aborted || this.#death.signal.aborted) throw error;
-      throw new KernelStartError(
-        stop.aborted
-          ? `Cannot install packages in the remote kernel: not done within ${
-            timeoutMs / 1000
-          }s`
-          : `Cannot install packages in the remote kernel: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
-        { tried: [this.launchedWith] },
-        { cause: error },
-      );
-    }) ?? {};
-    if (outcome.code === 0) return;
-    const tail = (outcome.tail ?? "").trim().split("\n").slice(-12).join("\n");
-    const specs = this.packages.join(" ");
-    if (/externally.managed|PEP 668/i.test(outcome.tail ?? "")) {
-      throw new KernelStartError(
-        `Cannot install ${specs} in the remote kernel: its Python environment (${this.#python}) is externally managed (PEP 668), so ${
-          outcome.tool ?? "pip"
-        } refuses to install into it. Use a kernel spec whose Python is a virtual environment (CODER_GATEWAY_KERNEL), or install the packages on the server.\n${tail}`,
-        { tried: [this.launchedWith], stderrTail: tail },
-      );
-    }
-    throw new KernelStartError(
-      outcome.code === undefined
-        ? `Cannot install ${specs} in the remote kernel: ${
-          tail || "no pip or uv found"
-        }`
-        : `Cannot install ${specs} in the remote kernel: ${
-          outcome.tool ?? "pip"
-        } exited with code ${outcome.code}:\n${tail}`,
-      { tried: [this.launchedWith], stderrTail: tail },
-    );
-  }
-
   // ---- execution ----------------------------------------------------------
 
   /**
@@ -613,7 +482,20 @@ export class RemoteKernel implements KernelHandle {
   /** Interrupts the running execution through the REST API; state is kept. */
   async interrupt(): Promise<void> {
     if (!this.alive) return;
-    await this.#client.interrupt(this.kernelId);
+    await this.#provisioner.interrupt();
+  }
+
+  /** A kernel on a server: no local process, Python or files. */
+  get capabilities(): KernelCapabilities {
+    return this.#provisioner.capabilities;
+  }
+
+  /**
+   * Ends the kernel now: the shutdown's DELETE is already the server's hard
+   * kill, so this starts (or joins) it without waiting.
+   */
+  kill(): void {
+    void this.shutdown();
   }
 
   /**
@@ -694,8 +576,7 @@ export class RemoteKernel implements KernelHandle {
       };
       this.#finish(exit, false);
       if (alive) {
-        await this.#client.delete(
-          this.kernelId,
+        await this.#provisioner.delete(
           AbortSignal.timeout(DELETE_TIMEOUT_MS),
         ).catch((error) =>
           this.#logger.warn(
@@ -739,34 +620,4 @@ function rateLimitNotes(): OutputNotes {
       };
     },
   };
-}
-
-/**
- * Python that installs packages into the kernel's own interpreter with pip
- * (uv when pip is missing) as a subprocess with an argument list: no shell,
- * no IPython magics. Runs in a throw-away namespace; the outcome is read
- * back with `_coder_tools.install_result()`.
- */
-function installCode(specs: readonly string[]): string {
-  const source = `
-import importlib, shutil, subprocess, sys
-def _run():
-    try:
-        import pip  # noqa: F401
-        cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", *SPECS]
-        tool = "pip"
-    except ImportError:
-        uv = shutil.which("uv")
-        if not uv:
-            return {"tail": "neither pip nor uv is available to the remote kernel's Python " + sys.executable}
-        cmd = [uv, "pip", "install", "--python", sys.executable, *SPECS]
-        tool = "uv"
-    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
-    importlib.invalidate_caches()
-    return {"code": p.returncode, "tool": tool, "tail": p.stdout[-4000:]}
-sys.modules["_coder_tools"].last_install = _run()
-`;
-  return `exec(${JSON.stringify(source)}, {"SPECS": ${
-    JSON.stringify([...specs])
-  }})`;
 }

@@ -256,6 +256,25 @@ export class GatewayClient {
     }
   }
 
+  /**
+   * 424 or 503 when the base URL is a JupyterHub user server the hub
+   * reports stopped, else null.
+   */
+  async #hubServerDown(): Promise<number | null> {
+    try {
+      const response = await fetch(new URL("api/status", this.base), {
+        headers: { ...this.headers(), Accept: "application/json" },
+        signal: AbortSignal.timeout(10_000),
+      });
+      await response.body?.cancel();
+      return response.status === 424 || response.status === 503
+        ? response.status
+        : null;
+    } catch {
+      return null;
+    }
+  }
+
   async #fail(response: Response, what: string): Promise<never> {
     const body = (
       (await readCapped(response, MAX_GATEWAY_BODY_BYTES).catch(() => "")) ??
@@ -268,7 +287,10 @@ export class GatewayClient {
     } catch { /* plain text */ }
     // Hidden before the cut, so a token across the cut leaves no prefix.
     detail = this.#hideToken(detail).replace(/\s+/g, " ").trim().slice(0, 300);
-    const status = response.status;
+    let status = response.status;
+    // JupyterHub answers a POST to a stopped user server's URL itself, with
+    // 405 and an HTML page; a GET there says what is wrong (424 or 503).
+    if (status === 405) status = await this.#hubServerDown() ?? status;
     const at = `the gateway at ${this.location}`;
     let message: string;
     if (/no such kernel/i.test(body)) {
