@@ -16,7 +16,6 @@ import {
   parseProjectFile,
   runAgent,
   type RunAgentResult,
-  SecretMasker,
   TASK_KICKOFF,
 } from "../agent/mod.ts";
 import {
@@ -52,8 +51,9 @@ import {
   createCliLogger,
   createProgressRenderer,
   formatStats,
-  Output,
+  type Output,
   renderMarkdown,
+  runWithOutput,
 } from "./render.ts";
 import { initTemplates } from "./templates.ts";
 import { kernelEnv, missingKeyText } from "./agent_setup.ts";
@@ -169,25 +169,14 @@ interface Summary {
   error?: string;
 }
 
-async function runCoder(argv: string[], io: CliIo): Promise<number> {
-  let args: CoderArgs;
-  try {
-    args = parseCoderArgs(argv);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      const out = new Output(io);
-      out.stderr(`coder: ${error.message}\nRun coder --help for usage.\n`);
-      await out.flush();
-      return EXIT.usage;
-    }
-    throw error;
-  }
-  const out = new Output(io, new SecretMasker([args.apiKey]));
-  try {
-    return await runParsed(args, io, out);
-  } finally {
-    await out.flush();
-  }
+function runCoder(argv: string[], io: CliIo): Promise<number> {
+  return runWithOutput(
+    "coder",
+    io,
+    () => parseCoderArgs(argv),
+    (args, out) => runParsed(args, io, out),
+    EXIT.usage,
+  );
 }
 
 async function runParsed(

@@ -17,7 +17,6 @@ import {
   parseProjectFile,
   RESULTS_FILE,
   runKey,
-  SecretMasker,
   summarizeEval,
 } from "../agent/mod.ts";
 import {
@@ -41,7 +40,7 @@ import { readDotenvText, readSettings } from "./env.ts";
 import { EVAL_HELP_TEXT, type EvalArgs, parseEvalArgs } from "./eval_args.ts";
 import { formatProgress, formatSummaryTable } from "./eval_render.ts";
 import type { CliIo } from "./io.ts";
-import { createCliLogger, Output } from "./render.ts";
+import { createCliLogger, type Output, runWithOutput } from "./render.ts";
 import { exitCodeOf, listenForStop } from "./signals.ts";
 
 const OK = 0;
@@ -64,24 +63,13 @@ export async function runEvalCommand(
   argv: string[],
   io: CliIo,
 ): Promise<number> {
-  let args: EvalArgs;
-  try {
-    args = parseEvalArgs(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    const out = new Output(io);
-    out.stderr(
-      `coder eval: ${error.message}\nRun coder eval --help for usage.\n`,
-    );
-    await out.flush();
-    return USAGE;
-  }
-  const out = new Output(io, new SecretMasker([args.apiKey]));
-  try {
-    return await runParsedEval(args, io, out);
-  } finally {
-    await out.flush();
-  }
+  return await runWithOutput(
+    "coder eval",
+    io,
+    () => parseEvalArgs(argv),
+    (args, out) => runParsedEval(args, io, out),
+    USAGE,
+  );
 }
 
 async function runParsedEval(

@@ -16,6 +16,7 @@ import type { Logger } from "../kernel/mod.ts";
 import type { CliIo } from "./io.ts";
 import type { LogLevel } from "./env.ts";
 import { createLevelLogger } from "./logger.ts";
+import { UsageError } from "./options.ts";
 
 /**
  * Ordered writes to stdout/stderr. Every write is queued so that concurrent
@@ -319,4 +320,41 @@ export function formatStats(stats: AgentStats): string {
     lines.push("Step limit reached without a final answer");
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * Runs an agent command: parses its arguments (a usage error is reported
+ * with the help hint and `usageCode`), then runs it with an {@linkcode Output}
+ * that masks the `--api-key` given, flushed at the end.
+ *
+ * @param name The command's name for messages (`coder`, `coder eval`).
+ * @param io Standard streams and environment.
+ * @param parse Parses the arguments; throws {@linkcode UsageError}.
+ * @param run Runs the parsed command.
+ * @param usageCode Exit code of a usage error.
+ * @returns The command's exit code.
+ */
+export async function runWithOutput<A extends { apiKey: string | null }>(
+  name: string,
+  io: CliIo,
+  parse: () => A,
+  run: (args: A, out: Output) => Promise<number>,
+  usageCode: number,
+): Promise<number> {
+  let args: A;
+  try {
+    args = parse();
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    const out = new Output(io);
+    out.stderr(`${name}: ${error.message}\nRun ${name} --help for usage.\n`);
+    await out.flush();
+    return usageCode;
+  }
+  const out = new Output(io, new SecretMasker([args.apiKey]));
+  try {
+    return await run(args, out);
+  } finally {
+    await out.flush();
+  }
 }

@@ -12,16 +12,28 @@
  * @module
  */
 
-import {
-  EXTENSION_ID,
-  getUiCapability,
-  RESOURCE_MIME_TYPE,
-  RESOURCE_URI_META_KEY,
-} from "@modelcontextprotocol/ext-apps/server";
 import { DEFAULT_KERNEL_ID, type ExecuteResult } from "../kernel/mod.ts";
 import type { ToolAnswer } from "./format.ts";
 import type { ToolContext } from "./tools.ts";
 import VIEW_HTML from "./view/notebook.html" with { type: "text" };
+
+// The extension's names, as @modelcontextprotocol/ext-apps 2.x exports them
+// (EXTENSION_ID, RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY; a test holds
+// them equal). Written here so the server does not load that package at
+// start (~35 ms of module evaluation before `initialize`).
+const EXTENSION_ID = "io.modelcontextprotocol/ui";
+const RESOURCE_MIME_TYPE = "text/html;profile=mcp-app";
+const RESOURCE_URI_META_KEY = "ui/resourceUri";
+
+/** The extension's settings in client capabilities, if declared. */
+function getUiCapability(capabilities: unknown): unknown {
+  if (capabilities === null || typeof capabilities !== "object") {
+    return undefined;
+  }
+  const extensions = (capabilities as { extensions?: unknown }).extensions;
+  if (extensions === null || typeof extensions !== "object") return undefined;
+  return (extensions as Record<string, unknown>)[EXTENSION_ID];
+}
 
 /** The extension's id (`io.modelcontextprotocol/ui`). */
 export const UI_EXTENSION = EXTENSION_ID;
@@ -54,9 +66,9 @@ export const VIEW_DOCUMENT: string = VIEW_HTML;
  * @returns True when results may point at the view.
  */
 export function clientSupportsView(capabilities: unknown): boolean {
-  const ui = getUiCapability(
-    capabilities as Parameters<typeof getUiCapability>[0],
-  ) as { mimeTypes?: unknown } | undefined;
+  const ui = getUiCapability(capabilities) as
+    | { mimeTypes?: unknown }
+    | undefined;
   if (ui === undefined || ui === null || typeof ui !== "object") return false;
   return !Array.isArray(ui.mimeTypes) ||
     ui.mimeTypes.includes(RESOURCE_MIME_TYPE);

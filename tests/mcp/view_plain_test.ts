@@ -11,12 +11,41 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { startMcpServer } from "../_helpers/mcp_client.ts";
 import { buildView } from "../../scripts/build_view.ts";
-import { VIEW_MIME_TYPE, VIEW_TOOL, VIEW_URI } from "../../src/mcp/view.ts";
+import {
+  clientSupportsView,
+  UI_EXTENSION,
+  VIEW_MIME_TYPE,
+  VIEW_TOOL,
+  VIEW_URI,
+  withViewLink,
+} from "../../src/mcp/view.ts";
+import * as extApps from "@modelcontextprotocol/ext-apps/server";
 
 /** A listed tool, as far as these checks look. */
 type Tool = { name: string; _meta?: unknown };
 
 const PYTHON = Deno.env.get("CODER_PYTHON") || "/usr/bin/python3";
+
+Deno.test("view: the extension's names are ext-apps' own (the server does not load it)", () => {
+  assert.equal(UI_EXTENSION, extApps.EXTENSION_ID);
+  assert.equal(VIEW_MIME_TYPE, extApps.RESOURCE_MIME_TYPE);
+  const linked = JSON.stringify(withViewLink({ name: "python_exec" }));
+  assert.ok(linked.includes(JSON.stringify(extApps.RESOURCE_URI_META_KEY)));
+  for (
+    const capabilities of [
+      { extensions: { [extApps.EXTENSION_ID]: {} } },
+      { extensions: { other: {} } },
+      {},
+      null,
+    ]
+  ) {
+    assert.equal(
+      clientSupportsView(capabilities),
+      // deno-lint-ignore no-explicit-any
+      extApps.getUiCapability(capabilities as any) !== undefined,
+    );
+  }
+});
 
 Deno.test("view: the committed HTML is what build:view produces", async () => {
   const committed = await Deno.readTextFile(
