@@ -14,17 +14,13 @@ import {
   type KernelHandle,
   resolvePython,
 } from "../src/kernel/mod.ts";
-import type { SectionInput, SectionResult } from "./_bench_report.ts";
+import {
+  median,
+  type SectionInput,
+  type SectionResult,
+} from "./_bench_report.ts";
 
 const SIZE = 2 ** 20;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? sorted[mid]!
-    : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Times `count` downloads of `url` inside a kernel, in ms. */
 async function downloads(

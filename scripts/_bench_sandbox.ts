@@ -7,6 +7,7 @@
  * @module
  */
 
+import { median } from "./_bench_report.ts";
 import {
   createLocalBackend,
   createSandboxBackend,
@@ -45,14 +46,6 @@ export interface SandboxBenchOutput {
     compare: string;
     target: string;
   }[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? sorted[mid]!
-    : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 async function timedStart(

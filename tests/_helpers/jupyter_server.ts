@@ -6,6 +6,7 @@
  */
 
 import { testEnv } from "./kernel_env.ts";
+import { spawnCollecting } from "./processes.ts";
 
 /** A running Jupyter Server started by a test. */
 export interface JupyterServer extends AsyncDisposable {
@@ -73,7 +74,7 @@ export async function startJupyterServer(
       JUPYTER_PLATFORM_DIRS: "0",
       ...options.env,
     };
-    const child = new Deno.Command("/usr/bin/python3", {
+    const { child, output, drained } = spawnCollecting("/usr/bin/python3", {
       args: [
         "-m",
         "jupyter_server",
@@ -89,17 +90,7 @@ export async function startJupyterServer(
       ],
       env,
       cwd: root,
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const chunks: string[] = [];
-    const decoder = new TextDecoder();
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream) chunks.push(decoder.decode(chunk));
-    };
-    const drained = Promise.all([pump(child.stdout), pump(child.stderr)]);
+    });
     const url = `http://127.0.0.1:${port}${baseUrl}`;
     const deadline = Date.now() + 60_000;
     let exited = false;
@@ -123,7 +114,7 @@ export async function startJupyterServer(
       await child.status;
       await drained;
       lastError = new Error(
-        `Jupyter Server did not start:\n${chunks.join("")}`,
+        `Jupyter Server did not start:\n${output()}`,
       );
       continue;
     }
@@ -163,7 +154,7 @@ export async function startJupyterServer(
       root,
       pid: child.pid,
       dir,
-      log: () => chunks.join(""),
+      log: () => output(),
       stop,
       [Symbol.asyncDispose]: stop,
     };

@@ -197,3 +197,44 @@ export function killAll(pids: readonly number[]): void {
     }
   }
 }
+
+/** A spawned process whose stdout and stderr are collected as text. */
+export interface CollectedProcess {
+  /** The process. */
+  child: Deno.ChildProcess;
+  /** Everything it wrote to stdout and stderr so far, interleaved. */
+  output(): string;
+  /** Resolves when both streams reached end of file. */
+  drained: Promise<void>;
+}
+
+/**
+ * Spawns a process (stdin null) and collects its stdout and stderr.
+ *
+ * @param command Program.
+ * @param options Arguments, cwd, env (the environment is cleared first).
+ * @returns The process and its output.
+ */
+export function spawnCollecting(
+  command: string,
+  options: { args: string[]; cwd?: string; env: Record<string, string> },
+): CollectedProcess {
+  const child = new Deno.Command(command, {
+    args: options.args,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    env: options.env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const chunks: string[] = [];
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) chunks.push(decoder.decode(chunk));
+  };
+  const drained = Promise.all([pump(child.stdout), pump(child.stderr)]).then(
+    () => {},
+  );
+  return { child, output: () => chunks.join(""), drained };
+}

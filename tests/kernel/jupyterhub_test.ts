@@ -14,7 +14,12 @@ import {
   KernelStartError,
 } from "../../src/kernel/mod.ts";
 import { testEnv } from "../_helpers/kernel_env.ts";
-import { descendants, killAll, waitGone } from "../_helpers/processes.ts";
+import {
+  descendants,
+  killAll,
+  spawnCollecting,
+  waitGone,
+} from "../_helpers/processes.ts";
 
 const TOKEN = "hub-service-token-0123456789abcdef";
 const USER = "alice";
@@ -72,21 +77,11 @@ c.JupyterHub.services = [{"name": "tester", "api_token": "${TOKEN}"}]
 c.JupyterHub.load_roles = [{"name": "tester", "scopes": ["admin:users", "admin:servers", "access:servers"], "services": ["tester"]}]
 `,
   );
-  const child = new Deno.Command("jupyterhub", {
+  const { child, output, drained } = spawnCollecting("jupyterhub", {
     args: ["-f", `${dir}/config.py`],
     cwd: dir,
     env: testEnv(),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const chunks: string[] = [];
-  const decoder = new TextDecoder();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) chunks.push(decoder.decode(chunk));
-  };
-  const drained = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  });
   const url = `http://127.0.0.1:${port}/`;
   const api = (method: string, path: string) =>
     fetch(`${url}hub/api/${path}`, {
@@ -97,7 +92,7 @@ c.JupyterHub.load_roles = [{"name": "tester", "scopes": ["admin:users", "admin:s
   const hub: Hub = {
     url,
     api,
-    log: () => chunks.join(""),
+    log: () => output(),
     async [Symbol.asyncDispose]() {
       for (const pid of descendants(child.pid)) seen.add(pid);
       try {
@@ -120,7 +115,7 @@ c.JupyterHub.load_roles = [{"name": "tester", "scopes": ["admin:users", "admin:s
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await hub[Symbol.asyncDispose]();
-  throw new Error(`JupyterHub did not start:\n${chunks.join("")}`);
+  throw new Error(`JupyterHub did not start:\n${output()}`);
 }
 
 /** Starts the user's server through the hub API and waits until ready. */
