@@ -218,16 +218,17 @@ function jsonSchemaOf(
     unknown
   >;
   delete json.$schema;
-  return withoutEmptyAdditional(json) as Record<string, unknown>;
+  return portableSchema(json) as Record<string, unknown>;
 }
 
 /**
- * Drops `additionalProperties: {}` (zod's loose objects), which means the
- * same as leaving it out and which strict schema checkers (the MCP
- * Inspector's `--strict`) warn about.
+ * A schema in the form strict checkers (the MCP Inspector's `--strict`)
+ * accept without warnings, same meaning: `additionalProperties: {}` (zod's
+ * loose objects) is dropped, and a `type` array (zod's nullable scalars,
+ * `["string", "null"]`) becomes `anyOf` branches of one `type` each.
  */
-function withoutEmptyAdditional(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutEmptyAdditional);
+function portableSchema(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(portableSchema);
   if (typeof value !== "object" || value === null) return value;
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
@@ -235,7 +236,11 @@ function withoutEmptyAdditional(value: unknown): unknown {
       key === "additionalProperties" && typeof inner === "object" &&
       inner !== null && Object.keys(inner).length === 0
     ) continue;
-    out[key] = withoutEmptyAdditional(inner);
+    if (key === "type" && Array.isArray(inner)) {
+      out.anyOf = inner.map((type) => ({ type }));
+      continue;
+    }
+    out[key] = portableSchema(inner);
   }
   return out;
 }
