@@ -112,6 +112,12 @@ export interface ShapedExec {
   images: (ImageItem | ResourceLinkItem)[];
   /** Files to write before answering (paths are already in `payload`). */
   files: FileToSave[];
+  /**
+   * Where each inline image item (in order) is also saved, so it has a
+   * resource URI (SPEC §11); these files are among `files` but get no
+   * resource link (the image item is already there).
+   */
+  inlineSaved: string[];
   /** Whether the call succeeded. */
   success: boolean;
 }
@@ -543,12 +549,14 @@ export function shapeExecResult(
   if (images.dropped.length > 0) payload.images_dropped = images.dropped;
   // Inline images in order while the whole answer stays under the limit.
   const inline: ImageItem[] = [];
+  const inlineExt: string[] = [];
   let size = answerSize(payload, files.map((f) => resourceLink(f.path))) +
     images.candidates.length * 1024;
   for (const candidate of images.candidates) {
     const cost = JSON.stringify(candidate.item).length + 1;
     if (size + cost <= resultLimit - 1024) {
       inline.push(candidate.item);
+      inlineExt.push(candidate.ext);
       size += cost;
       continue;
     }
@@ -558,7 +566,22 @@ export function shapeExecResult(
     payload.images_saved = images.saved;
   }
   const links = files.map((file) => resourceLink(file.path));
-  return { payload, images: [...inline, ...links], files, success };
+  // Each inline image is saved too, so structuredContent can name its URI.
+  const inlineSaved = inline.map((item, index) => {
+    const path = options.pathFor("image", inlineExt[index]!);
+    files.push({
+      path,
+      data: new Uint8Array(Buffer.from(item.data, "base64")),
+    });
+    return path;
+  });
+  return {
+    payload,
+    images: [...inline, ...links],
+    files,
+    inlineSaved,
+    success,
+  };
 }
 
 function answerSize(

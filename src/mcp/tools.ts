@@ -381,7 +381,10 @@ async function answerExec(
 ): Promise<ToolAnswer> {
   const saveError = await saveFiles(shaped.files, context);
   if (saveError) shaped.payload.save_error = saveError;
-  return jsonAnswer(shaped.payload, !shaped.success, shaped.images);
+  return withOutputList(
+    jsonAnswer(shaped.payload, !shaped.success, shaped.images),
+    shaped.inlineSaved,
+  );
 }
 
 /** The shaping limits a call asked for (`anthropic/maxResultSizeChars`). */
