@@ -32,6 +32,7 @@ import {
   INTERRUPT_SENT,
   jsonAnswer,
   kernelDiedMessage,
+  type KernelLimitFacts,
   kernelLimitMessage,
   NO_SESSION_TO_INTERRUPT,
   OUTPUT_DIR_NAME,
@@ -106,6 +107,18 @@ export interface ToolContext {
    * overwrites another's. Unset: `.ipython_mcp/<kernel_id>.ipynb`.
    */
   exportTag?: string;
+  /**
+   * Which kernel limit applies when a start is refused (HTTP: the user's
+   * share or the server's); unset: the server's (`CODER_MAX_KERNELS`),
+   * every kernel the caller's own.
+   */
+  kernelLimit?: () => KernelLimitFacts;
+  /**
+   * When a call last named each kernel (ms since the epoch), as argument or
+   * in its answer: how long a kernel of a namespace many clients share
+   * (stateless requests) has gone unused.
+   */
+  lastCall: Map<string, number>;
 }
 
 /**
@@ -119,7 +132,9 @@ export interface ToolContext {
 export function createToolContext(
   base:
     & Pick<ToolContext, "registry" | "logger" | "cwd">
-    & Partial<Pick<ToolContext, "outputs" | "mask" | "exportTag">>,
+    & Partial<
+      Pick<ToolContext, "outputs" | "mask" | "exportTag" | "kernelLimit">
+    >,
 ): ToolContext {
   return {
     outputs: workingDirStore(base.cwd),
@@ -131,6 +146,7 @@ export function createToolContext(
     }),
     history: new NotebookHistory(),
     replaced: new WeakSet(),
+    lastCall: new Map(),
   };
 }
 
@@ -192,8 +208,13 @@ interface ToolDefinition<S extends z.ZodType> {
   ) => Promise<ToolAnswer>;
 }
 
-function describeError(error: unknown): string {
-  if (error instanceof KernelLimitError) return kernelLimitMessage(error.limit);
+function describeError(error: unknown, context: ToolContext): string {
+  if (error instanceof KernelLimitError) {
+    return kernelLimitMessage(
+      context.kernelLimit?.() ?? { scope: "server", limit: error.limit },
+      context.registry.list().map((kernel) => kernel.id),
+    );
+  }
   // KernelStartError messages already say what was tried and quote stderr.
   if (error instanceof DOMException && error.name === "AbortError") {
     return "The request was cancelled by the client; the code was interrupted.";
@@ -304,7 +325,7 @@ function defineTool<S extends z.ZodType>(
             error instanceof Error ? error.stack ?? error.message : error
           }`,
         );
-        return failure(describeError(error));
+        return failure(describeError(error, context));
       }
     },
   };
@@ -535,7 +556,7 @@ Files are read and written relative to the working directory (python_status show
         });
       }
       context.logger.warn(`Cannot start kernel ${id}: ${error}`);
-      return errorAnswer(describeError(error), { kernel_id: id });
+      return errorAnswer(describeError(error, context), { kernel_id: id });
     }
     // A job may have started on this kernel while it was starting (both
     // calls waited for the same fresh kernel): never queue behind it.
@@ -601,7 +622,7 @@ Files are read and written relative to the working directory (python_status show
             : kernelDiedMessage(id, error.exit),
         });
       } else {
-        return errorAnswer(describeError(error), { kernel_id: id });
+        return errorAnswer(describeError(error, context), { kernel_id: id });
       }
     }
     return await answerExec(shaped, context);
@@ -1114,13 +1135,40 @@ export async function callTool(
       }.`,
     );
   }
+  const named = kernelNamed(name, args);
+  if (named !== undefined) context.lastCall.set(named, Date.now());
   const onStdout = extra.onStdout;
   const answer = await tool.call(args, context, {
     ...extra,
     ...(onStdout ? { onStdout: (text) => onStdout(context.mask(text)) } : {}),
   });
+  const answered = answer.structuredContent.kernel_id;
+  for (const id of [named, answered]) {
+    if (typeof id === "string" && context.registry.has(id)) {
+      context.lastCall.set(id, Date.now());
+    }
+  }
+  if (named !== undefined && !context.registry.has(named)) {
+    context.lastCall.delete(named);
+  }
   return maskAnswer(withOutputList(answer), context.mask);
 }
+
+/** The kernel a call names: its `kernel_id`, else `_default` for the tools that use it. */
+function kernelNamed(name: string, args: unknown): string | undefined {
+  const raw = (args as { kernel_id?: unknown } | null | undefined)?.kernel_id;
+  if (typeof raw === "string" && KERNEL_ID_PATTERN.test(raw)) return raw;
+  if (raw !== undefined && raw !== null && raw !== "") return undefined;
+  return DEFAULT_KERNEL_TOOLS.has(name) ? DEFAULT_KERNEL_ID : undefined;
+}
+
+/** Tools that use `_default` when given no kernel_id. */
+const DEFAULT_KERNEL_TOOLS = new Set([
+  "python_exec",
+  "python_status",
+  "python_interrupt",
+  "python_export",
+]);
 
 /** Every string of a JSON value, masked. */
 function maskValue(value: unknown, mask: (text: string) => string): unknown {
