@@ -25,6 +25,32 @@ import { runFlags } from "./permissions.ts";
 /** The Inspector version this check was written against. */
 export const INSPECTOR_VERSION = "2.12.0";
 
+/**
+ * Variables of this process the server needs and the Inspector would not
+ * pass on (it gives a stdio server only HOME, PATH and the like).
+ */
+export const PASSED_VARIABLES: readonly string[] = [
+  "CODER_PYTHON",
+  "DENO_DIR",
+  "XDG_CACHE_HOME",
+];
+
+/**
+ * The server variables to pass, taken from an environment.
+ *
+ * @param env An environment (e.g. `Deno.env.toObject()`).
+ * @returns Those of {@linkcode PASSED_VARIABLES} that are set.
+ */
+export function serverVariables(
+  env: Record<string, string>,
+): Record<string, string> {
+  return Object.fromEntries(
+    PASSED_VARIABLES.flatMap((name) =>
+      env[name] ? [[name, env[name]] as const] : []
+    ),
+  );
+}
+
 /** Options of {@linkcode runInspectorStrict}. */
 export interface InspectorOptions {
   /** Directory where the npm package is installed (has `node_modules/`). */
@@ -154,10 +180,9 @@ if (import.meta.main) {
     print("usage: mcp_inspector.ts --package DIR");
     Deno.exit(2);
   }
-  const python = Deno.env.get("CODER_PYTHON");
   const report = await runInspectorStrict({
     packageDir: values.package,
-    ...(python ? { env: { CODER_PYTHON: python } } : {}),
+    env: serverVariables(Deno.env.toObject()),
   });
   for (const finding of report.findings) print(finding.text);
   print(

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import {
   parseFindings,
   runInspectorStrict,
+  serverVariables,
 } from "../../scripts/mcp_inspector.ts";
+import { testEnv } from "../_helpers/kernel_env.ts";
 
 // Optional: runs only where the npm package is installed and
 // MCP_INSPECTOR_DIR names its directory (see scripts/mcp_inspector.ts).
@@ -26,10 +28,9 @@ Deno.test({
     "MCP Inspector --strict: every tool schema passes the portability check without a finding",
   ignore: packageDir === undefined,
   async fn() {
-    const python = Deno.env.get("CODER_PYTHON");
     const report = await runInspectorStrict({
       packageDir: packageDir!,
-      ...(python ? { env: { CODER_PYTHON: python } } : {}),
+      env: serverVariables(testEnv()),
     });
     assert.equal(report.code, 0, report.stderr);
     assert.deepEqual(report.tools, [
