@@ -625,6 +625,7 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
     mask: (text) => masker.mask(text),
     sessionTtlMs: settings.mcpSessionTtl * 1000,
     reclaimAfterMs: reclaimAfter * 1000,
+    kernelSlots: (user: string) => ({ user: slotsOf(user), server: slots }),
     // No warm spares per session: each would hold one of the server's
     // kernel slots while its session is idle.
     createRegistry: (user: string): KernelRegistry =>

@@ -112,6 +112,12 @@ export interface ShapedExec {
   images: (ImageItem | ResourceLinkItem)[];
   /** Files to write before answering (paths are already in `payload`). */
   files: FileToSave[];
+  /**
+   * Where each inline image item (in order) is also saved, so it has a
+   * resource URI (SPEC §11); these files are among `files` but get no
+   * resource link (the image item is already there).
+   */
+  inlineSaved: string[];
   /** Whether the call succeeded. */
   success: boolean;
 }
@@ -277,16 +283,81 @@ export function restartedDuringCallMessage(kernelId: string): string {
     `run the code again if you still need it (no python_reset() needed).`;
 }
 
+/** Which kernel limit refused a kernel start, for the refusal's wording. */
+export interface KernelLimitFacts {
+  /**
+   * `server`: the server's limit (`CODER_MAX_KERNELS`); `user`: the
+   * user's share of it (`CODER_MAX_KERNELS_PER_USER`, HTTP).
+   */
+  scope: "server" | "user";
+  /** That limit. */
+  limit: number;
+  /** The user whose share it is (HTTP). */
+  user?: string;
+  /**
+   * Seconds without a call after which an idle client's kernels are shut
+   * down when a start needs their slots (HTTP); unset on stdio, where the
+   * caller owns every kernel.
+   */
+  reclaimAfterSeconds?: number;
+}
+
+/** Most kernel ids a limit refusal names. */
+const KERNELS_NAMED = 5;
+
 /**
- * python_reset error when the kernel limit is reached.
+ * python_exec / python_reset error when a kernel limit is reached: names
+ * the limit that applied and gives advice the caller can follow (SPEC
+ * §11): reuse one of its own kernels (named), else wait for an idle
+ * client's kernels to be reclaimed or have the limit raised.
  *
- * @param limit The maximum number of live kernels.
+ * @param facts The limit that refused the start.
+ * @param own Ids of the live kernels the caller can use (its namespace).
  * @returns The message.
+ * @example A stdio server at CODER_MAX_KERNELS=2
+ * ```ts
+ * import { kernelLimitMessage } from "./format.ts";
+ * kernelLimitMessage({ scope: "server", limit: 2 }, ["_default", "1a2b3c4d"]);
+ * // "Cannot start another kernel: the server's limit of 2 live kernels is reached (CODER_MAX_KERNELS). ..."
+ * ```
  */
-export function kernelLimitMessage(limit: number): string {
-  return `Cannot start another kernel: the limit of ${limit} live kernels is reached ` +
-    `(CODER_MAX_KERNELS). Reuse an existing kernel_id instead: ` +
-    `python_reset(kernel_id=...) clears it.`;
+export function kernelLimitMessage(
+  facts: KernelLimitFacts,
+  own: readonly string[] = [],
+): string {
+  const head = facts.scope === "user"
+    ? `Cannot start another kernel: ${
+      facts.user === undefined ? "your" : `user ${facts.user}'s`
+    } limit of ${facts.limit} live kernels per user is reached (CODER_MAX_KERNELS_PER_USER)`
+    : `Cannot start another kernel: the server's limit of ${facts.limit} live kernels is reached (CODER_MAX_KERNELS)`;
+  const shared = facts.reclaimAfterSeconds !== undefined;
+  const held = shared
+    ? facts.scope === "user"
+      ? `; every one of them is running code or belongs to a client that made a call in the last ${facts.reclaimAfterSeconds} s`
+      : `; every kernel is running code or belongs to a client that made a call in the last ${facts.reclaimAfterSeconds} s`
+    : "";
+  const named = own.slice(0, KERNELS_NAMED).map((id) => `"${id}"`).join(", ") +
+    (own.length > KERNELS_NAMED
+      ? ` and ${own.length - KERNELS_NAMED} more`
+      : "");
+  const reuse = own.length > 0
+    ? ` Reuse one of your kernels instead: pass kernel_id ${named} to python_exec (python_reset(kernel_id=...) clears one; python_status lists them).`
+    : "";
+  const variable = facts.scope === "user"
+    ? "CODER_MAX_KERNELS_PER_USER"
+    : "CODER_MAX_KERNELS";
+  const wait = shared
+    ? ` ${
+      own.length > 0 ? "Or try" : "Try"
+    } again later: kernels of clients idle for ${facts.reclaimAfterSeconds} s are shut down when a start needs their slots${
+      facts.scope === "user"
+        ? " (end your other sessions to free theirs now)"
+        : ""
+    }; or ask the server's operator to raise ${variable}.`
+    : own.length > 0
+    ? ""
+    : ` Ask the server's operator to raise ${variable}.`;
+  return `${head}${held}.${reuse}${wait}`;
 }
 
 /**
@@ -543,12 +614,14 @@ export function shapeExecResult(
   if (images.dropped.length > 0) payload.images_dropped = images.dropped;
   // Inline images in order while the whole answer stays under the limit.
   const inline: ImageItem[] = [];
+  const inlineExt: string[] = [];
   let size = answerSize(payload, files.map((f) => resourceLink(f.path))) +
     images.candidates.length * 1024;
   for (const candidate of images.candidates) {
     const cost = JSON.stringify(candidate.item).length + 1;
     if (size + cost <= resultLimit - 1024) {
       inline.push(candidate.item);
+      inlineExt.push(candidate.ext);
       size += cost;
       continue;
     }
@@ -558,7 +631,22 @@ export function shapeExecResult(
     payload.images_saved = images.saved;
   }
   const links = files.map((file) => resourceLink(file.path));
-  return { payload, images: [...inline, ...links], files, success };
+  // Each inline image is saved too, so structuredContent can name its URI.
+  const inlineSaved = inline.map((item, index) => {
+    const path = options.pathFor("image", inlineExt[index]!);
+    files.push({
+      path,
+      data: new Uint8Array(Buffer.from(item.data, "base64")),
+    });
+    return path;
+  });
+  return {
+    payload,
+    images: [...inline, ...links],
+    files,
+    inlineSaved,
+    success,
+  };
 }
 
 function answerSize(

@@ -32,6 +32,7 @@ import {
   evictedMessage,
   type McpNamespace,
 } from "./server.ts";
+import type { KernelLimitFacts } from "./format.ts";
 import type { OutputStore } from "./output_store.ts";
 import type { McpKernelRegistry } from "./tools.ts";
 
@@ -53,6 +54,9 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** Default idle time before a session ends: 1800 s. */
 export const DEFAULT_SESSION_TTL_MS = 1_800_000;
 
+/** Default idle time after which a client counts as gone: 60 s. */
+export const DEFAULT_RECLAIM_AFTER_MS = 60_000;
+
 /** Default most sessions open at once. */
 export const DEFAULT_MAX_SESSIONS = 100;
 
@@ -64,6 +68,8 @@ export type SessionRegistry = McpKernelRegistry & {
   shutdownAll(): Promise<void>;
   /** Shuts one kernel down. */
   shutdown(id: string): Promise<void>;
+  /** The registry's kernel limit. */
+  readonly maxKernels: number;
 };
 
 /** Options of {@linkcode McpHttpService}. */
@@ -103,6 +109,12 @@ export interface McpHttpServiceOptions {
    * kernel limit its kernels may be shut down for others (default 60 s).
    */
   reclaimAfterMs?: number;
+  /**
+   * The kernel slots a user's starts draw from: the user's share and the
+   * server's (both `limit` and `used`), so a refusal names the limit that
+   * applied. Default: the server's limit is named.
+   */
+  kernelSlots?: (user: string) => { user: SlotCount; server: SlotCount };
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
   maxBodyBytes?: number;
   /** Most sessions at once (default 100); more get 503. */
@@ -116,6 +128,14 @@ export interface McpHttpServiceOptions {
    * (e.g. the machine's name for a wildcard bind). The port must match.
    */
   extraHostnames?: readonly string[];
+}
+
+/** A count of kernel slots against a limit (a `KernelSlots`). */
+export interface SlotCount {
+  /** Most slots held at once. */
+  readonly limit: number;
+  /** Slots held now. */
+  readonly used: number;
 }
 
 /** The user of a single `token`. */
@@ -149,6 +169,19 @@ interface Session {
   inflight: Set<RequestId>;
   timer: ReturnType<typeof setTimeout> | undefined;
   ended: Promise<void> | undefined;
+}
+
+/** Kernels the service may shut down to free their slots. */
+interface Reclaimable {
+  /** Their user. */
+  user: string;
+  /** When a call last used them (ms since the epoch). */
+  lastUsed: number;
+  /** Who holds them, for the log. */
+  owner: string;
+  registry: SessionRegistry;
+  namespace: McpNamespace;
+  ids: string[];
 }
 
 /**
@@ -514,6 +547,34 @@ export class McpHttpService implements AsyncDisposable {
     return await this.#open(forward, body, user);
   };
 
+  /**
+   * The limit that refused a start of `user`'s: their share when it is
+   * full and smaller than the server's limit, else the server's.
+   */
+  #limitFacts(user: string, registry: SessionRegistry): KernelLimitFacts {
+    const slots = this.#options.kernelSlots?.(user);
+    const reclaimAfterSeconds = Math.round(
+      (this.#options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS) / 1000,
+    );
+    const named = this.#users.length > 1 ? { user } : {};
+    if (
+      slots && slots.user.limit < slots.server.limit &&
+      slots.user.used >= slots.user.limit
+    ) {
+      return {
+        scope: "user",
+        limit: slots.user.limit,
+        ...named,
+        reclaimAfterSeconds,
+      };
+    }
+    return {
+      scope: "server",
+      limit: slots?.server.limit ?? registry.maxKernels,
+      reclaimAfterSeconds,
+    };
+  }
+
   /** The output store and masker of a namespace in `cwd`. */
   #storeOptions(
     cwd: string,
@@ -537,6 +598,7 @@ export class McpHttpService implements AsyncDisposable {
           logger: this.#options.logger,
           cwd: registry.cwd,
           exportTag: shortTag(),
+          kernelLimit: () => this.#limitFacts(user, registry),
           ...this.#storeOptions(registry.cwd),
         }),
       };
@@ -600,6 +662,7 @@ export class McpHttpService implements AsyncDisposable {
       logger,
       cwd: registry.cwd,
       exportTag: shortTag(),
+      kernelLimit: () => this.#limitFacts(user, registry),
       ...this.#storeOptions(registry.cwd),
     });
     const server = createIpythonMcpServer({
@@ -653,39 +716,76 @@ export class McpHttpService implements AsyncDisposable {
   }
 
   /**
-   * Frees kernel slots at the limit: shuts down the kernels of the least
-   * recently used session whose client went away (idle for the reclaim
-   * time, nothing in flight, no running job or task), the asking user's
-   * sessions first. Its owner is told on the next call to such a kernel.
+   * Frees kernel slots at the limit, least recently used first, the asking
+   * user's own first: the kernels of a session whose client went away
+   * (idle for the reclaim time, nothing in flight, no running job or
+   * task), or one kernel of a user's stateless (2026) namespace that no
+   * call named for the reclaim time and that runs no code and no job. Its
+   * owner is told on the next call to such a kernel.
    *
    * @param user The user whose kernel start hit the limit.
    * @returns True when kernels were shut down.
    */
   async reclaim(user: string): Promise<boolean> {
-    const idleMs = this.#options.reclaimAfterMs ?? 60_000;
+    const idleMs = this.#options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS;
     const now = Date.now();
-    const candidates = [...this.#sessions.values()].filter((session) =>
-      !session.ended && session.inflight.size === 0 &&
-      now - session.lastSeen >= idleMs &&
-      session.registry.list().length > 0 &&
-      !session.namespace.tasks.busy() &&
-      session.namespace.context.jobs.list().every((job) =>
-        job.status !== "running"
-      )
-    ).sort((a, b) =>
+    const candidates: Reclaimable[] = [];
+    for (const session of this.#sessions.values()) {
+      if (
+        !session.ended && session.inflight.size === 0 &&
+        now - session.lastSeen >= idleMs &&
+        session.registry.list().length > 0 &&
+        !session.namespace.tasks.busy() &&
+        session.namespace.context.jobs.list().every((job) =>
+          job.status !== "running"
+        )
+      ) {
+        candidates.push({
+          user: session.user,
+          lastUsed: session.lastSeen,
+          owner: `session ${session.id}`,
+          registry: session.registry,
+          namespace: session.namespace,
+          ids: session.registry.list().map((kernel) => kernel.id),
+        });
+      }
+    }
+    for (const [owner, space] of this.#modern) {
+      const { context } = space.namespace;
+      for (const { id } of space.registry.list()) {
+        const lastUsed = context.lastCall.get(id) ?? 0;
+        if (now - lastUsed < idleMs || context.jobs.runningOn(id)) continue;
+        let busy = true;
+        try {
+          busy = space.registry.get(id).busy;
+        } catch {
+          // Gone meanwhile: nothing to free.
+        }
+        if (busy) continue;
+        candidates.push({
+          user: owner,
+          lastUsed,
+          owner: `the stateless requests of ${owner}`,
+          registry: space.registry,
+          namespace: space.namespace,
+          ids: [id],
+        });
+      }
+    }
+    candidates.sort((a, b) =>
       Number(b.user === user) - Number(a.user === user) ||
-      a.lastSeen - b.lastSeen
+      a.lastUsed - b.lastUsed
     );
     const victim = candidates[0];
     if (!victim) return false;
-    const ids = victim.registry.list().map((kernel) => kernel.id);
-    for (const id of ids) {
+    for (const id of victim.ids) {
       victim.namespace.evicted.set(id, evictedMessage(id));
+      victim.namespace.context.lastCall.delete(id);
       await victim.registry.shutdown(id).catch(() => {});
     }
     this.#options.logger.info(
-      `Shut down kernels ${ids.join(", ")} of session ${victim.id} (idle ${
-        Math.round((now - victim.lastSeen) / 1000)
+      `Shut down kernels ${victim.ids.join(", ")} of ${victim.owner} (idle ${
+        Math.round((now - victim.lastUsed) / 1000)
       } s) to free slots for ${user}`,
     );
     return true;

@@ -48,6 +48,7 @@ export {
 export {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_SESSIONS,
+  DEFAULT_RECLAIM_AFTER_MS,
   DEFAULT_SESSION_TTL_MS,
   DEFAULT_USER,
   isLoopbackHost,
@@ -59,6 +60,7 @@ export {
   type McpUser,
   parseListenAddress,
   type SessionRegistry,
+  type SlotCount,
 } from "./http.ts";
 export { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
 export {

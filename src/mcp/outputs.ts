@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ToolAnswer } from "./format.ts";
+import { resourceLink, type ToolAnswer } from "./format.ts";
 
 /** One image or saved file of an answer, as listed in `outputs`. */
 export interface OutputEntry {
@@ -15,9 +15,12 @@ export interface OutputEntry {
   type: "image" | "file";
   /** MIME type. */
   mime_type: string;
-  /** `file://` URI readable through `resources/read` (saved files). */
+  /**
+   * `file://` URI readable through `resources/read`: the saved file, or the
+   * saved copy of an inline image.
+   */
   uri?: string;
-  /** File name (saved files). */
+  /** File name (saved files and inline images' copies). */
   name?: string;
   /** Position of the item in `content` (inline images). */
   content_index?: number;
@@ -26,9 +29,12 @@ export interface OutputEntry {
 /**
  * Adds `outputs` (images and saved files) to the answer's JSON object, in
  * its text item and in `structuredContent` alike. Answers without such
- * items, or whose first item is not JSON text, are returned unchanged.
+ * items, whose first item is not JSON text, or that list `outputs`
+ * already, are returned unchanged.
  *
  * @param answer A tool answer.
+ * @param imagePaths Where each inline image (in order) was saved; its entry
+ *   then carries that file's URI and name.
  * @returns The answer with `outputs` listed.
  * @example An answer with a resource link
  * ```ts
@@ -43,15 +49,23 @@ export interface OutputEntry {
  * answer.structuredContent; // { outputs: [{ type: "file", mime_type: "image/svg+xml", uri: "file:///w/a.svg", name: "a.svg" }] }
  * ```
  */
-export function withOutputList(answer: ToolAnswer): ToolAnswer {
+export function withOutputList(
+  answer: ToolAnswer,
+  imagePaths: readonly string[] = [],
+): ToolAnswer {
   const [first, ...rest] = answer.content;
   if (!first || first.type !== "text" || rest.length === 0) return answer;
+  if ("outputs" in answer.structuredContent) return answer;
   const outputs: OutputEntry[] = [];
+  let images = 0;
   rest.forEach((item, index) => {
     if (item.type === "image") {
+      const path = imagePaths[images++];
+      const copy = path === undefined ? undefined : resourceLink(path);
       outputs.push({
         type: "image",
         mime_type: item.mimeType,
+        ...(copy ? { uri: copy.uri, name: copy.name } : {}),
         content_index: index + 1,
       });
     } else if (item.type === "resource_link") {

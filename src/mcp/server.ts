@@ -26,6 +26,7 @@ import {
   type ToolContext,
   TOOLS,
 } from "./tools.ts";
+import type { KernelLimitFacts } from "./format.ts";
 import { ResourcePathError } from "./resources.ts";
 import type { OutputStore } from "./output_store.ts";
 import {
@@ -148,7 +149,7 @@ function evictionNotice(
  * @returns What its owner is told.
  */
 export function evictedMessage(id: string): string {
-  return `Kernel ${id} was shut down while this session was idle, because the server's kernel limit was reached; ` +
+  return `Kernel ${id} was shut down while it was idle, because the server's kernel limit was reached; ` +
     `its state is lost; call python_reset${
       id === "_default" ? "" : "()"
     } to start ${
@@ -174,6 +175,8 @@ export function createNamespace(
     mask?: (text: string) => string;
     /** Tag of the default notebook name when the cwd is shared (HTTP). */
     exportTag?: string;
+    /** Which kernel limit applies when a start is refused (HTTP). */
+    kernelLimit?: () => KernelLimitFacts;
   },
 ): McpNamespace {
   return {

@@ -49,7 +49,23 @@ async function resultsSuite(t: Deno.TestContext, era: Era): Promise<void> {
         ["file", "image/svg+xml"],
       ]);
       const index = structured.outputs[0]!.content_index!;
-      assert.equal(result.content[index]?.type, "image");
+      const image = result.content[index] as { type: string; data: string };
+      assert.equal(image.type, "image");
+      // The inline image has a resource URI too: its saved copy, the same
+      // bytes, readable through resources/read.
+      const imageUri = structured.outputs[0]!.uri;
+      assert.match(imageUri ?? "", /^file:\/\/.*\.png$/);
+      const copy = (await server.readResource(imageUri!)).contents[0]!;
+      assert.ok("blob" in copy, JSON.stringify(copy).slice(0, 200));
+      assert.equal(copy.mimeType, "image/png");
+      assert.equal(copy.blob, image.data);
+      // Only the image item is sent for it, no second link.
+      assert.equal(
+        result.content.filter((item: ContentBlock) =>
+          item.type === "resource_link"
+        ).length,
+        1,
+      );
       const link = result.content.find((item: ContentBlock) =>
         item.type === "resource_link"
       ) as { uri: string };
@@ -119,6 +135,8 @@ async function resultsSuite(t: Deno.TestContext, era: Era): Promise<void> {
         first.map((tool: { outputSchema?: unknown }) => tool.outputSchema),
       );
       assert.doesNotMatch(text, /"additionalProperties":\{\}/);
+      // A `type` array is legal but not portable (Inspector --strict).
+      assert.doesNotMatch(text, /"type":\[/);
     },
   );
 
