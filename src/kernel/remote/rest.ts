@@ -342,17 +342,17 @@ export class GatewayClient {
       }; ${
         render(KERNEL_NAME_HINT)
       }: one of its kernel specs (GET /api/kernelspecs lists them)`;
+    } else if (
+      (status === 401 || status === 403) && /resource limit/i.test(detail)
+    ) {
+      message = `Cannot ${what}: ${at} refused it (${status}: ${detail})`;
     } else if (status === 401 || status === 403) {
-      if (!/resource limit/i.test(detail)) {
-        hints = [TOKEN_HINT, AUTH_SCHEME_HINT];
-      }
-      message = /resource limit/i.test(detail)
-        ? `Cannot ${what}: ${at} refused it (${status}: ${detail})`
-        : `Cannot ${what}: ${at} rejected the token (${status}); ${
-          render(TOKEN_HINT)
-        }${this.#authorization ? "" : " (none is set)"} and ${
-          render(AUTH_SCHEME_HINT)
-        }`;
+      hints = [TOKEN_HINT, AUTH_SCHEME_HINT];
+      message = `Cannot ${what}: ${at} rejected the token (${status}); ${
+        render(TOKEN_HINT)
+      }${this.#authorization ? "" : " (none is set)"} and ${
+        render(AUTH_SCHEME_HINT)
+      }`;
     } else if (status === 404) {
       message =
         `Cannot ${what}: not found (404) at ${at}; the kernel is gone, or the URL is not a Jupyter server's base URL`;
