@@ -8,6 +8,9 @@
  *   `Deno.stderr`, `process.env`, `process.argv`, `process.exit` or
  *   `node:process` (`console` is the built-in `no-console` rule).
  * - `coder/no-module-mutable-state`: no module-level `let` or `var` in `src/`.
+ * - `coder/exit-only-in-main`: in `src/cli/`, `Deno.exit` and `Deno.exitCode`
+ *   only inside the `if (import.meta.main)` guard of an entry file; below
+ *   `main`, exit codes are returned, and a forced stop calls `io.exit`.
  *
  * @module
  */
@@ -43,7 +46,27 @@ function propertyName(node: Deno.lint.MemberExpression): string | null {
   return null;
 }
 
-/** The plugin: two rules under the `coder` prefix. */
+/** Whether `node` is `import.meta.main`. */
+function isImportMetaMain(node: Deno.lint.Node): boolean {
+  return node.type === "MemberExpression" &&
+    node.object.type === "MetaProperty" &&
+    node.object.meta.name === "import" &&
+    node.object.property.name === "meta" &&
+    propertyName(node) === "main";
+}
+
+/** Whether `node` sits inside an `if (import.meta.main)` statement. */
+function underMainGuard(node: Deno.lint.Node): boolean {
+  let at: Deno.lint.Node | Deno.lint.TSParameterProperty = node;
+  while (at.type !== "Program") {
+    if (at.type === "IfStatement" && isImportMetaMain(at.test)) return true;
+    if (!("parent" in at)) return false;
+    at = at.parent;
+  }
+  return false;
+}
+
+/** The plugin: three rules under the `coder` prefix. */
 const plugin: Deno.lint.Plugin = {
   name: "coder",
   rules: {
@@ -75,6 +98,26 @@ const plugin: Deno.lint.Plugin = {
                   "node:process outside src/cli/: only the entry layer touches the process",
               });
             }
+          },
+        };
+      },
+    },
+    "exit-only-in-main": {
+      create(context) {
+        if (!inCli(context.filename)) return {};
+        return {
+          MemberExpression(node) {
+            if (
+              node.object.type !== "Identifier" || node.object.name !== "Deno"
+            ) return;
+            const name = propertyName(node);
+            if (name !== "exit" && name !== "exitCode") return;
+            if (underMainGuard(node)) return;
+            context.report({
+              node,
+              message:
+                `Deno.${name} below main: return the exit code from main(args, io), or call io.exit for a forced stop`,
+            });
           },
         };
       },

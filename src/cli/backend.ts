@@ -20,6 +20,7 @@ import {
   parseMemorySize,
 } from "../kernel/mod.ts";
 import type { CoderSettings } from "./env.ts";
+import { renderCliHint } from "./hints.ts";
 
 /** The backend-related flags of a command line (null/false: not given). */
 export interface BackendFlags {
@@ -46,19 +47,21 @@ export class BackendChoiceError extends Error {
 }
 
 /**
- * Creates the backend a program run asked for.
+ * Creates the backend a program run asked for. Its errors word their hints
+ * with our flags and variables ({@linkcode renderCliHint}).
  *
  * @param flags Backend flags from the command line (win over the environment).
  * @param settings Settings read from the environment.
- * @param launch Launch options for local processes.
+ * @param given Launch options for local processes.
  * @returns The backend.
  * @throws {BackendChoiceError} For contradictory or unsupported choices.
  */
 export function createBackend(
   flags: BackendFlags,
   settings: CoderSettings,
-  launch: LocalBackendOptions,
+  given: LocalBackendOptions,
 ): KernelBackend {
+  const launch = { ...given, renderHint: renderCliHint };
   const gateway = flags.gateway ?? settings.gatewayUrl;
   const sandbox = flags.sandbox || settings.sandbox;
   if (gateway && sandbox) {
@@ -91,7 +94,7 @@ export function createBackend(
   if (memoryLimit === null) return createLocalBackend(launch);
   return createLocalBackend({
     ...launch,
-    wrapper: createMemoryLimiter(memoryLimit),
+    wrapper: createMemoryLimiter(memoryLimit, renderCliHint),
   });
 }
 
@@ -167,6 +170,7 @@ function remoteBackend(
       authScheme: settings.gatewayAuthScheme,
       kernelName: settings.gatewayKernel,
       username: settings.gatewayUser,
+      renderHint: renderCliHint,
       kernelEnv: Object.fromEntries(
         Object.entries(launch.env ?? {}).filter(([key]) =>
           key.startsWith("KERNEL_") && key !== "KERNEL_USERNAME"

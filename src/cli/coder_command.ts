@@ -371,7 +371,7 @@ async function runAgentCommand(command: AgentCommand): Promise<number> {
       ),
     ]);
     await out.flush();
-    Deno.exit(exitCodeOf(stop.received ?? signal));
+    io.exit(exitCodeOf(stop.received ?? signal));
   };
   using stop = listenForStop({ onForce: (signal) => void forceStop(signal) });
   const interrupted = (): number => {

@@ -164,7 +164,7 @@ async function runParsedEval(
   using stop = listenForStop({
     onForce: (signal) => {
       out.stderr(`Stopping now (${signal}).\n`);
-      void out.flush().then(() => Deno.exit(exitCodeOf(signal)));
+      void out.flush().then(() => io.exit(exitCodeOf(signal)));
     },
   });
   const latest = new Map<string, EvalRecord>();

@@ -2,7 +2,9 @@
  * The process streams and working directory an entry point runs against.
  *
  * Entry files export `main(args, io)`; tests pass their own streams, and the
- * `import.meta.main` guard passes {@linkcode processIo}.
+ * `import.meta.main` guard passes {@linkcode processIo}. `main` returns its
+ * exit code; only a forced stop that cannot wait for `main` to return ends
+ * the program, through `io.exit`, never `Deno.exit` below `main`.
  *
  * @module
  */
@@ -21,6 +23,12 @@ export interface CliIo {
   cwd: string;
   /** Whether stdout is a terminal (enables colour and Markdown styling). */
   isTerminal: boolean;
+  /**
+   * Ends the program at once with `code`: the forced stop of a second stop
+   * request, which cannot wait for `main` to return. The process's io exits
+   * the process; an in-process run records the code.
+   */
+  exit(code: number): void;
 }
 
 /**
@@ -39,6 +47,9 @@ export function processIo(): CliIo {
     env,
     cwd: env.INIT_CWD || Deno.cwd(),
     isTerminal: Deno.stdout.isTerminal(),
+    // The one exit below main: the process's own io, handed in by the guard.
+    // deno-lint-ignore coder/exit-only-in-main
+    exit: (code) => Deno.exit(code),
   };
 }
 

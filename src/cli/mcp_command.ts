@@ -20,6 +20,7 @@ import {
   SecretMasker,
 } from "../kernel/mod.ts";
 import { BackendChoiceError, createBackend } from "./backend.ts";
+import { renderCliHint } from "./hints.ts";
 import { type CliIo, writeText } from "./io.ts";
 import { type LogLevel, readSettings } from "./env.ts";
 import { optionHelp, type OptionValues, parseWith } from "./options.ts";
@@ -359,6 +360,7 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
     ...(settings.python ? { python: settings.python } : {}),
     cacheDir: settings.cacheDir,
     logger,
+    renderHint: renderCliHint,
   };
   let backend;
   try {

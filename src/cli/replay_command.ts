@@ -100,7 +100,7 @@ export async function runReplayCommand(
   const workingDirectory = resolve(io.cwd, args.dir ?? ".");
   using stop = listenForStop({
     onForce: (signal) => {
-      void out.flush().then(() => Deno.exit(exitCodeOf(signal)));
+      void out.flush().then(() => io.exit(exitCodeOf(signal)));
     },
   });
   if (!args.quiet && !args.json) out.stderr(`Replaying ${logPath}\n`);

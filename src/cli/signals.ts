@@ -52,8 +52,10 @@ export interface StopListener extends Disposable {
  *
  * @example Stop a loop on Ctrl-C
  * ```ts
- * import { listenForStop } from "./signals.ts";
- * using stop = listenForStop({ onForce: () => Deno.exit(130) });
+ * import { exitCodeOf, listenForStop } from "./signals.ts";
+ * import { processIo } from "./io.ts";
+ * const io = processIo();
+ * using stop = listenForStop({ onForce: (signal) => io.exit(exitCodeOf(signal)) });
  * while (!stop.signal.aborted) await new Promise((r) => setTimeout(r, 100));
  * ```
  */

@@ -7,17 +7,119 @@
 
 import type { ExecuteResult, KernelExit } from "./messages.ts";
 
+/**
+ * An option of the kernel layer a hint can name: the field of the options
+ * object a caller passes, or `sandbox` for the choice of
+ * `createSandboxBackend` over an unsandboxed backend.
+ *
+ * - `python`, `memoryLimit`, `allowHosts`: `LaunchOptions` /
+ *   `SandboxBackendOptions` fields;
+ * - `token`, `authScheme`, `kernelName`: `RemoteBackendOptions` fields;
+ * - `maxKernels`: a `KernelRegistryOptions` field.
+ */
+export type HintOption =
+  | "sandbox"
+  | "python"
+  | "memoryLimit"
+  | "allowHosts"
+  | "token"
+  | "authScheme"
+  | "kernelName"
+  | "maxKernels";
+
+/**
+ * What to do with the option: `set` it (to `value` when given), `check` it,
+ * `add` `value` to it (a list), `raise` it (a limit), or `disable` it.
+ */
+export type HintAdvice = "set" | "check" | "add" | "raise" | "disable";
+
+/**
+ * Which option to change, and how, to get past an error: data, so each
+ * caller words it in its own terms (a library user reads option names, the
+ * command line its flags and environment variables).
+ *
+ * @example A hint and its library wording
+ * ```ts
+ * import { describeHint, type ErrorHint } from "./errors.ts";
+ * const hint: ErrorHint = { option: "memoryLimit", advice: "set", value: null };
+ * console.log(describeHint(hint)); // pass memoryLimit: null
+ * ```
+ */
+export interface ErrorHint {
+  /** The option to change. */
+  readonly option: HintOption;
+  /** What to do with it. */
+  readonly advice: HintAdvice;
+  /** The value to set or add, as the option takes it (`null`: no limit). */
+  readonly value?: string | number | null;
+}
+
+/**
+ * Words a hint as an imperative clause without a final full stop ("pass a
+ * valid token", "run without --sandbox"). Backends, the registry and the
+ * sandbox's network filter take one (`renderHint`) for the messages they
+ * make; default {@linkcode describeHint}.
+ */
+export type HintRenderer = (hint: ErrorHint) => string;
+
+/**
+ * Words a hint in the library's terms: the option names of the options
+ * objects (the default {@linkcode HintRenderer}).
+ *
+ * @param hint The hint.
+ * @returns An imperative clause, e.g. "pass a valid token".
+ * @example
+ * ```ts
+ * import { describeHint } from "./errors.ts";
+ * console.log(describeHint({ option: "token", advice: "set" })); // pass a valid token
+ * ```
+ */
+export function describeHint(hint: ErrorHint): string {
+  const { option, value } = hint;
+  const shown = value === undefined ? "" : JSON.stringify(value);
+  switch (hint.advice) {
+    case "disable":
+      return option === "sandbox"
+        ? "use an unsandboxed backend (createLocalBackend)"
+        : `leave out ${option}`;
+    case "set":
+      return value === undefined
+        ? `pass a valid ${option}`
+        : `pass ${option}: ${shown}`;
+    case "check":
+      return `check ${option}`;
+    case "add":
+      return `add ${shown} to ${option}`;
+    case "raise":
+      return `raise ${option}`;
+  }
+}
+
+/** Options of a kernel-layer error: `cause`, and hints that say what to change. */
+export interface KernelErrorOptions extends ErrorOptions {
+  /** Which options to change to get past the error (default: the `cause`'s, when it is a kernel error). */
+  hints?: readonly ErrorHint[];
+}
+
 /** Base class of every kernel-layer error. */
 export class KernelError extends Error {
+  /**
+   * Which options to change to get past the error, as data (empty when no
+   * option helps). The message already says it, worded by the
+   * `renderHint` the caller passed (default {@linkcode describeHint}).
+   */
+  readonly hints: readonly ErrorHint[];
   /**
    * Creates the error.
    *
    * @param message What went wrong.
-   * @param options Standard error options (`cause`).
+   * @param options Standard error options (`cause`) and hints.
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: KernelErrorOptions) {
     super(message, options);
     this.name = "KernelError";
+    this.hints = options?.hints ??
+      (options?.cause instanceof KernelError ? options.cause.hints : []);
   }
 }
 
@@ -37,7 +139,7 @@ export class KernelStartError extends KernelError {
   constructor(
     message: string,
     details: { tried?: string[]; stderrTail?: string } = {},
-    options?: ErrorOptions,
+    options?: KernelErrorOptions,
   ) {
     super(message, options);
     this.name = "KernelStartError";
@@ -219,10 +321,15 @@ export class KernelLimitError extends KernelError {
    * Creates the error.
    *
    * @param limit The maximum number of live kernels.
+   * @param renderHint Words the hint to raise `maxKernels` (default {@linkcode describeHint}).
    */
-  constructor(limit: number) {
+  constructor(limit: number, renderHint: HintRenderer = describeHint) {
+    const hint: ErrorHint = { option: "maxKernels", advice: "raise" };
     super(
-      `Cannot start another kernel: the limit of ${limit} live kernels is reached (CODER_MAX_KERNELS); shut one down first`,
+      `Cannot start another kernel: the limit of ${limit} live kernels is reached; shut one down first or ${
+        renderHint(hint)
+      }`,
+      { hints: [hint] },
     );
     this.name = "KernelLimitError";
     this.limit = limit;

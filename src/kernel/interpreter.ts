@@ -7,7 +7,7 @@
  */
 
 import { dirname, join } from "node:path";
-import { KernelStartError } from "./errors.ts";
+import { describeHint, type ErrorHint, KernelStartError } from "./errors.ts";
 import { defaultCacheDir, type LaunchOptions } from "./launch_options.ts";
 import { runCommand, tailLines, which } from "./commands.ts";
 
@@ -36,11 +36,24 @@ const SYSTEM_PYTHONS = IS_WINDOWS ? [] : [
   "/usr/bin/python",
 ];
 
-/** What to do when no interpreter has ipykernel. */
-export const INSTALL_HELP =
-  "Install ipykernel for your Python (`python3 -m pip install ipykernel`, " +
-  "or `apt-get install python3-ipykernel` on Debian/Ubuntu), install uv " +
-  "(https://docs.astral.sh/uv/), or point CODER_PYTHON at an interpreter that has ipykernel";
+/** The hint of a start that found no interpreter with ipykernel. */
+export const PYTHON_HINT: ErrorHint = { option: "python", advice: "set" };
+
+/**
+ * What to do when no interpreter has ipykernel.
+ *
+ * @param options `renderHint` words the hint to set `python`.
+ * @returns The advice, one sentence.
+ */
+export function installHelp(
+  options: Pick<LaunchOptions, "renderHint">,
+): string {
+  return "Install ipykernel for your Python (`python3 -m pip install ipykernel`, " +
+    "or `apt-get install python3-ipykernel` on Debian/Ubuntu), install uv " +
+    `(https://docs.astral.sh/uv/), or ${
+      (options.renderHint ?? describeHint)(PYTHON_HINT)
+    }: an interpreter that has ipykernel`;
+}
 
 /**
  * Finds an interpreter that can import ipykernel: the explicit one, else
@@ -61,8 +74,9 @@ export async function resolvePython(options: LaunchOptions): Promise<string> {
   throw new KernelStartError(
     `Cannot find a Python interpreter with ipykernel. Tried: ${
       found.tried.join("; ")
-    }. ${INSTALL_HELP}`,
+    }. ${installHelp(options)}`,
     { tried: found.tried },
+    { hints: [PYTHON_HINT] },
   );
 }
 

@@ -7,6 +7,7 @@
  */
 
 import type { KernelExit, Logger } from "./messages.ts";
+import type { HintRenderer } from "./errors.ts";
 import type { BackendKind } from "./backend.ts";
 import LAUNCH_SOURCE from "./_launch.py" with { type: "text" };
 import { installEnv } from "./install_env.ts";
@@ -38,6 +39,11 @@ export interface LaunchOptions {
   pythonChecked?: boolean;
   /** Called with the pid as soon as a kernel process is spawned (before it is ready). */
   onSpawn?: (pid: number) => void;
+  /**
+   * Words the hints of the errors these launches throw (default
+   * `describeHint`: option names; the CLI names its flags and variables).
+   */
+  renderHint?: HintRenderer;
 }
 
 // ---- Spawn hooks (sandbox, memory limit): see sandbox.ts, memory_limit.ts ----

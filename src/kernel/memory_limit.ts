@@ -14,7 +14,13 @@
  */
 
 import { join } from "node:path";
-import { KernelStartError, signalOfExitCode } from "./errors.ts";
+import {
+  describeHint,
+  type ErrorHint,
+  type HintRenderer,
+  KernelStartError,
+  signalOfExitCode,
+} from "./errors.ts";
 import type {
   KernelCommand,
   SpawnWrapper,
@@ -223,11 +229,16 @@ export function exitFromStatus(
 export class MemoryLimiter implements SpawnWrapper {
   /** The cap in bytes. */
   readonly limit: number;
+  readonly #renderHint: HintRenderer;
   #base: Promise<CgroupBase | null> | null = null;
 
-  /** @param limit The cap in bytes. */
-  constructor(limit: number) {
+  /**
+   * @param limit The cap in bytes.
+   * @param renderHint Words the hint of a failed preflight (default {@linkcode describeHint}).
+   */
+  constructor(limit: number, renderHint: HintRenderer = describeHint) {
     this.limit = limit;
+    this.#renderHint = renderHint;
   }
 
   /** The cgroup hierarchy to use, found once (null: none is writable). */
@@ -266,13 +277,19 @@ export class MemoryLimiter implements SpawnWrapper {
    */
   async preflight(): Promise<void> {
     if (await this.available()) return;
+    const hint: ErrorHint = {
+      option: "memoryLimit",
+      advice: "set",
+      value: null,
+    };
     throw new KernelStartError(
       `Cannot enforce the memory limit of ${
         formatMemorySize(this.limit)
       }: this process cannot create a memory cgroup (cgroup v2 memory.max or v1 memory.limit_in_bytes). ` +
         "Run as root or in a delegated cgroup v2 subtree (e.g. `systemd-run --user --scope -p Delegate=yes`), " +
-        "or set --memory-limit none (CODER_MEMORY_LIMIT=none)",
+        `or ${this.#renderHint(hint)}`,
       { tried: ["cgroup v2", "cgroup v1"] },
+      { hints: [hint] },
     );
   }
 
@@ -325,8 +342,12 @@ export class MemoryLimiter implements SpawnWrapper {
  * Creates a memory limiter for kernels.
  *
  * @param limit The cap in bytes (see {@linkcode parseMemorySize}).
+ * @param renderHint Words the hint of a failed preflight (default {@linkcode describeHint}).
  * @returns The spawn wrapper.
  */
-export function createMemoryLimiter(limit: number): MemoryLimiter {
-  return new MemoryLimiter(limit);
+export function createMemoryLimiter(
+  limit: number,
+  renderHint?: HintRenderer,
+): MemoryLimiter {
+  return new MemoryLimiter(limit, renderHint);
 }

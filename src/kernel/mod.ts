@@ -38,10 +38,16 @@ export {
 } from "./local_backend.ts";
 export {
   describeExit,
+  describeHint,
+  type ErrorHint,
   ExecutionTimeoutError,
+  type HintAdvice,
+  type HintOption,
+  type HintRenderer,
   InvalidPackageSpecError,
   KernelDiedError,
   KernelError,
+  type KernelErrorOptions,
   KernelGoneError,
   KernelLimitError,
   KernelNotFoundError,

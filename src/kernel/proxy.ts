@@ -18,6 +18,7 @@
  * @module
  */
 
+import { describeHint } from "./errors.ts";
 import {
   type AllowedHost,
   formatHostPort,
@@ -48,8 +49,7 @@ export interface FilteringProxyOptions {
   allow: readonly AllowedHost[];
   /**
    * How a refused host can be allowed, for the 403 answer (default:
-   * "restart coder / ipython_mcp with --allow-host HOST (or
-   * CODER_SANDBOX_ALLOW_HOSTS=HOST)").
+   * `describeHint` of adding HOST to `allowHosts`).
    */
   hint?: (host: string) => string;
   /** Called for each refused request (for logs), with `host:port` when known. */
@@ -91,7 +91,7 @@ class Refusal extends Error {
 }
 
 function defaultHint(host: string): string {
-  return `restart coder / ipython_mcp with --allow-host ${host} (or CODER_SANDBOX_ALLOW_HOSTS=${host})`;
+  return describeHint({ option: "allowHosts", advice: "add", value: host });
 }
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {

@@ -9,6 +9,7 @@
  */
 
 import {
+  type HintRenderer,
   KernelError,
   KernelGoneError,
   KernelLimitError,
@@ -143,6 +144,8 @@ export class KernelRegistry implements AsyncDisposable {
   readonly #inflight = new Set<Promise<unknown>>();
   #preflight: Promise<void> | null = null;
   #closed = false;
+  /** Words the hint of a refusal at the limit (`launch.renderHint`). */
+  readonly #renderHint: HintRenderer | undefined;
 
   /**
    * Creates a registry; no kernel starts until one is asked for.
@@ -155,6 +158,7 @@ export class KernelRegistry implements AsyncDisposable {
     this.backend = services.backend;
     this.#syntax = services.syntax;
     this.#logger = options.launch.logger ?? SILENT_LOGGER;
+    this.#renderHint = options.launch.renderHint;
     this.poolSize = options.poolSize ?? 0;
     const max = options.slots?.limit ?? options.maxKernels ?? 10;
     if (!Number.isInteger(max) || max < 1) {
@@ -520,7 +524,7 @@ export class KernelRegistry implements AsyncDisposable {
       }
       if (await this.#spares.evictOne()) continue;
       if (await this.#reclaim?.()) continue;
-      throw new KernelLimitError(this.maxKernels);
+      throw new KernelLimitError(this.maxKernels, this.#renderHint);
     }
   }
 

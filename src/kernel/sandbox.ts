@@ -26,7 +26,12 @@ import type {
   KernelStartRequest,
 } from "./backend.ts";
 import type { SocketFactory } from "./connection.ts";
-import { KernelStartError } from "./errors.ts";
+import {
+  describeHint,
+  type ErrorHint,
+  type HintRenderer,
+  KernelStartError,
+} from "./errors.ts";
 import { startKernel } from "./kernel.ts";
 import { LOCAL_PROCESS_CAPABILITIES } from "./provisioner.ts";
 import { type AllowedHost, parseAllowHosts } from "./allow_hosts.ts";
@@ -62,6 +67,9 @@ const connectIpc: SocketFactory = (type, endpoint, options = {}) =>
     ...options,
   });
 
+/** The hint of a sandbox that cannot work here: start kernels without it. */
+const NO_SANDBOX: ErrorHint = { option: "sandbox", advice: "disable" };
+
 /**
  * Starts ipykernel processes under bubblewrap. Checks once (preflight) that
  * bwrap exists and can build the sandbox; a failed check is repeated at the
@@ -77,6 +85,7 @@ export class SandboxBackend implements KernelBackend {
   readonly #options: SandboxBackendOptions;
   readonly #memory: MemoryLimiter | null;
   readonly #allow: readonly AllowedHost[];
+  readonly #renderHint: HintRenderer;
   #ready: Promise<SandboxWrapper> | null = null;
   #python: Promise<string> | null = null;
 
@@ -104,10 +113,11 @@ export class SandboxBackend implements KernelBackend {
    */
   constructor(options: SandboxBackendOptions) {
     this.#options = options;
+    this.#renderHint = options.renderHint ?? describeHint;
     this.#allow = parseAllowHosts(options.allowHosts ?? []);
     this.#memory = options.memoryLimit === null
       ? null
-      : new MemoryLimiter(options.memoryLimit);
+      : new MemoryLimiter(options.memoryLimit, this.#renderHint);
   }
 
   /** The memory cap per kernel in bytes, or null. */
@@ -136,29 +146,36 @@ export class SandboxBackend implements KernelBackend {
 
   async #check(): Promise<SandboxWrapper> {
     const os = this.#options.os ?? Deno.build.os;
+    const hints = [NO_SANDBOX];
+    const noSandbox = this.#renderHint(NO_SANDBOX);
     if (os !== "linux") {
       throw new KernelStartError(
-        `--sandbox is not available on ${
+        `The sandbox is not available on ${
           os === "darwin" ? "macOS" : os === "windows" ? "Windows" : os
-        }: the sandbox uses bubblewrap, which runs on Linux only. Run without --sandbox${
-          os === "windows" ? " (or run coder inside WSL)" : ""
-        }, or in a Linux VM or container`,
+        }: it uses bubblewrap, which runs on Linux only. ${
+          noSandbox[0]!.toUpperCase() + noSandbox.slice(1)
+        }${
+          os === "windows" ? " (or run inside WSL)" : ""
+        }, or run in a Linux VM or container`,
+        {},
+        { hints },
       );
     }
     const env = this.#options.env;
     const bwrap = await which("bwrap", env);
     if (!bwrap) {
       throw new KernelStartError(
-        "--sandbox needs bubblewrap (bwrap), which is not on PATH. Install it " +
+        "The sandbox needs bubblewrap (bwrap), which is not on PATH. Install it " +
           "(Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; " +
-          "Arch: pacman -S bubblewrap) or run without --sandbox",
+          `Arch: pacman -S bubblewrap) or ${noSandbox}`,
         { tried: ["bwrap"] },
+        { hints },
       );
     }
     const setsid = await which("setsid", env);
     if (!setsid) {
       throw new KernelStartError(
-        "--sandbox needs setsid (util-linux), which is not on PATH: install util-linux",
+        "The sandbox needs setsid (util-linux), which is not on PATH: install util-linux",
         { tried: ["setsid"] },
       );
     }
@@ -175,8 +192,9 @@ export class SandboxBackend implements KernelBackend {
         }. It needs unprivileged user namespaces: enable them ` +
           "(sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 also " +
           "kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap), " +
-          "run the container with user namespaces allowed, or run without --sandbox",
+          `run the container with user namespaces allowed, or ${noSandbox}`,
         { tried: [bwrap], stderrTail: tailLines(probe.stderr) },
+        { hints },
       );
     }
     let memory: MemoryLimiter | number | null = this.#memory;

@@ -8,7 +8,7 @@
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { KernelStartError } from "./errors.ts";
+import { describeHint, KernelStartError } from "./errors.ts";
 import type { AllowedHost } from "./allow_hosts.ts";
 import { builtEnvironment, runSandboxedInstall } from "./install_sandbox.ts";
 import {
@@ -278,6 +278,12 @@ export class SandboxWrapper implements SpawnWrapper {
       allow: this.#allow,
       dir,
       python,
+      hint: (host) =>
+        (this.#options.renderHint ?? describeHint)({
+          option: "allowHosts",
+          advice: "add",
+          value: host,
+        }),
       onRefused: (target) =>
         logger?.info(`Sandbox network: refused a connection to ${target}`),
     });

@@ -17,7 +17,12 @@ import {
   runInstallStep,
 } from "./launch_options.ts";
 import { tailLines, which } from "./commands.ts";
-import { findPython, INSTALL_HELP, shortHash } from "./interpreter.ts";
+import {
+  findPython,
+  installHelp,
+  PYTHON_HINT,
+  shortHash,
+} from "./interpreter.ts";
 
 const IS_WINDOWS = Deno.build.os === "windows";
 const INSTALL_TIMEOUT_MS = 15 * 60_000;
@@ -164,14 +169,16 @@ export async function planLaunch(
     throw new KernelStartError(
       `Cannot start a kernel with the configured interpreter: ${
         found.tried.join("; ")
-      }. ${INSTALL_HELP}`,
+      }. ${installHelp(options)}`,
       { tried: found.tried },
+      { hints: [PYTHON_HINT] },
     );
   }
   throw new KernelStartError(
     `Cannot find a Python interpreter with ipykernel, and uv is not on PATH. Tried: ${
       found.tried.join("; ") || "nothing"
-    }. ${INSTALL_HELP}`,
+    }. ${installHelp(options)}`,
     { tried: found.tried },
+    { hints: [PYTHON_HINT] },
   );
 }

@@ -14,6 +14,8 @@ export interface MemoryIo {
   stdout(): string;
   /** Everything written to stderr so far. */
   stderr(): string;
+  /** The codes `io.exit` was called with (a forced stop), in order. */
+  exits: number[];
 }
 
 /**
@@ -30,6 +32,7 @@ export function memoryIo(options: {
 }): MemoryIo {
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
+  const exits: number[] = [];
   const text = (chunks: Uint8Array[]): string => {
     const decoder = new TextDecoder();
     return chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join(
@@ -51,6 +54,7 @@ export function memoryIo(options: {
     env: options.env,
     cwd: options.cwd,
     isTerminal: options.isTerminal ?? false,
+    exit: (code) => void exits.push(code),
   };
-  return { io, stdout: () => text(out), stderr: () => text(err) };
+  return { io, stdout: () => text(out), stderr: () => text(err), exits };
 }

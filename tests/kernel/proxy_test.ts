@@ -149,8 +149,9 @@ Deno.test("the proxy forwards absolute-form HTTP and CONNECT to allowed hosts on
         const shown = host.replace(/:80$/, "");
         assert.match(answer, /^HTTP\/1\.1 403 Forbidden: /, request);
         assert.ok(answer.includes(`refused ${host}`), answer);
-        assert.ok(answer.includes(`--allow-host ${shown}`), answer);
-        assert.ok(answer.includes("CODER_SANDBOX_ALLOW_HOSTS"), answer);
+        // The default hint names the library option, never a flag.
+        assert.ok(answer.includes(`add "${shown}" to allowHosts`), answer);
+        assert.ok(!/--allow-host|CODER_/.test(answer), answer);
       }
     }
     assert.deepEqual(other.requests, []);

@@ -77,7 +77,17 @@ Deno.test("KernelRegistry", async (t) => {
       async () => {
         assert.equal(registry.size, 3);
         await assert.rejects(registry.create(), KernelLimitError);
-        await assert.rejects(registry.create(), /limit of 3 live kernels/);
+        const refused: KernelLimitError = await registry.create().then(
+          () => assert.fail("a fourth kernel started"),
+          (error) => error,
+        );
+        assert.match(
+          refused.message,
+          /limit of 3 live kernels is reached; shut one down first or raise maxKernels$/,
+        );
+        assert.deepEqual(refused.hints, [
+          { option: "maxKernels", advice: "raise" },
+        ]);
       },
     );
 

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   createRemoteBackend,
   ExecutionTimeoutError,
+  type GatewayError,
   KernelDiedError,
   KernelGoneError,
   type KernelHandle,
@@ -189,10 +190,16 @@ Deno.test(
       () => backendFor({ token: "nope" }).start({ cwd: ".", packages: [] }),
       KernelStartError,
     );
+    // Used as a library: the hint is data, worded with option names.
     assert.match(
       wrong.message,
-      /rejected the token \(403\).*CODER_GATEWAY_TOKEN/,
+      /rejected the token \(403\); pass a valid token and check authScheme$/,
     );
+    assert.deepEqual(wrong.hints, [
+      { option: "token", advice: "set" },
+      { option: "authScheme", advice: "check" },
+    ]);
+    assert.doesNotMatch(wrong.message, /CODER_|--/);
     assert(!wrong.message.includes(server.token));
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (listener.addr as Deno.NetAddr).port;
@@ -211,8 +218,10 @@ Deno.test(
     );
     assert.match(
       unknown.message,
-      /no kernel spec named "nosuch".*CODER_GATEWAY_KERNEL/,
+      /no kernel spec named "nosuch".*pass a valid kernelName/,
     );
+    assert.deepEqual(unknown.hints, [{ option: "kernelName", advice: "set" }]);
+    assert.doesNotMatch(unknown.message, /CODER_|--/);
   },
 );
 
@@ -512,8 +521,10 @@ Deno.test("remote backend: a URL carrying credentials or a query is refused", ()
   ) {
     assert.throws(
       () => createRemoteBackend({ url }),
-      (error: Error) =>
-        /CODER_GATEWAY_TOKEN/.test(error.message) &&
+      (error: GatewayError) =>
+        /pass a valid token instead$/.test(error.message) &&
+        error.hints[0]?.option === "token" &&
+        !/CODER_/.test(error.message) &&
         !error.message.includes("s3cr3t"),
     );
   }

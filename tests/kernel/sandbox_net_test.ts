@@ -87,7 +87,7 @@ Deno.test("an allowed host is reached over HTTP and CONNECT from a sandboxed ker
       assert.match(
         String(refused.result),
         new RegExp(
-          `^.403 .*refused 127\\.0\\.0\\.1:${forbidden.port}.*--allow-host 127\\.0\\.0\\.1:${forbidden.port}`,
+          `^.403 .*refused 127\\.0\\.0\\.1:${forbidden.port}.*add "127\\.0\\.0\\.1:${forbidden.port}" to allowHosts`,
         ),
       );
       const refusedTunnel = await kernel.execute(
@@ -99,7 +99,7 @@ Deno.test("an allowed host is reached over HTTP and CONNECT from a sandboxed ker
       );
       assert.match(
         String(refusedTunnel.result),
-        /Tunnel connection failed: 403 Forbidden: pypi\.org:443 is not an allowed host \(.*--allow-host pypi\.org/,
+        /Tunnel connection failed: 403 Forbidden: pypi\.org:443 is not an allowed host \(add "pypi\.org" to allowHosts\)/,
       );
       assert.deepEqual(forbidden.requests, []);
       assert.ok(

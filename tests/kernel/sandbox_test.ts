@@ -261,7 +261,7 @@ Deno.test("packages are installed outside the sandbox; a venv under HOME is boun
   }
 });
 
-Deno.test("--sandbox on macOS and Windows is refused with a clear error", async () => {
+Deno.test("the sandbox backend on macOS and Windows is refused with a clear error and a hint", async () => {
   for (
     const [os, name] of [["darwin", "macOS"], ["windows", "Windows"]] as const
   ) {
@@ -271,12 +271,18 @@ Deno.test("--sandbox on macOS and Windows is refused with a clear error", async 
       memoryLimit: null,
       os,
     });
-    await assert.rejects(
-      () => backend.preflight(),
+    const error = await backend.preflight().then(
+      () => assert.fail("preflight passed"),
+      (e: KernelStartError) => e,
+    );
+    assert.match(
+      error.message,
       new RegExp(
-        `--sandbox is not available on ${name}: .*Linux only\\. Run without --sandbox`,
+        `^The sandbox is not available on ${name}: .*Linux only\\. Use an unsandboxed backend \\(createLocalBackend\\)`,
       ),
     );
+    assert.deepEqual(error.hints, [{ option: "sandbox", advice: "disable" }]);
+    assert.doesNotMatch(error.message, /CODER_|--sandbox|coder/);
     await assert.rejects(
       () => backend.start({ cwd: "/nonexistent", packages: [] }),
       KernelStartError,

@@ -26,6 +26,9 @@ function memoryIo(cwd: string, env: Record<string, string>, input: string[]) {
     env,
     cwd,
     isTerminal: false,
+    exit: (code) => {
+      throw new Error(`unexpected forced exit ${code}`);
+    },
   };
   const text = (chunks: Uint8Array[]) =>
     chunks.map((c) => new TextDecoder().decode(c)).join("");

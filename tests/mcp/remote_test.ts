@@ -228,6 +228,11 @@ Deno.test(
     const wrong = await mcp.call("python_exec", { code: "1" });
     const text = JSON.stringify(wrong.json);
     assert.match(text, /token/);
+    // The model is told the variable to set, as the CLI words the hint.
+    assert.match(
+      text,
+      /set CODER_GATEWAY_TOKEN and check CODER_GATEWAY_AUTH_SCHEME/,
+    );
     assert.ok(!text.includes("wrong-token-value"));
     assert.ok(!mcp.stderr().includes("wrong-token-value"));
     // The URL from CODER_GATEWAY_URL instead of the flag.
@@ -240,7 +245,7 @@ Deno.test(
     const unknown = await mcp2.call("python_exec", { code: "1" });
     assert.match(
       JSON.stringify(unknown.json),
-      /no kernel spec named \\"nosuch\\"/,
+      /no kernel spec named \\"nosuch\\".*set CODER_GATEWAY_KERNEL/,
     );
   },
 );

@@ -174,6 +174,11 @@ Deno.test("ipython_mcp start-up (SPEC §10)", async (t) => {
       const exec = await server.call("python_exec", { code: "1" });
       assert.equal(exec.result.isError, true);
       assert.match(exec.json.error as string, /\/nonexistent\/python3/);
+      // The hint names the variable the CLI reads, not the library option.
+      assert.match(
+        exec.json.error as string,
+        /or set CODER_PYTHON: an interpreter/,
+      );
       assert.deepEqual(kernelDescendants(server.pid), []);
     },
   );

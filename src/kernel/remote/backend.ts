@@ -19,11 +19,14 @@ import { validatePackageSpecs } from "../package_spec.ts";
 import { RemoteKernel } from "./kernel.ts";
 import { REMOTE_CAPABILITIES } from "./provisioner.ts";
 import {
+  AUTH_SCHEME_HINT,
   GatewayClient,
   type GatewayConfig,
   GatewayError,
+  KERNEL_NAME_HINT,
   MAX_GATEWAY_BODY_BYTES,
   readCapped,
+  TOKEN_HINT,
 } from "./rest.ts";
 
 /** Default limit for `POST /api/kernels` (gateways answer once a pod is up). */
@@ -112,9 +115,13 @@ export class RemoteBackend implements KernelBackend {
     });
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel();
+      const render = this.client.renderHint;
       throw new GatewayError(
-        `The gateway at ${this.location} rejected the token (${response.status}); set a valid token in CODER_GATEWAY_TOKEN and check CODER_GATEWAY_AUTH_SCHEME`,
+        `The gateway at ${this.location} rejected the token (${response.status}); ${
+          render(TOKEN_HINT)
+        } and ${render(AUTH_SCHEME_HINT)}`,
         response.status,
+        { hints: [TOKEN_HINT, AUTH_SCHEME_HINT] },
       );
     }
     if (!response.ok) {
@@ -136,8 +143,9 @@ export class RemoteBackend implements KernelBackend {
       throw new GatewayError(
         `The gateway at ${this.location} has no kernel spec named "${this.kernelName}" (it has: ${
           Object.keys(specs.kernelspecs).join(", ")
-        }); set CODER_GATEWAY_KERNEL`,
+        }); ${this.client.renderHint(KERNEL_NAME_HINT)}`,
         null,
+        { hints: [KERNEL_NAME_HINT] },
       );
     }
   }

@@ -9,7 +9,7 @@
  */
 
 import { V1_SUBPROTOCOL } from "./protocol.ts";
-import { type GatewayClient, GatewayError } from "./rest.ts";
+import { type GatewayClient, GatewayError, TOKEN_HINT } from "./rest.ts";
 
 /** Handshake deadline (the server waits for the kernel's kernel_info). */
 const CONNECT_TIMEOUT_MS = 60_000;
@@ -130,12 +130,16 @@ export async function openChannelSocket(
     "unexpected-response",
     (_req: unknown, res: { statusCode?: number }) => {
       const status = res.statusCode ?? 0;
+      const rejected = status === 401 || status === 403;
       reject(
         new GatewayError(
-          status === 401 || status === 403
-            ? `Cannot connect to the kernel's channels at ${location}: the token was rejected (${status}); set CODER_GATEWAY_TOKEN`
+          rejected
+            ? `Cannot connect to the kernel's channels at ${location}: the token was rejected (${status}); ${
+              options.client.renderHint(TOKEN_HINT)
+            }`
             : `Cannot connect to the kernel's channels at ${location}: the server answered ${status}`,
           status,
+          rejected ? { hints: [TOKEN_HINT] } : {},
         ),
       );
       ws.terminate();

@@ -8,7 +8,12 @@
  * @module
  */
 
-import { KernelStartError } from "../errors.ts";
+import {
+  describeHint,
+  type HintRenderer,
+  KernelStartError,
+} from "../errors.ts";
+import { KERNEL_NAME_HINT } from "./rest.ts";
 import { evaluateTooling, type ExecuteSender } from "../tooling.ts";
 
 /** What {@linkcode installPackages} needs. */
@@ -27,6 +32,8 @@ export interface InstallPackagesOptions {
   death: AbortSignal;
   /** The caller's abort. */
   signal?: AbortSignal;
+  /** Words the hint of an externally managed Python (default `describeHint`). */
+  renderHint?: HintRenderer;
 }
 
 /**
@@ -71,8 +78,11 @@ export async function installPackages(
     throw new KernelStartError(
       `Cannot install ${specs} in the remote kernel: its Python environment (${options.python}) is externally managed (PEP 668), so ${
         outcome.tool ?? "pip"
-      } refuses to install into it. Use a kernel spec whose Python is a virtual environment (CODER_GATEWAY_KERNEL), or install the packages on the server.\n${tail}`,
+      } refuses to install into it. Use a kernel spec whose Python is a virtual environment (${
+        (options.renderHint ?? describeHint)(KERNEL_NAME_HINT)
+      }), or install the packages on the server.\n${tail}`,
       { tried: [launchedWith], stderrTail: tail },
+      { hints: [KERNEL_NAME_HINT] },
     );
   }
   throw new KernelStartError(

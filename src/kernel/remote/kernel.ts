@@ -187,6 +187,7 @@ export class RemoteKernel implements KernelHandle {
           launchedWith: kernel.launchedWith,
           timeoutMs: init.installTimeoutMs,
           death: kernel.#death.signal,
+          renderHint: init.client.renderHint,
           ...(init.signal ? { signal: init.signal } : {}),
         });
       }

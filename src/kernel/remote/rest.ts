@@ -7,7 +7,13 @@
  * @module
  */
 
-import { KernelError } from "../errors.ts";
+import {
+  describeHint,
+  type ErrorHint,
+  type HintRenderer,
+  KernelError,
+  type KernelErrorOptions,
+} from "../errors.ts";
 import { delay } from "../../base/mod.ts";
 
 /** How to reach a gateway. */
@@ -18,7 +24,25 @@ export interface GatewayConfig {
   token?: string | undefined;
   /** Authorization scheme (default `token`). */
   authScheme?: string;
+  /**
+   * Words the hints of the errors the gateway's answers cause (default
+   * `describeHint`: option names; the CLI names its variables).
+   */
+  renderHint?: HintRenderer;
 }
+
+/** The hint to pass a valid token. */
+export const TOKEN_HINT: ErrorHint = { option: "token", advice: "set" };
+/** The hint to check the authorization scheme. */
+export const AUTH_SCHEME_HINT: ErrorHint = {
+  option: "authScheme",
+  advice: "check",
+};
+/** The hint to pass a kernel spec the gateway has. */
+export const KERNEL_NAME_HINT: ErrorHint = {
+  option: "kernelName",
+  advice: "set",
+};
 
 /** A gateway refused or failed a request; the message says what to do. */
 export class GatewayError extends KernelError {
@@ -29,9 +53,14 @@ export class GatewayError extends KernelError {
    *
    * @param message What went wrong (never holds the token).
    * @param status HTTP status, or null for a network failure.
+   * @param options Standard error options (`cause`) and hints.
    */
-  constructor(message: string, status: number | null) {
-    super(message);
+  constructor(
+    message: string,
+    status: number | null,
+    options?: KernelErrorOptions,
+  ) {
+    super(message, options);
     this.name = "GatewayError";
     this.status = status;
   }
@@ -99,10 +128,14 @@ export async function readCapped(
  * query and fragment.
  *
  * @param url The configured URL.
+ * @param renderHint Words the hint of a URL holding credentials (default `describeHint`).
  * @returns The normalized URL.
  * @throws {GatewayError} For a URL that is not http(s) or holds credentials.
  */
-export function normalizeBaseUrl(url: string): URL {
+export function normalizeBaseUrl(
+  url: string,
+  renderHint: HintRenderer = describeHint,
+): URL {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -120,8 +153,11 @@ export function normalizeBaseUrl(url: string): URL {
   }
   if (parsed.username || parsed.password || parsed.search) {
     throw new GatewayError(
-      "Invalid gateway URL: do not put credentials or a query in it; set the token in CODER_GATEWAY_TOKEN",
+      `Invalid gateway URL: do not put credentials or a query in it; ${
+        renderHint(TOKEN_HINT)
+      } instead`,
       null,
+      { hints: [TOKEN_HINT] },
     );
   }
   parsed.hash = "";
@@ -135,14 +171,17 @@ export class GatewayClient {
   readonly base: URL;
   readonly #authorization: string | null;
   readonly #token: string | null;
+  /** Words the hints of this gateway's errors. */
+  readonly renderHint: HintRenderer;
 
   /**
    * Creates the client (the URL is checked; nothing is sent).
    *
-   * @param config Base URL, token and scheme.
+   * @param config Base URL, token, scheme and hint wording.
    */
   constructor(config: GatewayConfig) {
-    this.base = normalizeBaseUrl(config.url);
+    this.renderHint = config.renderHint ?? describeHint;
+    this.base = normalizeBaseUrl(config.url, this.renderHint);
     this.#authorization = config.token
       ? `${config.authScheme ?? "token"} ${config.token}`
       : null;
@@ -292,18 +331,28 @@ export class GatewayClient {
     // 405 and an HTML page; a GET there says what is wrong (424 or 503).
     if (status === 405) status = await this.#hubServerDown() ?? status;
     const at = `the gateway at ${this.location}`;
+    const render = this.renderHint;
     let message: string;
+    let hints: ErrorHint[] = [];
     if (/no such kernel/i.test(body)) {
       const name = /No such kernel named ([^\s"'.,\\]+)/i.exec(body)?.[1];
+      hints = [KERNEL_NAME_HINT];
       message = `Cannot ${what}: the gateway has no kernel spec${
         name ? ` named "${name}"` : ""
-      }; set CODER_GATEWAY_KERNEL to one of its kernel specs (GET /api/kernelspecs lists them)`;
+      }; ${
+        render(KERNEL_NAME_HINT)
+      }: one of its kernel specs (GET /api/kernelspecs lists them)`;
+    } else if (
+      (status === 401 || status === 403) && /resource limit/i.test(detail)
+    ) {
+      message = `Cannot ${what}: ${at} refused it (${status}: ${detail})`;
     } else if (status === 401 || status === 403) {
-      message = /resource limit/i.test(detail)
-        ? `Cannot ${what}: ${at} refused it (${status}: ${detail})`
-        : `Cannot ${what}: ${at} rejected the token (${status}); set a valid token in CODER_GATEWAY_TOKEN${
-          this.#authorization ? "" : " (none is set)"
-        } and check CODER_GATEWAY_AUTH_SCHEME`;
+      hints = [TOKEN_HINT, AUTH_SCHEME_HINT];
+      message = `Cannot ${what}: ${at} rejected the token (${status}); ${
+        render(TOKEN_HINT)
+      }${this.#authorization ? "" : " (none is set)"} and ${
+        render(AUTH_SCHEME_HINT)
+      }`;
     } else if (status === 404) {
       message =
         `Cannot ${what}: not found (404) at ${at}; the kernel is gone, or the URL is not a Jupyter server's base URL`;
@@ -315,7 +364,7 @@ export class GatewayClient {
         detail ? `: ${detail}` : ""
       }`;
     }
-    throw new GatewayError(message, status);
+    throw new GatewayError(message, status, { hints });
   }
 
   /**
