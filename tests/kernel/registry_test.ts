@@ -19,7 +19,7 @@ import {
   pidsWithMark,
   waitGone,
 } from "../_helpers/processes.ts";
-import { waitUntil } from "../_helpers/wait.ts";
+import { readIfExists, waitUntil } from "../_helpers/wait.ts";
 
 Deno.test("KernelRegistry", async (t) => {
   const cwd = await Deno.makeTempDir();
@@ -372,22 +372,45 @@ Deno.test("KernelRegistry slots", async (t) => {
 
 Deno.test("KernelRegistry.shutdownAll() waits for warm()'s interpreter lookup", async () => {
   // Nothing the registry started may outlive it: the lookup writes the
-  // interpreter cache, which must not land after the owner cleaned up.
+  // interpreter cache, which must not land after the owner cleaned up. The
+  // interpreter is a stand-in whose probe runs until the test releases it,
+  // so the order is checked, not a clock: shutdownAll() has not returned
+  // while the probe runs, and once released the cache is written before it
+  // returns.
   const cacheDir = await Deno.makeTempDir({ prefix: "registry_cache_" });
+  const probing = join(cacheDir, "probing");
+  const release = join(cacheDir, "release");
+  const python = join(cacheDir, "python3");
+  await Deno.writeTextFile(
+    python,
+    `#!/bin/sh\necho running > '${probing}'\ni=0\n` +
+      `while [ ! -e '${release}' ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done\n`,
+  );
+  await Deno.chmod(python, 0o755);
   try {
     const registry = new KernelRegistry({
       cwd: cacheDir,
-      launch: testLaunch({ cacheDir }),
+      launch: testLaunch({ cacheDir, python }),
       poolSize: 0,
     });
     registry.warm();
-    await registry.shutdownAll();
+    await waitUntil(
+      "the interpreter probe to run",
+      () => readIfExists(probing),
+    );
+    let returned = false;
+    const shutting = registry.shutdownAll().then(() => returned = true);
+    await Deno.stat(cacheDir); // one event-loop turn: microtasks have run
+    assert.equal(returned, false, "shutdownAll() did not wait for the lookup");
+    await Deno.writeTextFile(release, "");
+    await shutting;
     const written = [];
     for await (const entry of Deno.readDir(join(cacheDir, "interpreters"))) {
       written.push(entry.name);
     }
     assert.equal(written.length, 1, "the lookup finished before shutdownAll()");
   } finally {
+    await Deno.writeTextFile(release, "").catch(() => {});
     await Deno.remove(cacheDir, { recursive: true });
   }
 });
