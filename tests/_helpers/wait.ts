@@ -98,7 +98,8 @@ export async function waitUntil<T>(
 
 /**
  * A probe for {@linkcode waitUntil}: the text of a file, or `undefined` while
- * it does not exist.
+ * it does not exist. An empty file reads as `""`, which is falsy: to wait for
+ * an empty marker, pass `until: (text) => text !== undefined`.
  *
  * @param path The file.
  * @returns Its text, or undefined when missing.
