@@ -7,6 +7,7 @@
 
 import { testEnv } from "./kernel_env.ts";
 import { spawnCollecting } from "./processes.ts";
+import { waitUntil } from "./wait.ts";
 
 /** A running Jupyter Server started by a test. */
 export interface JupyterServer extends AsyncDisposable {
@@ -92,29 +93,31 @@ export async function startJupyterServer(
       cwd: root,
     });
     const url = `http://127.0.0.1:${port}${baseUrl}`;
-    const deadline = Date.now() + 60_000;
     let exited = false;
     child.status.then(() => exited = true);
-    while (!exited && Date.now() < deadline) {
+    const state = await waitUntil("Jupyter Server's /api/status", async () => {
+      if (exited) return "exited";
       try {
         const response = await fetch(`${url}api/status`, {
           headers: { Authorization: `token ${token}` },
         });
         await response.body?.cancel();
-        if (response.ok) break;
+        return response.ok ? "ready" : `HTTP ${response.status}`;
       } catch {
-        // not listening yet
+        return "not listening yet";
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    if (exited || Date.now() >= deadline) {
+    }, {
+      until: (state) => state === "ready" || state === "exited",
+      intervalMs: 100,
+    }).catch(() => "gave up");
+    if (state !== "ready") {
       try {
         child.kill("SIGKILL");
       } catch { /* gone */ }
       await child.status;
       await drained;
       lastError = new Error(
-        `Jupyter Server did not start:\n${output()}`,
+        `Jupyter Server did not start (${state}):\n${output()}`,
       );
       continue;
     }

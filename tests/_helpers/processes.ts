@@ -5,6 +5,8 @@
  * @module
  */
 
+import { HANG_GUARD_MS, WaitTimeoutError, waitUntil } from "./wait.ts";
+
 /** One line of /proc/PID/stat, parsed. */
 interface ProcStat {
   pid: number;
@@ -151,21 +153,32 @@ export function pidsWithMark(mark: string): number[] {
 }
 
 /**
- * Waits until none of the processes runs.
+ * Waits until none of the processes runs. The limit is a hang guard, not a
+ * timing assertion: a process that should end ends, however loaded the
+ * machine; one that never ends is reported after the guard.
  *
  * @param pids Processes to wait for.
- * @param timeoutMs How long to wait.
- * @returns The pids still running at the deadline (empty when all ended).
+ * @param limitMs The hang guard (default {@linkcode HANG_GUARD_MS}).
+ * @returns The pids still running when the guard fired (empty when all ended).
  */
 export async function waitGone(
   pids: readonly number[],
-  timeoutMs = 5_000,
+  limitMs = HANG_GUARD_MS,
 ): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const left = pids.filter(pidAlive);
-    if (left.length === 0 || Date.now() >= deadline) return left;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    await waitUntil(
+      `processes ${pids.join(", ")} to end`,
+      () => pids.filter(pidAlive),
+      {
+        until: (left) => left.length === 0,
+        limitMs,
+        intervalMs: 50,
+      },
+    );
+    return [];
+  } catch (error) {
+    if (error instanceof WaitTimeoutError) return error.last as number[];
+    throw error;
   }
 }
 
@@ -173,14 +186,14 @@ export async function waitGone(
  * Waits until a process has ended.
  *
  * @param pid Process id.
- * @param timeoutMs How long to wait.
- * @returns True when it ended in time.
+ * @param limitMs The hang guard (default {@linkcode HANG_GUARD_MS}).
+ * @returns True when it ended before the guard fired.
  */
 export async function waitForExit(
   pid: number,
-  timeoutMs: number,
+  limitMs = HANG_GUARD_MS,
 ): Promise<boolean> {
-  return (await waitGone([pid], timeoutMs)).length === 0;
+  return (await waitGone([pid], limitMs)).length === 0;
 }
 
 /**

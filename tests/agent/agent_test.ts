@@ -23,6 +23,7 @@ import {
   textReply,
   toolCallsReply,
 } from "../_helpers/fake_openai.ts";
+import { waitUntil } from "../_helpers/wait.ts";
 
 const KEY = "sk-agent-test-key";
 
@@ -757,9 +758,10 @@ Deno.test("runAgent() after an aborted run answers the cancelled tool calls", as
   try {
     const abort = new AbortController();
     const started = (async () => {
-      while (!(await Deno.stat(join(dir, "started")).catch(() => null))) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitUntil(
+        "the cell's 'started' file",
+        () => Deno.stat(join(dir, "started")).catch(() => null),
+      );
       abort.abort(new DOMException("stopped by the test", "AbortError"));
     })();
     await assert.rejects(

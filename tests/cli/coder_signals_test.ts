@@ -14,6 +14,7 @@ import {
   pidAlive,
   waitGone,
 } from "../_helpers/processes.ts";
+import { readIfExists, waitUntil } from "../_helpers/wait.ts";
 
 /**
  * Code the fake model runs: the kernel starts a child process that ignores
@@ -32,20 +33,6 @@ time.sleep(600)
 """])
 time.sleep(600)
 `;
-
-async function waitForFile(path: string, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    try {
-      return await Deno.readTextFile(path);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound) || Date.now() > deadline) {
-        throw error;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /**
  * Starts coder on a task whose first tool call runs LONG_RUN, waits until the
@@ -73,10 +60,16 @@ async function stopWith(
   });
   let child = 0;
   try {
-    child = Number(await waitForFile(join(dir, "child.pid"), 60_000));
+    child = Number(
+      await waitUntil(
+        "the kernel child's pid file",
+        () => readIfExists(join(dir, "child.pid")),
+      ),
+    );
     assert.ok(pidAlive(child));
     for (const [i, signal] of signals.entries()) {
-      // A pause past the duplicate window (1 s) makes a repeat a new request.
+      // A pause past the duplicate window (1 s) makes a repeat a new request:
+      // crossing that window is what this case tests, so it is a real idle.
       if (expected.forced && i > 0) {
         await new Promise((resolve) => setTimeout(resolve, 1_500));
       }
@@ -107,7 +100,7 @@ async function stopWith(
     assert.equal(server.requests.length, 1);
 
     // The kernel and its child (found by JPY_PARENT_PID even when reparented).
-    assert.deepEqual(await waitGone(kernelPidsOf(coder.pid), 5_000), []);
+    assert.deepEqual(await waitGone(kernelPidsOf(coder.pid)), []);
     assert.equal(pidAlive(child), false, "the kernel's child was left behind");
   } finally {
     killAll([...kernelPidsOf(coder.pid), ...(child ? [child] : [])]);

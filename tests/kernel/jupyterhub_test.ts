@@ -20,6 +20,7 @@ import {
   spawnCollecting,
   waitGone,
 } from "../_helpers/processes.ts";
+import { waitUntil } from "../_helpers/wait.ts";
 
 const TOKEN = "hub-service-token-0123456789abcdef";
 const USER = "alice";
@@ -105,17 +106,23 @@ c.JupyterHub.load_roles = [{"name": "tester", "scopes": ["admin:users", "admin:s
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const ok = await api("GET", "").then(async (response) => {
-      await response.body?.cancel();
-      return response.ok;
-    }, () => false);
-    if (ok) return hub;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  try {
+    await waitUntil(
+      "JupyterHub's API",
+      () =>
+        api("GET", "").then(async (response) => {
+          await response.body?.cancel();
+          return response.ok;
+        }, () => false),
+      { intervalMs: 200 },
+    );
+    return hub;
+  } catch (error) {
+    await hub[Symbol.asyncDispose]();
+    throw new Error(`JupyterHub did not start:\n${output()}`, {
+      cause: error,
+    });
   }
-  await hub[Symbol.asyncDispose]();
-  throw new Error(`JupyterHub did not start:\n${output()}`);
 }
 
 /** Starts the user's server through the hub API and waits until ready. */
@@ -123,14 +130,16 @@ async function startUserServer(hub: Hub): Promise<void> {
   const started = await hub.api("POST", `users/${USER}/server`);
   await started.body?.cancel();
   assert.ok([201, 202].includes(started.status), String(started.status));
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const response = await hub.api("GET", `users/${USER}`);
-    const model = await response.json();
-    if (model.servers?.[""]?.ready) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  try {
+    await waitUntil(`${USER}'s server to be ready`, async () => {
+      const response = await hub.api("GET", `users/${USER}`);
+      return (await response.json()).servers?.[""];
+    }, { until: (server) => server?.ready === true, intervalMs: 200 });
+  } catch (error) {
+    throw new Error(`The user server did not start:\n${hub.log()}`, {
+      cause: error,
+    });
   }
-  throw new Error(`The user server did not start:\n${hub.log()}`);
 }
 
 Deno.test({

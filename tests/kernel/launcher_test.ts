@@ -94,7 +94,7 @@ Deno.test("kernel launcher", async (t) => {
     );
 
     await t.step(
-      "kernels exit within seconds when their owner is SIGKILLed",
+      "kernels exit when their owner is SIGKILLed",
       async () => {
         const owner = new Deno.Command(Deno.execPath(), {
           args: [
@@ -122,7 +122,7 @@ Deno.test("kernel launcher", async (t) => {
         reader.releaseLock();
         await owner.stdout.cancel().catch(() => {});
         assert.deepEqual(
-          await waitGone([pid], 8_000),
+          await waitGone([pid]),
           [],
           "kernel outlived its owner",
         );

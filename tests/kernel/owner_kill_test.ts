@@ -50,7 +50,7 @@ async function trial(cwd: string): Promise<string | null> {
   await owner.status;
   reader.releaseLock();
   await owner.stdout.cancel().catch(() => {});
-  const left = await waitGone([pid, child, starting], 8_000);
+  const left = await waitGone([pid, child, starting]);
   const dirs = await runtimeDirsOf(owner.pid);
   for (const dir of dirs) {
     await Deno.remove(`${TMP}/${dir}`, { recursive: true }).catch(() => {});

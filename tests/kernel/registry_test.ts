@@ -19,6 +19,7 @@ import {
   pidsWithMark,
   waitGone,
 } from "../_helpers/processes.ts";
+import { readIfExists, waitUntil } from "../_helpers/wait.ts";
 
 Deno.test("KernelRegistry", async (t) => {
   const cwd = await Deno.makeTempDir();
@@ -51,21 +52,22 @@ Deno.test("KernelRegistry", async (t) => {
         assert.match(one.id, /^[0-9a-f]{8}$/);
         assert.match(two.id, /^[0-9a-f]{8}$/);
         assert.notEqual(one.id, two.id);
-        const code =
-          "import time\nstart = time.time()\ntime.sleep(1)\nend = time.time()\nprint(start, end)";
+        // A rendezvous, not a clock: each cell marks that it runs, then waits
+        // (in the kernel, up to 60 s) for the other's mark. Only cells that
+        // run at the same time both meet.
+        const meet = (mine: string, other: string) =>
+          `import os, time\nopen(${
+            JSON.stringify(join(cwd, mine))
+          }, "w").close()\n` +
+          `for _ in range(3000):\n    if os.path.exists(${
+            JSON.stringify(join(cwd, other))
+          }):\n        print("met")\n        break\n    time.sleep(0.02)\n` +
+          `else:\n    print("alone")`;
         const [r1, r2] = await Promise.all([
-          one.kernel.execute(code),
-          two.kernel.execute(code),
+          one.kernel.execute(meet("one.ran", "two.ran")),
+          two.kernel.execute(meet("two.ran", "one.ran")),
         ]);
-        const [s1, e1] = r1.stdout.trim().split(" ").map(Number) as [
-          number,
-          number,
-        ];
-        const [s2, e2] = r2.stdout.trim().split(" ").map(Number) as [
-          number,
-          number,
-        ];
-        assert.ok(s1 < e2 && s2 < e1, "executions overlapped in time");
+        assert.deepEqual([r1.stdout, r2.stdout], ["met\n", "met\n"]);
         await one.kernel.execute("only_in_one = 1");
         const other = await two.kernel.execute("only_in_one");
         assert.equal(other.error?.ename, "NameError");
@@ -315,14 +317,14 @@ Deno.test("KernelRegistry slots", async (t) => {
         });
         registry.warm();
         // Wait for the spare's process to exist, but not to be ready.
-        for (let i = 0; i < 2_000 && ours().length === 0; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 2));
-        }
-        const starting = ours();
+        const starting = await waitUntil("the spare kernel's process", ours, {
+          until: (pids) => pids.length > 0,
+          intervalMs: 2,
+        });
         assert.equal(starting.length, 1, "no spare was starting");
         await registry.shutdownAll();
         assert.deepEqual(ours(), []);
-        assert.deepEqual(await waitGone(starting, 1_000), []);
+        assert.deepEqual(await waitGone(starting), []);
         assert.equal(registry.processes, 0);
       },
     );
@@ -380,22 +382,45 @@ Deno.test("KernelRegistry slots", async (t) => {
 
 Deno.test("KernelRegistry.shutdownAll() waits for warm()'s interpreter lookup", async () => {
   // Nothing the registry started may outlive it: the lookup writes the
-  // interpreter cache, which must not land after the owner cleaned up.
+  // interpreter cache, which must not land after the owner cleaned up. The
+  // interpreter is a stand-in whose probe runs until the test releases it,
+  // so the order is checked, not a clock: shutdownAll() has not returned
+  // while the probe runs, and once released the cache is written before it
+  // returns.
   const cacheDir = await Deno.makeTempDir({ prefix: "registry_cache_" });
+  const probing = join(cacheDir, "probing");
+  const release = join(cacheDir, "release");
+  const python = join(cacheDir, "python3");
+  await Deno.writeTextFile(
+    python,
+    `#!/bin/sh\necho running > '${probing}'\ni=0\n` +
+      `while [ ! -e '${release}' ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done\n`,
+  );
+  await Deno.chmod(python, 0o755);
   try {
     const registry = new KernelRegistry({
       cwd: cacheDir,
-      launch: testLaunch({ cacheDir }),
+      launch: testLaunch({ cacheDir, python }),
       poolSize: 0,
     });
     registry.warm();
-    await registry.shutdownAll();
+    await waitUntil(
+      "the interpreter probe to run",
+      () => readIfExists(probing),
+    );
+    let returned = false;
+    const shutting = registry.shutdownAll().then(() => returned = true);
+    await Deno.stat(cacheDir); // one event-loop turn: microtasks have run
+    assert.equal(returned, false, "shutdownAll() did not wait for the lookup");
+    await Deno.writeTextFile(release, "");
+    await shutting;
     const written = [];
     for await (const entry of Deno.readDir(join(cacheDir, "interpreters"))) {
       written.push(entry.name);
     }
     assert.equal(written.length, 1, "the lookup finished before shutdownAll()");
   } finally {
+    await Deno.writeTextFile(release, "").catch(() => {});
     await Deno.remove(cacheDir, { recursive: true });
   }
 });

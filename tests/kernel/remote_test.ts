@@ -130,12 +130,12 @@ Deno.test(
   opts,
   async () => {
     const kernel = await backendFor().start({ cwd: ".", packages: [] });
-    const t0 = Date.now();
+    // A death, not the 60 s timeout (that would be ExecutionTimeoutError);
+    // how fast it is noticed is the benchmark's business.
     const error = await rejects(
       () => kernel.execute("import os; os._exit(1)", { timeoutMs: 60_000 }),
       KernelDiedError,
     );
-    assert(Date.now() - t0 < 20_000);
     assert.equal(error.exit.reason, "remote_restarted");
     assert(!kernel.alive);
     assert.equal((await kernel.exited).reason, "remote_restarted");
@@ -396,11 +396,14 @@ Deno.test(
       }).start({ cwd: ".", packages: [] });
       await kernel.execute("w = 5");
       const before = proxy.accepted();
+      // Cut once the cell runs: its 'before' line came; the kernel's sleep
+      // keeps it running while the client reconnects.
+      const started = Promise.withResolvers<void>();
       const running = kernel.execute(
-        "import time\nprint('before')\ntime.sleep(2)\nprint('after')\nw * 2",
-        { timeoutMs: 60_000 },
+        "import time\nprint('before', flush=True)\ntime.sleep(2)\nprint('after')\nw * 2",
+        { timeoutMs: 60_000, onOutput: () => started.resolve() },
       );
-      await new Promise((r) => setTimeout(r, 600));
+      await started.promise;
       proxy.cut();
       const result = await running;
       assert.ok(proxy.accepted() > before, "a new connection was made");
@@ -545,15 +548,17 @@ Deno.test(
     }).start({ cwd: ".", packages: [] });
     const id = (kernel as RemoteKernel).kernelId;
     try {
-      const running = kernel.execute("import time; time.sleep(120)", {
-        timeoutMs: 300_000,
-      });
-      await new Promise((r) => setTimeout(r, 500));
-      const t0 = Date.now();
+      // Close once the cell runs (its first output came); a lost connection,
+      // not the 300 s timeout, ends the call.
+      const started = Promise.withResolvers<void>();
+      const running = kernel.execute(
+        "import time; print('started', flush=True); time.sleep(120)",
+        { timeoutMs: 300_000, onOutput: () => started.resolve() },
+      );
+      await started.promise;
       proxy.close();
       const error = await rejects(() => running, KernelDiedError);
       assert.equal(error.exit.reason, "connection_lost");
-      assert.ok(Date.now() - t0 < 60_000);
       assert.match(error.message, /lost the connection/);
     } finally {
       await kernel.shutdown();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { serveGuarded } from "../../src/mcp/mod.ts";
 import { SILENT_LOGGER } from "../../src/kernel/mod.ts";
 import { serverCommand, serverEnv } from "../_helpers/mcp_client.ts";
+import { waitUntil } from "../_helpers/wait.ts";
 
 const OK = () => Promise.resolve(new Response("ok"));
 
@@ -52,8 +53,11 @@ Deno.test("serveGuarded bounds what Deno.serve does not", async (t) => {
       await Deno.connect({ hostname: "127.0.0.1", port }),
       await Deno.connect({ hostname: "127.0.0.1", port }),
     ];
-    // Wait until both are counted.
-    while (server.connections < 2) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(
+      "both connections to be counted",
+      () => server.connections,
+      { until: (count) => count >= 2, intervalMs: 10 },
+    );
     const third = await Deno.connect({ hostname: "127.0.0.1", port });
     assert.match(await readAll(third), /^HTTP\/1\.1 503 /);
     third.close();
@@ -136,16 +140,15 @@ Deno.test("ipython_mcp --http survives running out of file descriptors", async (
           },
         }),
       });
-    let response: Response | undefined;
-    const deadline = Date.now() + 30_000;
-    while (!response && Date.now() < deadline) {
-      try {
-        response = await initialize();
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    assert.ok(response, `never served again; stderr:\n${text}`);
+    const response = await waitUntil(
+      "the server to serve again",
+      () => initialize().catch((error: unknown) => String(error)),
+      { until: (answer) => answer instanceof Response, intervalMs: 100 },
+    ).catch((error) => {
+      throw new Error(`never served again; stderr:\n${text}`, {
+        cause: error,
+      });
+    }) as Response;
     assert.equal(response.status, 200, text);
     assert.match(await response.text(), /"protocolVersion"/);
     child.kill("SIGTERM");

@@ -4,6 +4,7 @@ import {
   type HttpServerHarness,
   startHttpServer,
 } from "../_helpers/mcp_http.ts";
+import { waitUntil } from "../_helpers/wait.ts";
 
 const TOKEN = "test-token-0123456789abcdef";
 
@@ -11,15 +12,13 @@ const TOKEN = "test-token-0123456789abcdef";
 async function logged(
   server: HttpServerHarness,
   patterns: RegExp[],
-  timeoutMs = 30_000,
 ): Promise<RegExp> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const hit = patterns.find((pattern) => pattern.test(server.stderr()));
-    if (hit) return hit;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`None of ${patterns} logged. Stderr:\n${server.stderr()}`);
+  const stderr = await waitUntil(
+    `one of ${patterns.join(", ")} on the server's stderr`,
+    () => server.stderr(),
+    { until: (text) => patterns.some((pattern) => pattern.test(text)) },
+  );
+  return patterns.find((pattern) => pattern.test(stderr))!;
 }
 
 Deno.test("ipython_mcp --http: a background job keeps its idle session until its result is read", async () => {

@@ -24,9 +24,13 @@ import {
 import { runFlags } from "../../scripts/permissions.ts";
 import { descendants, killAll, waitGone } from "../_helpers/processes.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
+import { HANG_GUARD_MS, waitUntil } from "../_helpers/wait.ts";
 
-/** SPEC: shutdown is bounded under 5 s; kernels then must be gone. */
-const BOUND_MS = 5_000;
+/**
+ * A hang guard, not the SPEC's 5 s shutdown bound (a timing claim, measured
+ * by the benchmark): the kernels must end at all.
+ */
+const BOUND_MS = HANG_GUARD_MS;
 
 const TOKEN = "test-token-0123456789abcdef";
 
@@ -336,10 +340,9 @@ Deno.test("ipython_mcp --http refuses what it must", async (t) => {
       // A session that opened would log "Session <id> opened".
       const probe = await rawPost(url, INITIALIZE, auth);
       await probe.body?.cancel();
-      const deadline = Date.now() + 5_000;
-      while (opened() === before && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitUntil("the probe's session to open", opened, {
+        until: (count) => count !== before,
+      });
       assert.equal(opened(), before + 1, server.stderr());
     },
   );
@@ -476,19 +479,17 @@ Deno.test("ipython_mcp --http: a dropped SSE stream resumes with Last-Event-ID",
   // The server learns of the dropped stream asynchronously; until then a
   // resumption is answered 409 (stream still connected), and a client tries
   // again.
-  let resumed: Response;
-  for (let attempt = 1;; attempt++) {
-    resumed = await fetch(server.url, {
+  const resumed = await waitUntil("a resumption not answered 409", async () => {
+    const response = await fetch(server.url, {
       headers: {
         ...headers,
         accept: "text/event-stream",
-        "last-event-id": lastId,
+        "last-event-id": lastId!,
       },
     });
-    if (resumed.status !== 409 || attempt === 50) break;
-    await resumed.body?.cancel();
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    if (response.status === 409) await response.body?.cancel();
+    return response;
+  }, { until: (response) => response.status !== 409, intervalMs: 100 });
   assert.equal(resumed.status, 200);
   let result: { stdout?: string } | undefined;
   for await (const event of sseEvents(resumed.body!)) {
@@ -515,7 +516,7 @@ Deno.test("ipython_mcp --http: an idle session expires and its kernels end", asy
   });
   assert.equal(long.json.result, "'slept'");
   const pid = await kernelPid(call);
-  assert.deepEqual(await waitGone([pid], 20_000), []);
+  assert.deepEqual(await waitGone([pid]), []);
   await assert.rejects(client.listTools(), /404|Session not found/);
 });
 

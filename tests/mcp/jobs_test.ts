@@ -6,6 +6,7 @@ import {
   startMcpServer,
 } from "../_helpers/mcp_client.ts";
 import { kernelPidsOf, pidAlive, waitForExit } from "../_helpers/processes.ts";
+import { waitUntil } from "../_helpers/wait.ts";
 
 type Json = Record<string, unknown>;
 
@@ -184,11 +185,11 @@ async function jobsSuite(t: Deno.TestContext, era: Era): Promise<void> {
         kernel_id: kernel,
         code: "import time\nprint('started', flush=True)\ntime.sleep(60)",
       });
-      for (let i = 0; i < 100; i++) {
-        const { json } = await call("python_status", { kernel_id: kernel });
-        if (json.busy === true) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await waitUntil(
+        "python_status to report the kernel busy",
+        async () => (await call("python_status", { kernel_id: kernel })).json,
+        { until: (json) => json.busy === true, intervalMs: 100 },
+      );
       const reset = await call("python_reset", { kernel_id: kernel });
       assert.equal(reset.json.success, true);
       const { json } = await running;
@@ -226,9 +227,9 @@ Deno.test("ipython_mcp shutdown kills the kernels of running jobs", async () => 
   const kernels = kernelPidsOf(server.pid);
   assert.equal(kernels.length, 1);
   await server.close();
-  await waitForExit(server.pid, 10_000);
+  await waitForExit(server.pid);
   for (const pid of kernels) {
-    await waitForExit(pid, 10_000);
+    await waitForExit(pid);
     assert.equal(pidAlive(pid), false);
   }
 });

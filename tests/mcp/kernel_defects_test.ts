@@ -18,6 +18,7 @@ import {
   waitGone,
 } from "../_helpers/processes.ts";
 import { buildWheel } from "../_helpers/wheel.ts";
+import { waitUntil } from "../_helpers/wait.ts";
 
 /** The server's default pool: CODER_POOL_SIZE not set at all. */
 const DEFAULT_POOL = { CODER_POOL_SIZE: undefined };
@@ -149,7 +150,7 @@ Deno.test("ipython_mcp kernel defects (issue 9)", async (t) => {
         String(stuck.json.error),
         /did not respond to the interrupt/,
       );
-      assert.deepEqual(await waitGone([pid], 5_000), []);
+      assert.deepEqual(await waitGone([pid]), []);
       const status = await server.call("python_status");
       assert.equal(status.json.active, false);
     },
@@ -244,31 +245,38 @@ Deno.test("ipython_mcp kernel defects (issue 9)", async (t) => {
   await t.step(
     "stdin EOF while a spare kernel starts leaves no kernel and exits promptly",
     async () => {
-      // Kernels of this server take 4 s to start, so the spare is surely
-      // still starting when the client goes away.
+      // Kernels of this server cannot finish starting until the test
+      // releases them (or 120 s pass), so the spare is surely still starting
+      // when the client goes away, and a server that waited for it would
+      // not exit.
       const slow = await Deno.makeTempDir({ prefix: "mcp_slow_" });
+      const release = join(slow, "release");
       await Deno.writeTextFile(
         join(slow, "sitecustomize.py"),
-        "import sys, time\nif '-f' in sys.orig_argv:\n" +
-          "    time.sleep(4)\n",
+        "import os, sys, time\nif '-f' in sys.orig_argv:\n" +
+          "    for _ in range(2400):\n" +
+          `        if os.path.exists(${JSON.stringify(release)}): break\n` +
+          "        time.sleep(0.05)\n",
       );
       const server = await startMcpServer({
         env: { CODER_POOL_SIZE: "1", PYTHONPATH: slow },
       });
       try {
-        // Process creation has no event to await: poll /proc briefly.
-        let spares: number[] = [];
-        for (let i = 0; i < 4_000 && spares.length === 0; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 5));
-          spares = kernelChildren(server.pid);
-        }
+        // Process creation has no event to await: poll /proc.
+        const spares = await waitUntil(
+          "the spare kernel's process",
+          () => kernelChildren(server.pid),
+          { until: (pids) => pids.length > 0, intervalMs: 5 },
+        );
         assert.equal(spares.length, 1, "no spare kernel was starting");
         await server.close();
-        // The old code waited 3 s for the start, then left it running.
-        assert.ok(await waitForExit(server.pid, 2_500), "server still runs");
-        assert.deepEqual(await waitGone(spares, 1_000), []);
+        // The old code waited 3 s for the start, then left it running; a
+        // start that never ends makes either a failure, with no clock.
+        assert.ok(await waitForExit(server.pid), "server still runs");
+        assert.deepEqual(await waitGone(spares), []);
         assert.deepEqual(kernelPidsOf(server.pid), []);
       } finally {
+        await Deno.writeTextFile(release, "");
         killAll(kernelPidsOf(server.pid));
         await server[Symbol.asyncDispose]();
         await Deno.remove(slow, { recursive: true });
@@ -297,8 +305,8 @@ Deno.test("ipython_mcp kernel defects (issue 9)", async (t) => {
         assert.ok(all.every(pidAlive));
         assert.ok(dirExists(join(file, "..")));
         Deno.kill(server.pid, "SIGKILL");
-        assert.ok(await waitForExit(server.pid, 5_000));
-        assert.deepEqual(await waitGone(all, 10_000), []);
+        assert.ok(await waitForExit(server.pid));
+        assert.deepEqual(await waitGone(all), []);
         assert.equal(dirExists(join(file, "..")), false);
       } finally {
         killAll(all);
@@ -319,12 +327,11 @@ Deno.test("ipython_mcp kernel defects (issue 9)", async (t) => {
       await Deno.writeTextFile(join(stale, "kernel.json"), "{}");
       await using server = await startMcpServer({ env: DEFAULT_POOL });
       await server.call("python_exec", { code: "1" });
-      // The sweep runs beside the first start, not before it: give it a
-      // bounded moment to finish (it cannot be observed from outside).
-      for (let i = 0; i < 50 && dirExists(stale); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(dirExists(stale), false);
+      // The sweep runs beside the first start, not before it, and cannot
+      // be observed from outside: poll until the directory is gone.
+      await waitUntil(`the sweep of ${stale}`, () => !dirExists(stale), {
+        intervalMs: 100,
+      });
     },
   );
 

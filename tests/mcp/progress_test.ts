@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ProgressReporter } from "../../src/mcp/mod.ts";
 import { SILENT_LOGGER } from "../../src/kernel/mod.ts";
+import { waitUntil } from "../_helpers/wait.ts";
 
 interface Sent {
   progressToken: string | number;
@@ -52,9 +53,9 @@ Deno.test("ProgressReporter", async (t) => {
         logger: SILENT_LOGGER,
       });
       reporter.push("one");
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitUntil("the first notification", () => sent.length === 1);
       reporter.push("two");
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitUntil("the second notification", () => sent.length === 2);
       await reporter.close();
       assert.deepEqual(sent, [
         { progressToken: 7, progress: 1, message: "one" },
@@ -89,9 +90,8 @@ Deno.test("ProgressReporter", async (t) => {
         heartbeatMs: 20,
         logger: SILENT_LOGGER,
       });
-      await new Promise((resolve) => setTimeout(resolve, 120));
+      await waitUntil("two heartbeats", () => sent.length >= 2);
       await reporter.close();
-      assert.ok(sent.length >= 2, JSON.stringify(sent));
       assert.ok(sent.every((s) => s.message === undefined));
       assert.deepEqual(sent.map((s) => s.progress), sent.map((_, i) => i + 1));
     },

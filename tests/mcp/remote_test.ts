@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { startMcpServer } from "../_helpers/mcp_client.ts";
 import { startJupyterServer } from "../_helpers/jupyter_server.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
+import { waitUntil } from "../_helpers/wait.ts";
 
 const WHEEL_DIR = await Deno.makeTempDir({ prefix: "coder_wheels_" });
 globalThis.addEventListener("unload", () => {
@@ -138,38 +139,34 @@ Deno.test(
     });
     assert.match(JSON.stringify(unknown.json), /not found/);
     await mcp.call("python_exec", { code: "q = 3", kernel_id: other });
+    // Interrupt once the loop runs: its first output came as progress (an
+    // interrupt that lands before the code runs is lost).
+    const started = Promise.withResolvers<void>();
     const looping = mcp.call("python_exec", {
-      code: "import time\nwhile True: time.sleep(0.05)",
+      code: "import time\nprint('looping', flush=True)\n" +
+        "while True: time.sleep(0.05)",
       kernel_id: other,
       timeout: 120,
+    }, { onprogress: () => started.resolve() });
+    await started.promise;
+    const interrupted = await mcp.call("python_interrupt", {
+      kernel_id: other,
     });
-    // Interrupt until the loop stops (an interrupt that lands before the
-    // code runs on a slow machine is lost).
-    let stopped = false;
-    looping.then(() => stopped = true, () => stopped = true);
-    for (let attempt = 0; attempt < 10 && !stopped; attempt++) {
-      await new Promise((r) => setTimeout(r, 1_000));
-      if (stopped) break;
-      const interrupted = await mcp.call("python_interrupt", {
-        kernel_id: other,
-      });
-      assert.equal(
-        interrupted.json.success,
-        true,
-        JSON.stringify(interrupted.json),
-      );
-    }
+    assert.equal(
+      interrupted.json.success,
+      true,
+      JSON.stringify(interrupted.json),
+    );
     assert.match(JSON.stringify((await looping).json), /KeyboardInterrupt/);
     const kept = await mcp.call("python_exec", { code: "q", kernel_id: other });
     assert.equal(kept.json.result, "3");
     assert.equal((await listKernels()).length - before.length, 2);
     await mcp.close();
     // EOF on stdin: the server deletes its remote kernels before it exits.
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      if ((await listKernels()).length === before.length) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitUntil("the remote kernels to be deleted", listKernels, {
+      until: (kernels) => kernels.length === before.length,
+      intervalMs: 200,
+    });
     assert.deepEqual(await listKernels(), before);
   },
 );
@@ -183,13 +180,13 @@ Deno.test(
       env: gatewayEnv(),
     });
     await mcp.call("python_exec", { code: "1" });
-    const t0 = Date.now();
+    // A death, not the 120 s timeout; how fast is the benchmark's business.
     const dead = await mcp.call("python_exec", {
       code: "import os; os._exit(1)",
       timeout: 120,
     });
-    assert.ok(Date.now() - t0 < 30_000);
     assert.equal(dead.json.success, false);
+    assert.doesNotMatch(JSON.stringify(dead.json), /timed out/i);
     assert.match(JSON.stringify(dead.json), /died/i);
     assert.match(JSON.stringify(dead.json), /server restarted it/);
   },
@@ -208,11 +205,10 @@ Deno.test(
     await mcp.call("python_reset");
     assert.equal((await listKernels()).length - before.length, 2);
     Deno.kill(mcp.pid, "SIGTERM");
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      if ((await listKernels()).length === before.length) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitUntil("the remote kernels to be deleted", listKernels, {
+      until: (kernels) => kernels.length === before.length,
+      intervalMs: 200,
+    });
     assert.deepEqual(await listKernels(), before);
   },
 );

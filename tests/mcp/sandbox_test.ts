@@ -18,6 +18,7 @@ import {
   waitGone,
 } from "../_helpers/processes.ts";
 import { runFlags } from "../../scripts/permissions.ts";
+import { waitUntil } from "../_helpers/wait.ts";
 
 const PYTHON = Deno.env.get("CODER_PYTHON") || "/usr/bin/python3";
 const SECRET_KEY = "sk-or-planted-SANDBOX-SECRET-7f3a";
@@ -333,9 +334,10 @@ Deno.test("ipython_mcp --sandbox: escape attempts fail inside, succeed outside",
             timeout: 120,
           });
           // Interrupt once the run has started: it creates the marker file.
-          while (!(await Deno.stat(marker).then(() => true, () => false))) {
-            await new Promise((r) => setTimeout(r, 50));
-          }
+          await waitUntil(
+            "the run's marker file",
+            () => Deno.stat(marker).then(() => true, () => false),
+          );
           await server.call("python_interrupt", {});
           const { json } = await running;
           assert.equal(json.success, false, JSON.stringify(json));

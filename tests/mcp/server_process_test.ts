@@ -12,9 +12,13 @@ import {
   waitForExit,
   waitGone,
 } from "../_helpers/processes.ts";
+import { HANG_GUARD_MS, waitUntil } from "../_helpers/wait.ts";
 
-/** SPEC: shutdown is bounded under 5 s; kernels then must be gone. */
-const BOUND_MS = 5_000;
+/**
+ * A hang guard, not the SPEC's 5 s shutdown bound (a timing claim, measured
+ * by the benchmark): the server and its kernels must end at all.
+ */
+const BOUND_MS = HANG_GUARD_MS;
 
 /** Starts a server with a warm spare, the default kernel and one created kernel. */
 async function serverWithKernels() {
@@ -228,10 +232,9 @@ Deno.test("ipython_mcp process lifecycle", async (t) => {
         assert.ok(await waitForExit(server.pid, BOUND_MS), "server still runs");
         // The handler ran (not just the default signal death).
         const logged = `Shutting down (${signal})`;
-        for (let i = 0; i < 40 && !server.stderr().includes(logged); i++) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        assert.ok(server.stderr().includes(logged), server.stderr());
+        await waitUntil(`"${logged}" on stderr`, () => server.stderr(), {
+          until: (text) => text.includes(logged),
+        });
         assert.deepEqual(await waitGone(kernels, BOUND_MS), []);
         // A spare the pool was still starting exits too, once it is up.
         assert.deepEqual(

@@ -337,6 +337,8 @@ Deno.test("connect() retries until the peer listens", async (t) => {
       ...deadline(),
       retryDelayMs: 5,
     });
+    // A deliberate idle: the peer starts listening after connect() was
+    // refused (a loaded machine only makes the idle count fewer refusals).
     await new Promise((resolve) => setTimeout(resolve, 150));
     await using peer = serveOnce(Deno.listen({ hostname: "127.0.0.1", port }));
     await using dealer = await connecting;
@@ -352,6 +354,7 @@ Deno.test("connect() retries until the peer listens", async (t) => {
     try {
       const path = `${dir}/shell.sock`;
       const connecting = connect("DEALER", `ipc://${path}`, deadline());
+      // A deliberate idle, as above: the socket file appears later.
       await new Promise((resolve) => setTimeout(resolve, 100));
       await using peer = serveOnce(Deno.listen({ transport: "unix", path }));
       await using dealer = await connecting;
@@ -386,13 +389,15 @@ Deno.test("ZmtpSocket end of connection", async (t) => {
       await using peer = startZmtpPeer("ROUTER");
       const dealer = await connect("DEALER", peer.endpoint, deadline());
       const received: string[][] = [];
+      const first = Promise.withResolvers<void>();
       const loop = (async () => {
-        for await (const message of dealer) received.push(strs(message));
+        for await (const message of dealer) {
+          received.push(strs(message));
+          first.resolve();
+        }
       })();
       await (await peer.accepted).send(frames("one"));
-      while (received.length === 0) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      await first.promise;
       dealer.close();
       dealer.close(); // idempotent
       await loop;
@@ -535,6 +540,7 @@ class RawPeer {
   async handshake(type: string, asServer: boolean): Promise<void> {
     const greeting = encodeGreeting({ asServer });
     await this.conn.write(greeting.subarray(0, 11));
+    // A deliberate idle so the two pieces arrive as separate reads.
     await new Promise((resolve) => setTimeout(resolve, 10));
     await this.conn.write(greeting.subarray(11));
     await this.conn.write(
