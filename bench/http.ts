@@ -15,13 +15,8 @@ import {
   SERVER_ENTRY,
   SERVER_PERMISSIONS,
   startBenchServer,
-} from "./_bench_mcp.ts";
-import {
-  formatMs,
-  formatRatio,
-  summarize,
-  type Summary,
-} from "./_bench_report.ts";
+} from "./server.ts";
+import { formatMs, formatRatio, summarize, type Summary } from "./report.ts";
 
 /** What the section takes. */
 export interface HttpBenchOptions {

@@ -2,31 +2,31 @@
  * Benchmarks of ipython_mcp and the layers below it (`deno task bench`).
  *
  * ```sh
- * deno run --allow-all scripts/bench.ts [--quick] [--json PATH] [--only LIST]
+ * deno run --allow-all bench/main.ts [--quick] [--json PATH] [--only LIST]
  * ```
  *
  * Sections (names for `--only`, comma-separated):
- * 1. `startup` (`_bench_startup.ts`): server spawn to `initialize` and to
+ * 1. `startup` (`startup.ts`): server spawn to `initialize` and to
  *    the first `python_exec("1+1")` vs a bare kernel start; a fresh DENO_DIR.
  * 2. `mcp`: python_exec `1+1` round trip over MCP stdio, p50/p99.
  * 3. `kernel` and `transport`: the same round trip through
  *    `Kernel.execute` and through a bare ZMTP DEALER with pre-signed
  *    frames (reply only); ratios MCP/bare and kernel/bare.
- * 4. `kernels` (`_bench_kernels.ts`): python_reset cold vs warm spare, and
+ * 4. `kernels` (`kernels.ts`): python_reset cold vs warm spare, and
  *    8 kernels each sleeping 1 s at once vs one.
- * 6. `output` (`_bench_output.ts`): 10 MiB of stdout in one execution,
+ * 6. `output` (`output.ts`): 10 MiB of stdout in one execution,
  *    python_exec vs Kernel.execute, and the server's peak RSS.
  * 7. `rss`: server RSS after the first call and after 1000 calls.
- * `eval` (`_bench_eval.ts`): `coder eval` cost per task beyond a bare
+ * `eval` (`eval.ts`): `coder eval` cost per task beyond a bare
  *    kernel run (fake model answering at once), with and without the
  *    clean-room check, and jobs 2 / jobs 1 over 6 tasks sleeping 1 s.
- * `view` (`_bench_view.ts`): the notebook view's first render after a tool
+ * `view` (`view.ts`): the notebook view's first render after a tool
  *    result in headless Chromium vs the bare data call, and its HTML size.
  * `reference`: jupyter_client KernelManager start and execute round trip
  * (when importable), for ours/reference ratios.
  *
  * Per-message costs without processes (framing, signing, decoding) are
- * `Deno.bench` micro-benchmarks in `scripts/micro_bench.ts`
+ * `Deno.bench` micro-benchmarks in `bench/micro_bench.ts`
  * (`deno task bench:micro`).
  *
  * Prints one table (progress goes to stderr) and writes JSON to
@@ -46,18 +46,18 @@ import {
   type BareShell,
   kernelRoundTrip,
   openBareShell,
-} from "./_bench_layers.ts";
-import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
-import { benchKernels } from "./_bench_kernels.ts";
-import { benchOutput } from "./_bench_output.ts";
-import { benchStartup } from "./_bench_startup.ts";
-import { benchSandbox } from "./_bench_sandbox.ts";
-import { benchProxy } from "./_bench_proxy.ts";
-import { benchRemote } from "./_bench_remote.ts";
-import { benchHttp } from "./_bench_http.ts";
-import { benchEval } from "./_bench_eval.ts";
-import { benchView } from "./_bench_view.ts";
-import { findKernels, killPids, waitGone } from "./_bench_proc.ts";
+} from "./layers.ts";
+import { type BenchServer, startBenchServer } from "./server.ts";
+import { benchKernels } from "./kernels.ts";
+import { benchOutput } from "./output.ts";
+import { benchStartup } from "./startup.ts";
+import { benchSandbox } from "./sandbox.ts";
+import { benchProxy } from "./proxy.ts";
+import { benchRemote } from "./remote.ts";
+import { benchHttp } from "./http.ts";
+import { benchEval } from "./eval.ts";
+import { benchView } from "./view.ts";
+import { findKernels, killPids, waitGone } from "./proc.ts";
 import {
   type BenchSection,
   formatKiB,
@@ -69,10 +69,10 @@ import {
   type SectionRow,
   summarize,
   type Summary,
-} from "./_bench_report.ts";
+} from "./report.ts";
 
 /**
- * Plug-in sections: each is one `scripts/_bench_<name>.ts` exporting an
+ * Plug-in sections: each is one `bench/<name>.ts` exporting an
  * async `({ env, tmp, n, log }) => { data, ratios, rows }`; add one entry.
  */
 const PLUGINS: Readonly<Record<string, BenchSection>> = {
@@ -514,7 +514,7 @@ async function benchRoundTrips(
 async function benchReference(ctx: Context): Promise<void> {
   const python = ctx.env.BENCH_REFERENCE_PYTHON || "/usr/bin/python3";
   const script = fileURLToPath(
-    new URL("./_bench_reference.py", import.meta.url),
+    new URL("./reference.py", import.meta.url),
   );
   ctx.io.err(`bench: jupyter_client reference with ${python}`);
   let output: Deno.CommandOutput;

@@ -191,5 +191,5 @@ export interface SectionResult {
   rows: SectionRow[];
 }
 
-/** A plug-in bench section: `scripts/_bench_<name>.ts` exports one. */
+/** A plug-in bench section: `bench/<name>.ts` exports one. */
 export type BenchSection = (input: SectionInput) => Promise<SectionResult>;

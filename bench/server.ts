@@ -17,9 +17,9 @@ import {
   type ProcMemory,
   readMemory,
   waitGone,
-} from "./_bench_proc.ts";
+} from "./proc.ts";
 
-import { runFlags } from "./permissions.ts";
+import { runFlags } from "../scripts/permissions.ts";
 
 /** Path of the server entry file. */
 export const SERVER_ENTRY: string = fileURLToPath(

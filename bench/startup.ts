@@ -15,12 +15,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolvePython } from "../src/kernel/mod.ts";
 import { KERNEL_LAUNCH_ARGS } from "../src/kernel/launcher.ts";
-import { bareKernelStart } from "./_bench_layers.ts";
+import { bareKernelStart } from "./layers.ts";
 import {
   SERVER_ENTRY,
   SERVER_PERMISSIONS,
   startBenchServer,
-} from "./_bench_mcp.ts";
+} from "./server.ts";
 import { Client as Client2026 } from "@modelcontextprotocol/client";
 import { StdioClientTransport as Stdio2026 } from "@modelcontextprotocol/client/stdio";
 import {
@@ -29,7 +29,7 @@ import {
   median,
   type SectionInput,
   type SectionResult,
-} from "./_bench_report.ts";
+} from "./report.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 

@@ -10,14 +10,14 @@
  * @module
  */
 
-import { startBenchServer } from "./_bench_mcp.ts";
+import { startBenchServer } from "./server.ts";
 import {
   formatMs,
   formatRatio,
   type SectionInput,
   type SectionResult,
   summarize,
-} from "./_bench_report.ts";
+} from "./report.ts";
 import {
   CHROMIUM_PATH,
   launchChromium,

@@ -6,15 +6,15 @@ import {
   buildRows,
   parseBenchArgs,
   SECTIONS,
-} from "../../scripts/bench.ts";
+} from "../../bench/main.ts";
 import {
   formatMs,
   percentile,
   renderTable,
   summarize,
-} from "../../scripts/_bench_report.ts";
+} from "../../bench/report.ts";
 
-const BENCH = fileURLToPath(new URL("../../scripts/bench.ts", import.meta.url));
+const BENCH = fileURLToPath(new URL("../../bench/main.ts", import.meta.url));
 
 function emptyResults(): BenchResults {
   return {
@@ -140,7 +140,7 @@ Deno.test("buildRows()", async (t) => {
   });
 });
 
-Deno.test("scripts/bench.ts --quick --only transport", async (t) => {
+Deno.test("bench/main.ts --quick --only transport", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "bench_test_" });
   try {
     const jsonPath = join(dir, "results.json");
