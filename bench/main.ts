@@ -58,6 +58,7 @@ import { benchHttp } from "./http.ts";
 import { benchEval } from "./eval.ts";
 import { benchView } from "./view.ts";
 import { findKernels, killPids, waitGone } from "./proc.ts";
+import { timedOnePlusOne } from "./requests.ts";
 import {
   type BenchSection,
   formatKiB,
@@ -444,13 +445,8 @@ async function benchRoundTrips(
       runners.push({
         name: "mcp",
         async once() {
-          const t0 = performance.now();
-          const { json } = await srv.call("python_exec", { code: "1+1" });
-          const ms = performance.now() - t0;
+          const ms = await timedOnePlusOne(srv.client);
           mcpCalls++;
-          if (json.result !== "2") {
-            throw new Error(`python_exec("1+1") gave ${JSON.stringify(json)}`);
-          }
           return ms;
         },
       });

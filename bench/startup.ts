@@ -21,7 +21,6 @@ import {
   SERVER_PERMISSIONS,
   startBenchServer,
 } from "./server.ts";
-import { Client as Client2026 } from "@modelcontextprotocol/client";
 import { StdioClientTransport as Stdio2026 } from "@modelcontextprotocol/client/stdio";
 import {
   formatMs,
@@ -30,6 +29,7 @@ import {
   type SectionInput,
   type SectionResult,
 } from "./report.ts";
+import { callTool, createClient, pythonExec } from "./requests.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -121,17 +121,12 @@ async function autoModeStart(
     cwd,
     stderr: "ignore",
   });
-  const client = new Client2026({ name: "bench-auto", version: "0" }, {
-    versionNegotiation: { mode: "auto" },
-  });
+  const client = createClient("auto");
   try {
     await client.connect(transport);
-    const result = await client.callTool({
-      name: "python_exec",
-      arguments: { code: "1+1" },
-    }) as { structuredContent?: { result?: string } };
-    if (result.structuredContent?.result !== "2") {
-      throw new Error(`1+1 gave ${JSON.stringify(result)}`);
+    const { json } = await callTool(client, pythonExec("1+1"));
+    if (json.result !== "2") {
+      throw new Error(`1+1 gave ${JSON.stringify(json)}`);
     }
     return {
       firstResultMs: performance.now() - t0,

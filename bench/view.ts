@@ -11,6 +11,7 @@
  */
 
 import { startBenchServer } from "./server.ts";
+import { callTool, toolCall } from "./requests.ts";
 import {
   formatMs,
   formatRatio,
@@ -91,10 +92,10 @@ export async function benchView(options: SectionInput): Promise<SectionResult> {
       render.push(performance.now() - started);
       await host.page.close();
       const t0 = performance.now();
-      await server.client.callTool({
-        name: "notebook_view",
-        arguments: { kernel_id: kernelId },
-      });
+      await callTool(
+        server.client,
+        toolCall("notebook_view", { kernel_id: kernelId }),
+      );
       call.push(performance.now() - t0);
     }
     const data = {
