@@ -3,34 +3,25 @@
  *
  * ```sh
  * deno run --allow-all bench/main.ts [--quick] [--json PATH] [--only LIST]
+ *   [--write-docs | --no-docs] [--docs PATH]
  * ```
  *
- * Sections (names for `--only`, comma-separated):
- * 1. `startup` (`startup.ts`): server spawn to `initialize` and to
- *    the first `python_exec("1+1")` vs a bare kernel start; a fresh DENO_DIR.
- * 2. `mcp`: python_exec `1+1` round trip over MCP stdio, p50/p99.
- * 3. `kernel` and `transport`: the same round trip through
- *    `Kernel.execute` and through a bare ZMTP DEALER with pre-signed
- *    frames (reply only); ratios MCP/bare and kernel/bare.
- * 4. `kernels` (`kernels.ts`): python_reset cold vs warm spare, and
- *    8 kernels each sleeping 1 s at once vs one.
- * 6. `output` (`output.ts`): 10 MiB of stdout in one execution,
- *    python_exec vs Kernel.execute, and the server's peak RSS.
- * 7. `rss`: server RSS after the first call and after 1000 calls.
- * `eval` (`eval.ts`): `coder eval` cost per task beyond a bare
- *    kernel run (fake model answering at once), with and without the
- *    clean-room check, and jobs 2 / jobs 1 over 6 tasks sleeping 1 s.
- * `view` (`view.ts`): the notebook view's first render after a tool
- *    result in headless Chromium vs the bare data call, and its HTML size.
- * `reference`: jupyter_client KernelManager start and execute round trip
- * (when importable), for ours/reference ratios.
+ * Sections (names for `--only`, comma-separated) are listed with what each
+ * measures in `sections.ts`; the round-trip layers (`transport`, `kernel`,
+ * `mcp`, `rss`) and `reference` live here, every other section is one
+ * `bench/<name>.ts` registered in `PLUGINS`. Every request a section sends
+ * is built by `requests.ts`.
  *
  * Per-message costs without processes (framing, signing, decoding) are
  * `Deno.bench` micro-benchmarks in `bench/micro_bench.ts`
  * (`deno task bench:micro`).
  *
  * Prints one table (progress goes to stderr) and writes JSON to
- * `bench-results.json` at the repository root or `--json PATH`. Every
+ * `bench-results.json` at the repository root or `--json PATH`. A full run
+ * of every section (no `--quick`, no `--only`) also writes
+ * docs/performance.md, generated whole by `performance_page.ts` from
+ * `performance_template.md`; `--write-docs` writes it after a partial run
+ * (sections not run are marked so), `--no-docs` never. Every
  * process started is tagged with a run marker in its environment; the run
  * ends by checking that no kernel carrying it is left (and killing any).
  *
@@ -59,6 +50,8 @@ import { benchEval } from "./eval.ts";
 import { benchView } from "./view.ts";
 import { findKernels, killPids, waitGone } from "./proc.ts";
 import { timedOnePlusOne } from "./requests.ts";
+import { type Section, SECTIONS } from "./sections.ts";
+import { renderPerformancePage } from "./performance_page.ts";
 import {
   type BenchSection,
   formatKiB,
@@ -88,38 +81,24 @@ const PLUGINS: Readonly<Record<string, BenchSection>> = {
   view: benchView,
 };
 
-/** Section names, in the order they run. */
-export const SECTIONS = [
-  "reference",
-  "transport",
-  "kernel",
-  "mcp",
-  "rss",
-  "startup",
-  "kernels",
-  "output",
-  "sandbox",
-  "proxy",
-  "remote",
-  "http",
-  "eval",
-  "view",
-] as const;
-
-/** One section name. */
-export type Section = typeof SECTIONS[number];
+export { type Section, SECTIONS } from "./sections.ts";
 
 /** Help text of the script. */
 export const HELP_TEXT =
   `bench: latency, start-up and memory of ipython_mcp and the layers below it.
 
 Usage:
-  deno task bench [--quick] [--json PATH] [--only LIST]
+  deno task bench [--quick] [--json PATH] [--only LIST] [--write-docs | --no-docs] [--docs PATH]
 
 Options:
   --quick        Fewer iterations (100 round trips instead of 1000, fewer repeats).
   --json PATH    Where the JSON results go (default: bench-results.json at the repo root).
   --only LIST    Comma-separated sections: ${SECTIONS.join(", ")}.
+  --write-docs   Write the performance page even for a --quick or --only run
+                 (a full run of every section writes it by default).
+  --no-docs      Do not write the performance page.
+  --docs PATH    Where the performance page goes (default: docs/performance.md
+                 at the repo root); implies --write-docs.
   -h, --help     Show this help.
 
 Environment: CODER_PYTHON picks the kernel interpreter (as for ipython_mcp);
@@ -175,6 +154,13 @@ export interface BenchArgs {
   json?: string;
   /** Sections to run. */
   only: Section[];
+  /**
+   * Whether to write the performance page: true for a full run of every
+   * section, `--write-docs` or `--docs PATH`; false with `--no-docs`.
+   */
+  writeDocs: boolean;
+  /** `--docs PATH` (unresolved). */
+  docs?: string;
   /** `--help`. */
   help: boolean;
 }
@@ -193,6 +179,9 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       quick: { type: "boolean", default: false },
       json: { type: "string" },
       only: { type: "string" },
+      "write-docs": { type: "boolean", default: false },
+      "no-docs": { type: "boolean", default: false },
+      docs: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -213,10 +202,21 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     }
     only = SECTIONS.filter((s) => names.includes(s));
   }
+  if (
+    values["no-docs"] && (values["write-docs"] || values.docs !== undefined)
+  ) {
+    throw new TypeError(
+      "--no-docs cannot be combined with --write-docs or --docs",
+    );
+  }
+  const full = !values.quick && values.only === undefined;
   return {
     quick: values.quick,
     ...(values.json !== undefined ? { json: values.json } : {}),
     only,
+    writeDocs: !values["no-docs"] &&
+      (full || values["write-docs"] || values.docs !== undefined),
+    ...(values.docs !== undefined ? { docs: values.docs } : {}),
     help: values.help,
   };
 }
@@ -231,6 +231,7 @@ export interface BenchResults {
     deno: string;
     os: string;
     cpus: number;
+    cpuModel?: string;
     loadavg: string;
     python?: string;
     wallSeconds?: number;
@@ -621,7 +622,7 @@ export function buildRows(results: BenchResults): Row[] {
   if (results.mcp) {
     const m = results.mcp;
     latencyRows(
-      "2",
+      "mcp",
       "MCP python_exec 1+1",
       m,
       ref?.replyAndIdle.p50 ?? NaN,
@@ -633,7 +634,7 @@ export function buildRows(results: BenchResults): Row[] {
     const start = median(k.startMs);
     r.kernel_start_vs_ref = start / refStart;
     rows.push({
-      section: "3",
+      section: "kernel",
       what: `kernel layer: startKernel (median of ${k.startMs.length})`,
       value: formatMs(start),
       ...(vsRef(start, refStart, "ref")
@@ -641,12 +642,12 @@ export function buildRows(results: BenchResults): Row[] {
         : {}),
     });
     rows.push({
-      section: "3",
+      section: "kernel",
       what: "  bare ipykernel process: spawn -> shell port accepts",
       value: formatMs(median(k.bareBindMs)),
     });
     rows.push({
-      section: "3",
+      section: "kernel",
       what: "  bare ipykernel process: spawn -> kernel_info_reply",
       value: formatMs(median(k.bareKernelInfoMs)),
       compare: start >= median(k.bareKernelInfoMs)
@@ -656,12 +657,12 @@ export function buildRows(results: BenchResults): Row[] {
         } faster (skips debugpy, jedi)`,
     });
     rows.push({
-      section: "3",
+      section: "kernel",
       what: "kernel layer: resolvePython (once per registry)",
       value: formatMs(k.resolvePythonMs),
     });
     latencyRows(
-      "3",
+      "kernel",
       "kernel layer: Kernel.execute 1+1",
       k.roundTrip,
       ref?.replyAndIdle.p50 ?? NaN,
@@ -671,7 +672,7 @@ export function buildRows(results: BenchResults): Row[] {
   if (results.transport) {
     const t = results.transport;
     latencyRows(
-      "3",
+      "transport",
       "bare transport: execute_request->reply",
       t,
       ref?.reply.p50 ?? NaN,
@@ -681,7 +682,7 @@ export function buildRows(results: BenchResults): Row[] {
   if (results.kernel && results.transport) {
     r.kernel_over_bare_p50 = results.kernel.roundTrip.p50 / bare;
     rows.push({
-      section: "3",
+      section: "kernel",
       what: "ratio kernel/bare (p50)",
       value: formatRatio(r.kernel_over_bare_p50),
     });
@@ -689,7 +690,7 @@ export function buildRows(results: BenchResults): Row[] {
   if (results.mcp && results.transport) {
     r.mcp_over_bare_p50 = results.mcp.p50 / bare;
     rows.push({
-      section: "3",
+      section: "mcp",
       what: "ratio MCP/bare (p50)",
       value: formatRatio(r.mcp_over_bare_p50),
       target: target(
@@ -704,7 +705,7 @@ export function buildRows(results: BenchResults): Row[] {
   if (results.mcp && results.kernel) {
     r.mcp_over_kernel_p50 = results.mcp.p50 / results.kernel.roundTrip.p50;
     rows.push({
-      section: "3",
+      section: "mcp",
       what: "ratio MCP/kernel (p50)",
       value: formatRatio(r.mcp_over_kernel_p50),
     });
@@ -713,12 +714,12 @@ export function buildRows(results: BenchResults): Row[] {
   if (results.rss) {
     const s = results.rss;
     rows.push({
-      section: "7",
+      section: "rss",
       what: "server RSS idle after first call",
       value: formatKiB(s.idleKiB),
     });
     rows.push({
-      section: "7",
+      section: "rss",
       what: `server RSS after ${s.calls} calls`,
       value: formatKiB(s.afterKiB),
     });
@@ -726,7 +727,7 @@ export function buildRows(results: BenchResults): Row[] {
     const last = s.trace.at(-1);
     if (mid && last && last.calls > mid.calls) {
       rows.push({
-        section: "7",
+        section: "rss",
         what: `RSS slope, calls ${mid.calls}..${last.calls}`,
         value: `${
           ((last.rssKiB - mid.rssKiB) / (last.calls - mid.calls)).toFixed(1)
@@ -734,7 +735,7 @@ export function buildRows(results: BenchResults): Row[] {
       });
     }
     rows.push({
-      section: "7",
+      section: "rss",
       what: "RSS growth",
       value: `${s.growthPercent.toFixed(1)} %`,
       target: target(
@@ -750,7 +751,7 @@ export function buildRows(results: BenchResults): Row[] {
   if (results.reference) {
     if (!results.reference.available) {
       rows.push({
-        section: "ref",
+        section: "reference",
         what: "jupyter_client reference",
         value: "skipped",
         compare: results.reference.reason,
@@ -758,18 +759,18 @@ export function buildRows(results: BenchResults): Row[] {
     } else {
       const x = results.reference;
       rows.push({
-        section: "ref",
+        section: "reference",
         what:
           `jupyter_client ${x.jupyterClient}: KernelManager start + wait_for_ready`,
         value: formatMs(refStart),
       });
       rows.push({
-        section: "ref",
+        section: "reference",
         what: `jupyter_client execute 1+1 -> reply p50 / p99 (n=${x.reply.n})`,
         value: `${formatMs(x.reply.p50)} / ${formatMs(x.reply.p99)}`,
       });
       rows.push({
-        section: "ref",
+        section: "reference",
         what: "jupyter_client execute 1+1 -> reply + idle p50 / p99",
         value: `${formatMs(x.replyAndIdle.p50)} / ${
           formatMs(x.replyAndIdle.p99)
@@ -807,6 +808,28 @@ export function buildRows(results: BenchResults): Row[] {
     });
   }
   return rows;
+}
+
+/** The page as `deno fmt` leaves it, so `deno fmt --check` stays clean. */
+async function formatMarkdown(text: string): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext", "md", "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const out = await child.output();
+  if (!out.success) {
+    throw new Error(
+      `deno fmt refused the performance page: ${
+        new TextDecoder().decode(out.stderr).trim()
+      }`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
 }
 
 function consoleIo(): BenchIo {
@@ -869,6 +892,10 @@ export async function main(
       deno: Deno.version.deno,
       os: `${Deno.build.os} ${Deno.build.arch}`,
       cpus: navigator.hardwareConcurrency,
+      cpuModel: await Deno.readTextFile("/proc/cpuinfo").then(
+        (t) => /^model name\s*:\s*(.+)$/m.exec(t)?.[1]?.trim() ?? "n/a",
+        () => "n/a",
+      ),
       loadavg: await Deno.readTextFile("/proc/loadavg").then(
         (t) => t.split(" ").slice(0, 3).join(" "),
         () => "n/a",
@@ -958,6 +985,14 @@ export async function main(
   );
   await Deno.writeTextFile(jsonPath, JSON.stringify(results, null, 2) + "\n");
   io.out(`results written to ${jsonPath}`);
+  if (options.writeDocs) {
+    const docsPath = options.docs === undefined
+      ? join(root, "docs", "performance.md")
+      : resolve(io.cwd, options.docs);
+    const page = await formatMarkdown(renderPerformancePage(results, rows));
+    await Deno.writeTextFile(docsPath, page);
+    io.out(`performance page written to ${docsPath}`);
+  }
   const failed = Object.keys(results.errors).length > 0 ||
     results.leftoverPids.length > 0;
   return failed ? 1 : 0;

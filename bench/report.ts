@@ -103,7 +103,7 @@ export function formatKiB(kib: number): string {
 
 /** One line of the printed table. */
 export interface Row {
-  /** Section number (1-7) or "ref". */
+  /** Section name (see `sections.ts`), or "!" for a failed section. */
   section: string;
   /** What was measured. */
   what: string;
