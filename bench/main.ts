@@ -99,6 +99,8 @@ Options:
   --no-docs      Do not write the performance page.
   --docs PATH    Where the performance page goes (default: docs/performance.md
                  at the repo root); implies --write-docs.
+  --render JSON  Measure nothing: write the performance page from the results
+                 of an earlier run (its --json file).
   -h, --help     Show this help.
 
 Environment: CODER_PYTHON picks the kernel interpreter (as for ipython_mcp);
@@ -161,6 +163,8 @@ export interface BenchArgs {
   writeDocs: boolean;
   /** `--docs PATH` (unresolved). */
   docs?: string;
+  /** `--render JSON` (unresolved): the page from an earlier run's results. */
+  render?: string;
   /** `--help`. */
   help: boolean;
 }
@@ -182,6 +186,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       "write-docs": { type: "boolean", default: false },
       "no-docs": { type: "boolean", default: false },
       docs: { type: "string" },
+      render: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -209,6 +214,14 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       "--no-docs cannot be combined with --write-docs or --docs",
     );
   }
+  if (
+    values.render !== undefined &&
+    (values.quick || values.only !== undefined || values["no-docs"])
+  ) {
+    throw new TypeError(
+      "--render measures nothing; it takes no --quick, --only or --no-docs",
+    );
+  }
   const full = !values.quick && values.only === undefined;
   return {
     quick: values.quick,
@@ -217,6 +230,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     writeDocs: !values["no-docs"] &&
       (full || values["write-docs"] || values.docs !== undefined),
     ...(values.docs !== undefined ? { docs: values.docs } : {}),
+    ...(values.render !== undefined ? { render: values.render } : {}),
     help: values.help,
   };
 }
@@ -832,6 +846,36 @@ async function formatMarkdown(text: string): Promise<string> {
   return new TextDecoder().decode(out.stdout);
 }
 
+async function renderOnly(
+  jsonPath: string,
+  docsPath: string,
+  io: BenchIo,
+): Promise<number> {
+  let results: BenchResults;
+  try {
+    results = JSON.parse(await Deno.readTextFile(jsonPath));
+  } catch (error) {
+    io.err(
+      `bench: cannot read the results "${jsonPath}": ${
+        (error as Error).message
+      }`,
+    );
+    return 1;
+  }
+  if (typeof results?.meta?.date !== "string" || !results.sectionRows) {
+    io.err(`bench: "${jsonPath}" is not the JSON output of a bench run`);
+    return 1;
+  }
+  // buildRows fills these in again.
+  results.targets = [];
+  const page = await formatMarkdown(
+    renderPerformancePage(results, buildRows(results)),
+  );
+  await Deno.writeTextFile(docsPath, page);
+  io.out(`performance page written to ${docsPath} from ${jsonPath}`);
+  return 0;
+}
+
 function consoleIo(): BenchIo {
   return {
     // deno-lint-ignore no-console
@@ -872,6 +916,12 @@ export async function main(
     return 0;
   }
   const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  const docsPath = options.docs === undefined
+    ? join(root, "docs", "performance.md")
+    : resolve(io.cwd, options.docs);
+  if (options.render !== undefined) {
+    return await renderOnly(resolve(io.cwd, options.render), docsPath, io);
+  }
   const jsonPath = options.json === undefined
     ? join(root, "bench-results.json")
     : resolve(io.cwd, options.json);
@@ -986,9 +1036,6 @@ export async function main(
   await Deno.writeTextFile(jsonPath, JSON.stringify(results, null, 2) + "\n");
   io.out(`results written to ${jsonPath}`);
   if (options.writeDocs) {
-    const docsPath = options.docs === undefined
-      ? join(root, "docs", "performance.md")
-      : resolve(io.cwd, options.docs);
     const page = await formatMarkdown(renderPerformancePage(results, rows));
     await Deno.writeTextFile(docsPath, page);
     io.out(`performance page written to ${docsPath}`);

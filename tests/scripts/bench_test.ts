@@ -13,6 +13,11 @@ import {
   renderTable,
   summarize,
 } from "../../bench/report.ts";
+import {
+  GENERATED_MARKER,
+  parseGoal,
+  renderPerformancePage,
+} from "../../bench/performance_page.ts";
 
 const BENCH = fileURLToPath(new URL("../../bench/main.ts", import.meta.url));
 
@@ -41,11 +46,34 @@ function summaryOf(p50: number): ReturnType<typeof summarize> {
 }
 
 Deno.test("parseBenchArgs()", async (t) => {
-  await t.step("defaults to every section, full counts", () => {
-    assert.deepEqual(parseBenchArgs([]), {
-      quick: false,
-      only: [...SECTIONS],
-      help: false,
+  await t.step(
+    "defaults to every section, full counts, the page written",
+    () => {
+      assert.deepEqual(parseBenchArgs([]), {
+        quick: false,
+        only: [...SECTIONS],
+        writeDocs: true,
+        help: false,
+      });
+    },
+  );
+  await t.step("writes the page after a partial run only when asked", () => {
+    assert.equal(parseBenchArgs(["--quick"]).writeDocs, false);
+    assert.equal(parseBenchArgs(["--only", "mcp"]).writeDocs, false);
+    assert.equal(parseBenchArgs(["--quick", "--write-docs"]).writeDocs, true);
+    const docs = parseBenchArgs(["--only", "mcp", "--docs", "x.md"]);
+    assert.equal(docs.writeDocs, true);
+    assert.equal(docs.docs, "x.md");
+    assert.equal(parseBenchArgs(["--no-docs"]).writeDocs, false);
+  });
+  await t.step("refuses contradictory page flags", () => {
+    assert.throws(() => parseBenchArgs(["--no-docs", "--write-docs"]), {
+      name: "TypeError",
+      message: /--no-docs/,
+    });
+    assert.throws(() => parseBenchArgs(["--render", "r.json", "--quick"]), {
+      name: "TypeError",
+      message: /--render/,
     });
   });
   await t.step("keeps --only sections in run order", () => {
@@ -110,7 +138,8 @@ Deno.test("buildRows()", async (t) => {
       "RSS growth < 10% after 1000 calls": true,
     });
     const table = renderTable(rows).join("\n");
-    assert.match(table, /ratio MCP\/bare \(p50\)\s+2\.00x\s+MISS/);
+    assert.match(table, /mcp\s+ratio MCP\/bare \(p50\)\s+2\.00x\s+MISS/);
+    assert.match(table, /rss\s+RSS growth\s+5\.0 %/);
   });
   await t.step("adds plug-in sections' rows under their names", () => {
     const results: BenchResults = {
@@ -140,10 +169,98 @@ Deno.test("buildRows()", async (t) => {
   });
 });
 
+Deno.test("parseGoal()", () => {
+  const cases: [string, { goal: string; pass?: boolean }][] = [
+    ["<= 1.15x: pass", { goal: "<= 1.15x", pass: true }],
+    ["PASS (<= 1.5x)", { goal: "<= 1.5x", pass: true }],
+    ["<= 1.2x MISS", { goal: "<= 1.2x", pass: false }],
+    ["<= 1.5x local: PASS", { goal: "<= 1.5x local", pass: true }],
+    ["< 10 %: miss", { goal: "< 10 %", pass: false }],
+    ["(no SPEC target)", { goal: "(no SPEC target)" }],
+  ];
+  for (const [text, expected] of cases) {
+    assert.deepEqual(parseGoal(text), expected, text);
+  }
+});
+
+Deno.test("renderPerformancePage()", async (t) => {
+  const results: BenchResults = {
+    ...emptyResults(),
+    meta: {
+      ...emptyResults().meta,
+      quick: false,
+      sections: ["transport", "mcp", "startup", "http"],
+      cpuModel: "Test CPU",
+      wallSeconds: 42,
+    },
+    mcp: summaryOf(12),
+    transport: summaryOf(6),
+    sectionRows: {
+      startup: [{
+        measurement: "spawn -> first result",
+        value: "700 ms",
+        compare: "1.10x of a | bare start",
+        target: "<= 1.15x: pass",
+      }],
+    },
+    errors: { http: "ipython_mcp --http did not start\nmore" },
+  };
+  const page = renderPerformancePage(results, buildRows(results));
+  await t.step("starts with the generated marker", () => {
+    assert.equal(page.split("\n")[0], GENERATED_MARKER);
+  });
+  await t.step("lists every section, marking those not run", () => {
+    for (const section of SECTIONS) {
+      assert.match(page, new RegExp(`^### ${section}$`, "m"));
+    }
+    const rss = page.slice(
+      page.indexOf("### rss"),
+      page.indexOf("### startup"),
+    );
+    assert.match(rss, /Not measured in this run\./);
+  });
+  await t.step("puts every goal with its verdict in the goals table", () => {
+    const goals = page.slice(
+      page.indexOf("## Goals"),
+      page.indexOf("## Sections"),
+    );
+    assert.match(
+      goals,
+      /\| mcp \| ratio MCP\/bare \(p50\) \| 2\.00x \|.*\| <= 1\.5x \| \*\*miss\*\* \|/,
+    );
+    assert.match(
+      goals,
+      /\| startup \| spawn -> first result \| 700 ms \| 1\.10x of a \\\| bare start \| <= 1\.15x \| pass \|/,
+    );
+  });
+  await t.step("names the machine and the run", () => {
+    assert.match(page, /2 cores \(Test CPU\)/);
+    assert.match(page, /Deno 2\.9\.6/);
+    assert.match(
+      page,
+      /full \(n=1000\), sections transport, mcp, startup, http/,
+    );
+  });
+  await t.step("says which section failed and why", () => {
+    const http = page.slice(page.indexOf("### http"), page.indexOf("### eval"));
+    assert.match(
+      http,
+      /failed in this run: ipython_mcp --http did not start more/,
+    );
+  });
+  await t.step("refuses a template without its placeholders", () => {
+    assert.throws(
+      () => renderPerformancePage(results, [], "# Performance\n"),
+      /bench:run/,
+    );
+  });
+});
+
 Deno.test("bench/main.ts --quick --only transport", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "bench_test_" });
   try {
     const jsonPath = join(dir, "results.json");
+    const docsPath = join(dir, "performance.md");
     const output = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -154,6 +271,8 @@ Deno.test("bench/main.ts --quick --only transport", async (t) => {
         "transport",
         "--json",
         jsonPath,
+        "--docs",
+        docsPath,
       ],
       env: { NO_COLOR: "1" },
       stdin: "null",
@@ -179,6 +298,21 @@ Deno.test("bench/main.ts --quick --only transport", async (t) => {
       assert.equal(results.mcp, undefined);
       assert.deepEqual(results.errors, {});
       assert.deepEqual(results.leftoverPids, []);
+    });
+    await t.step("writes the page, already as deno fmt leaves it", async () => {
+      const page = await Deno.readTextFile(docsPath);
+      assert.equal(page.split("\n")[0], GENERATED_MARKER);
+      assert.match(page, /`--quick` \(n=100\), sections transport/);
+      assert.match(
+        page,
+        /bare transport: execute_request->reply p50 \(n=100\)/,
+      );
+      const fmt = await new Deno.Command(Deno.execPath(), {
+        args: ["fmt", "--check", docsPath],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.ok(fmt.success, new TextDecoder().decode(fmt.stderr));
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
