@@ -328,6 +328,28 @@ export interface CallToolOptions {
 }
 
 /**
+ * Calls a tool through a client of either SDK line, without parsing the
+ * answer (for tools whose text is not JSON, e.g. `notebook_view`).
+ *
+ * @param client A connected client.
+ * @param call The call.
+ * @param options Timeout.
+ * @returns The raw result.
+ * @throws {Error} When the request fails.
+ */
+export async function callToolRaw(
+  client: McpClient,
+  call: ToolCall,
+  options: CallToolOptions = {},
+): Promise<CallToolResult> {
+  const timeout = options.timeoutMs ?? 60_000;
+  const result = client instanceof Client2026
+    ? await client.callTool(call, { timeout })
+    : await client.callTool(call, undefined, { timeout });
+  return result as CallToolResult;
+}
+
+/**
  * Calls a tool through a client of either SDK line and parses the answer.
  *
  * @param client A connected client.
@@ -342,11 +364,7 @@ export async function callTool(
   call: ToolCall,
   options: CallToolOptions = {},
 ): Promise<ToolAnswer> {
-  const timeout = options.timeoutMs ?? 60_000;
-  const result = client instanceof Client2026
-    ? await client.callTool(call, { timeout })
-    : await client.callTool(call, undefined, { timeout });
-  return parseToolAnswer(call.name, result as CallToolResult);
+  return parseToolAnswer(call.name, await callToolRaw(client, call, options));
 }
 
 /**

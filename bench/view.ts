@@ -11,7 +11,7 @@
  */
 
 import { startBenchServer } from "./server.ts";
-import { callTool, toolCall } from "./requests.ts";
+import { callToolRaw, toolCall } from "./requests.ts";
 import {
   formatMs,
   formatRatio,
@@ -92,7 +92,7 @@ export async function benchView(options: SectionInput): Promise<SectionResult> {
       render.push(performance.now() - started);
       await host.page.close();
       const t0 = performance.now();
-      await callTool(
+      await callToolRaw(
         server.client,
         toolCall("notebook_view", { kernel_id: kernelId }),
       );

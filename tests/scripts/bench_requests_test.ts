@@ -14,6 +14,7 @@ import {
   type JsonRpcMessage,
   jupyterRequest,
   openingRequest,
+  parseToolAnswer,
   pythonExec,
   signedFrames,
   timedOnePlusOne,
@@ -54,6 +55,29 @@ Deno.test("bench requests: Jupyter messages", async (t) => {
     assert.equal(parsed.channel, "shell");
     assert.deepEqual(parsed.buffers, []);
     assert.equal(parsed.header.msg_type, "execute_request");
+  });
+});
+
+Deno.test("bench requests: parseToolAnswer()", async (t) => {
+  await t.step("reads the JSON of the first text item", () => {
+    const { json } = parseToolAnswer("python_exec", {
+      content: [{ type: "text", text: '{"result":"2"}' }],
+      structuredContent: { result: "other" },
+    });
+    assert.deepEqual(json, { result: "2" });
+  });
+  await t.step("falls back to structured content", () => {
+    const { json } = parseToolAnswer("python_exec", {
+      content: [],
+      structuredContent: { result: "2" },
+    });
+    assert.deepEqual(json, { result: "2" });
+  });
+  await t.step("names the tool when there is nothing to parse", () => {
+    assert.throws(
+      () => parseToolAnswer("notebook_view", { content: [] }),
+      /^Error: notebook_view: no text item/,
+    );
   });
 });
 
