@@ -247,6 +247,8 @@ export interface BenchResults {
     cpus: number;
     cpuModel?: string;
     loadavg: string;
+    /** Load average when the run ended (a busy shared machine shows here). */
+    loadavgEnd?: string;
     python?: string;
     wallSeconds?: number;
   };
@@ -824,6 +826,14 @@ export function buildRows(results: BenchResults): Row[] {
   return rows;
 }
 
+/** The 1, 5 and 15 minute load averages ("n/a" off Linux). */
+async function readLoadavg(): Promise<string> {
+  return await Deno.readTextFile("/proc/loadavg").then(
+    (t) => t.split(" ").slice(0, 3).join(" "),
+    () => "n/a",
+  );
+}
+
 /** The page as `deno fmt` leaves it, so `deno fmt --check` stays clean. */
 async function formatMarkdown(text: string): Promise<string> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -946,10 +956,7 @@ export async function main(
         (t) => /^model name\s*:\s*(.+)$/m.exec(t)?.[1]?.trim() ?? "n/a",
         () => "n/a",
       ),
-      loadavg: await Deno.readTextFile("/proc/loadavg").then(
-        (t) => t.split(" ").slice(0, 3).join(" "),
-        () => "n/a",
-      ),
+      loadavg: await readLoadavg(),
     },
     sections: {},
     sectionRows: {},
@@ -1017,6 +1024,7 @@ export async function main(
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
   results.meta.wallSeconds = (performance.now() - started) / 1000;
+  results.meta.loadavgEnd = await readLoadavg();
   const rows = buildRows(results);
   io.out(
     `ipython_mcp benchmark (${

@@ -34,6 +34,7 @@ export interface PageResults {
     cpus: number;
     cpuModel?: string;
     loadavg: string;
+    loadavgEnd?: string;
     python?: string;
     wallSeconds?: number;
   };
@@ -104,7 +105,9 @@ function runBlock(results: PageResults): string {
     }.`,
     `- Machine: ${m.cpus} cores${
       m.cpuModel && m.cpuModel !== "n/a" ? ` (${m.cpuModel})` : ""
-    }, ${m.os}, load average at the start ${m.loadavg}.`,
+    }, ${m.os}, load average at the start ${m.loadavg}${
+      m.loadavgEnd ? `, at the end ${m.loadavgEnd}` : ""
+    } (on a busy machine the ratios hold better than absolute times).`,
     `- Deno ${m.deno}${m.python ? `; kernel interpreter ${m.python}` : ""}${
       referenceText(results)
     }.`,

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import {
   type BenchResults,
   buildRows,
+  main,
   parseBenchArgs,
   SECTIONS,
 } from "../../bench/main.ts";
@@ -314,6 +315,32 @@ Deno.test("bench/main.ts --quick --only transport", async (t) => {
       }).output();
       assert.ok(fmt.success, new TextDecoder().decode(fmt.stderr));
     });
+    await t.step(
+      "--render writes the same page again from the JSON",
+      async () => {
+        const again = join(dir, "again.md");
+        const lines: string[] = [];
+        const io = {
+          out: (line: string) => lines.push(line),
+          err: (line: string) => lines.push(line),
+          env: {},
+          cwd: dir,
+        };
+        assert.equal(
+          await main(["--render", jsonPath, "--docs", again], io),
+          0,
+        );
+        assert.equal(
+          await Deno.readTextFile(again),
+          await Deno.readTextFile(docsPath),
+        );
+        assert.equal(
+          await main(["--render", join(dir, "missing.json")], io),
+          1,
+        );
+        assert.match(lines.join("\n"), /cannot read the results/);
+      },
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
