@@ -44,11 +44,10 @@ export function presignExecuteRequests(
   const session = crypto.randomUUID();
   const requests: SignedRequest[] = [];
   for (let i = 0; i < count; i++) {
-    const message = jupyterRequest(
-      "execute_request",
-      executeContent(code),
+    const message = jupyterRequest("execute_request", {
       session,
-    );
+      content: executeContent(code),
+    });
     requests.push({
       frames: signedFrames(message, key),
       msgId: message.header.msg_id,
@@ -220,7 +219,7 @@ export async function bareKernelStart(
     const bindMs = performance.now() - t0;
     await socket.send(
       signedFrames(
-        jupyterRequest("kernel_info_request", {}, crypto.randomUUID()),
+        jupyterRequest("kernel_info_request", { session: crypto.randomUUID() }),
         key,
       ),
     );

@@ -136,13 +136,19 @@ function errorOf(results: PageResults, section: Section): string | undefined {
   return undefined;
 }
 
+/** Options of {@linkcode renderPerformancePage}. */
+export interface RenderPageOptions {
+  /** The template (default `performance_template.md`). */
+  template?: string;
+}
+
 /**
  * Renders the page.
  *
  * @param results The run's results.
  * @param rows The run's table rows (`buildRows`), each labelled with its
  *   section's name.
- * @param pageTemplate The hand-written parts (default
+ * @param options `template`: the hand-written parts (default
  *   `performance_template.md`), with each of {@linkcode PLACEHOLDERS} once.
  * @returns The Markdown page (not yet through `deno fmt`).
  * @throws {Error} When the template lacks a placeholder.
@@ -150,8 +156,9 @@ function errorOf(results: PageResults, section: Section): string | undefined {
 export function renderPerformancePage(
   results: PageResults,
   rows: readonly Row[],
-  pageTemplate: string = template,
+  options: RenderPageOptions = {},
 ): string {
+  const pageTemplate = options.template ?? template;
   for (const placeholder of PLACEHOLDERS) {
     if (!pageTemplate.includes(placeholder)) {
       throw new Error(`The performance template lacks "${placeholder}"`);

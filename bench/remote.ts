@@ -104,11 +104,10 @@ async function denoWebSocketSeries(
     let onMessage: (msg: Incoming) => void = () => {};
     ws.onmessage = (event) => onMessage(JSON.parse(event.data));
     const one = () => {
-      const message = jupyterRequest(
-        "execute_request",
-        executeContent("1+1"),
+      const message = jupyterRequest("execute_request", {
         session,
-      );
+        content: executeContent("1+1"),
+      });
       const msgId = message.header.msg_id;
       let reply = false, idle = false;
       const done = new Promise<void>((resolve) => {

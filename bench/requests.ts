@@ -49,31 +49,37 @@ export interface JupyterMessage {
   content: Record<string, unknown>;
 }
 
+/** Options of {@linkcode jupyterRequest}. */
+export interface JupyterRequestOptions {
+  /** The client session id (one per connection). */
+  session: string;
+  /** The content (default `{}`, as for `kernel_info_request`). */
+  content?: Record<string, unknown>;
+}
+
 /**
  * Builds a Jupyter request message.
  *
  * @param msgType e.g. `execute_request`, `kernel_info_request`.
- * @param content The content (`{}` for `kernel_info_request`).
- * @param session The client session id (one per connection).
+ * @param options Session and content.
  * @returns The message, with a fresh msg_id.
  */
 export function jupyterRequest(
   msgType: string,
-  content: Record<string, unknown>,
-  session: string,
+  options: JupyterRequestOptions,
 ): JupyterMessage {
   return {
     header: {
       msg_id: crypto.randomUUID(),
       msg_type: msgType,
-      session,
+      session: options.session,
       username: "bench",
       date: new Date().toISOString(),
       version: "5.3",
     },
     parent_header: {},
     metadata: {},
-    content,
+    content: options.content ?? {},
   };
 }
 
@@ -201,27 +207,33 @@ export function initializedNotification(): JsonRpcMessage {
   return { jsonrpc: "2.0", method: "notifications/initialized" };
 }
 
+/** Options of {@linkcode toolsCallRequest}. */
+export interface ToolsCallRequestOptions {
+  /** Which era (the 2026 era adds the envelope). */
+  era: "2025" | "2026";
+  /** The request id. */
+  id: number;
+}
+
 /**
- * A `tools/call` request (the 2026 era adds the envelope).
+ * A `tools/call` request.
  *
- * @param era Which era.
- * @param id The request id.
  * @param call Tool name and arguments.
+ * @param options Era and request id.
  * @returns The request.
  */
 export function toolsCallRequest(
-  era: "2025" | "2026",
-  id: number,
   call: ToolCall,
+  options: ToolsCallRequestOptions,
 ): JsonRpcMessage {
   return {
     jsonrpc: "2.0",
-    id,
+    id: options.id,
     method: "tools/call",
     params: {
       name: call.name,
       arguments: call.arguments,
-      ...(era === "2026" ? { _meta: envelope2026() } : {}),
+      ...(options.era === "2026" ? { _meta: envelope2026() } : {}),
     },
   };
 }

@@ -26,11 +26,10 @@ import { createMessageSigner, decodeMessage } from "../../src/kernel/wire.ts";
 import { serverCommand, serverEnv } from "../_helpers/mcp_client.ts";
 
 Deno.test("bench requests: Jupyter messages", async (t) => {
-  const message = jupyterRequest(
-    "execute_request",
-    executeContent("1+1"),
-    "s-1",
-  );
+  const message = jupyterRequest("execute_request", {
+    session: "s-1",
+    content: executeContent("1+1"),
+  });
   await t.step("signed frames pass our wire decoder's HMAC check", async () => {
     const decoded = decodeMessage(
       signedFrames(message, "key-1"),
@@ -141,7 +140,7 @@ Deno.test("bench requests: raw JSON-RPC lines the real server answers", async (t
       const messages = await exchange([
         openingRequest("2025", 1),
         initializedNotification(),
-        toolsCallRequest("2025", 2, pythonExec("1+1")),
+        toolsCallRequest(pythonExec("1+1"), { era: "2025", id: 2 }),
       ], 2);
       const init = resultOf(messages, 1);
       assert.equal(init.protocolVersion, "2025-11-25");
@@ -154,7 +153,7 @@ Deno.test("bench requests: raw JSON-RPC lines the real server answers", async (t
     async () => {
       const messages = await exchange([
         openingRequest("2026", 1),
-        toolsCallRequest("2026", 2, pythonExec("1+1")),
+        toolsCallRequest(pythonExec("1+1"), { era: "2026", id: 2 }),
       ], 2);
       const discovered = resultOf(messages, 1) as {
         supportedVersions?: string[];

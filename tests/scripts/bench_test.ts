@@ -251,7 +251,7 @@ Deno.test("renderPerformancePage()", async (t) => {
   });
   await t.step("refuses a template without its placeholders", () => {
     assert.throws(
-      () => renderPerformancePage(results, [], "# Performance\n"),
+      () => renderPerformancePage(results, [], { template: "# Performance\n" }),
       /bench:run/,
     );
   });
