@@ -236,7 +236,9 @@ Deno.test("every relative link in README and docs resolves", async () => {
 
 Deno.test("every environment variable named in the docs is read by the code", async () => {
   let code = "";
-  for (const dir of ["src", "scripts", "tests/_helpers", "tests/cli"]) {
+  for (
+    const dir of ["src", "scripts", "bench", "tests/_helpers", "tests/cli"]
+  ) {
     for await (const file of walk(join(ROOT, dir))) {
       code += await Deno.readTextFile(file);
     }

@@ -1,8 +1,8 @@
-"""Reference numbers from jupyter_client for scripts/bench.ts.
+"""Reference numbers from jupyter_client for bench/main.ts.
 
 Run with an interpreter that has jupyter_client and ipykernel:
 
-    python3 scripts/_bench_reference.py --starts 3 --n 1000
+    python3 bench/reference.py --starts 3 --n 1000
 
 Prints one JSON object on stdout:
   {"ok": true, "jupyter_client": "7.4.9", "ipykernel": "6.17.0",

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { median } from "./_bench_report.ts";
+import { median } from "./report.ts";
 import {
   createLocalBackend,
   createSandboxBackend,

@@ -14,11 +14,7 @@ import {
   type KernelHandle,
   resolvePython,
 } from "../src/kernel/mod.ts";
-import {
-  median,
-  type SectionInput,
-  type SectionResult,
-} from "./_bench_report.ts";
+import { median, type SectionInput, type SectionResult } from "./report.ts";
 
 const SIZE = 2 ** 20;
 

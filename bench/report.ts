@@ -103,7 +103,7 @@ export function formatKiB(kib: number): string {
 
 /** One line of the printed table. */
 export interface Row {
-  /** Section number (1-7) or "ref". */
+  /** Section name (see `sections.ts`), or "!" for a failed section. */
   section: string;
   /** What was measured. */
   what: string;
@@ -191,5 +191,5 @@ export interface SectionResult {
   rows: SectionRow[];
 }
 
-/** A plug-in bench section: `scripts/_bench_<name>.ts` exports one. */
+/** A plug-in bench section: `bench/<name>.ts` exports one. */
 export type BenchSection = (input: SectionInput) => Promise<SectionResult>;

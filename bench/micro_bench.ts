@@ -3,7 +3,7 @@
  * work of the kernel client without processes: ZMTP framing, Jupyter message
  * signing, encoding and decoding of a `1+1` execute round trip's messages,
  * and ANSI stripping of a traceback. The process-level figures (start-up,
- * MCP round trips, memory) stay in `scripts/bench.ts`.
+ * MCP round trips, memory) stay in `bench/main.ts`.
  *
  * @module
  */

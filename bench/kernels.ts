@@ -7,15 +7,15 @@
  */
 
 import { join } from "node:path";
-import { type BenchServer, startBenchServer } from "./_bench_mcp.ts";
-import { waitForQuietKernels } from "./_bench_proc.ts";
+import { type BenchServer, startBenchServer } from "./server.ts";
+import { waitForQuietKernels } from "./proc.ts";
 import {
   formatMs,
   formatRatio,
   median,
   type SectionInput,
   type SectionResult,
-} from "./_bench_report.ts";
+} from "./report.ts";
 
 const SLEEP_JOB = "import time\ntime.sleep(1)\nprint('tick ' * 200)";
 

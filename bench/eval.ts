@@ -34,7 +34,7 @@ import {
   median,
   type SectionInput,
   type SectionResult,
-} from "./_bench_report.ts";
+} from "./report.ts";
 
 async function writeTasks(dir: string, names: string[]): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });

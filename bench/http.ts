@@ -7,21 +7,16 @@
  * @module
  */
 
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { join } from "node:path";
 import {
   SERVER_ENTRY,
   SERVER_PERMISSIONS,
   startBenchServer,
-} from "./_bench_mcp.ts";
-import {
-  formatMs,
-  formatRatio,
-  summarize,
-  type Summary,
-} from "./_bench_report.ts";
+} from "./server.ts";
+import { formatMs, formatRatio, summarize, type Summary } from "./report.ts";
+import { createClient, timedOnePlusOne } from "./requests.ts";
 
 /** What the section takes. */
 export interface HttpBenchOptions {
@@ -103,7 +98,7 @@ async function startHttp(
   (async () => {
     while (!(await reader.read()).done) { /* keep the pipe drained */ }
   })().catch(() => {});
-  const client = new Client({ name: "ipython_mcp-bench", version: "0.0.0" });
+  const client = createClient("2025");
   try {
     await client.connect(
       new StreamableHTTPClientTransport(new URL(url), {
@@ -116,21 +111,6 @@ async function startHttp(
     throw error;
   }
   return { client, child };
-}
-
-async function onePlusOne(client: Client): Promise<number> {
-  const started = performance.now();
-  const result = await client.callTool({
-    name: "python_exec",
-    arguments: { code: "1+1" },
-  }) as CallToolResult;
-  const elapsed = performance.now() - started;
-  const first = result.content[0];
-  const json = first?.type === "text" ? JSON.parse(first.text) : {};
-  if (json.result !== "2") {
-    throw new Error(`python_exec("1+1") gave ${JSON.stringify(result)}`);
-  }
-  return elapsed;
 }
 
 /**
@@ -154,15 +134,15 @@ export async function benchHttp(
     const samples = { stdio: [] as number[], http: [] as number[] };
     options.log(`bench: http: warming up`);
     for (let i = 0; i < 20; i++) {
-      await onePlusOne(clients.stdio);
-      await onePlusOne(clients.http);
+      await timedOnePlusOne(clients.stdio);
+      await timedOnePlusOne(clients.http);
     }
     options.log(`bench: http: ${options.n} round trips per transport`);
     while (samples.http.length < options.n) {
       const block = Math.min(BLOCK, options.n - samples.http.length);
       for (const name of ["stdio", "http"] as const) {
         for (let i = 0; i < block; i++) {
-          samples[name].push(await onePlusOne(clients[name]));
+          samples[name].push(await timedOnePlusOne(clients[name]));
         }
       }
     }

@@ -9,14 +9,14 @@
 
 import { join } from "node:path";
 import { startKernel } from "../src/kernel/mod.ts";
-import { startBenchServer } from "./_bench_mcp.ts";
+import { startBenchServer } from "./server.ts";
 import {
   formatKiB,
   formatMs,
   formatRatio,
   type SectionInput,
   type SectionResult,
-} from "./_bench_report.ts";
+} from "./report.ts";
 
 const TEN_MIB_CODE = "import sys\n_w = sys.stdout.write\n" +
   'for _ in range(10240): _w("x" * 1023 + "\\n")\ndel _w';

@@ -7,9 +7,8 @@
  * @module
  */
 
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { fileURLToPath } from "node:url";
 import {
   findKernels,
@@ -17,9 +16,17 @@ import {
   type ProcMemory,
   readMemory,
   waitGone,
-} from "./_bench_proc.ts";
+} from "./proc.ts";
 
-import { runFlags } from "./permissions.ts";
+import { runFlags } from "../scripts/permissions.ts";
+import {
+  callTool,
+  createClient,
+  type ToolAnswer,
+  toolCall,
+} from "./requests.ts";
+
+export type { ToolAnswer } from "./requests.ts";
 
 /** Path of the server entry file. */
 export const SERVER_ENTRY: string = fileURLToPath(
@@ -41,14 +48,6 @@ export interface BenchServerOptions {
   entry?: string;
   /** Further `deno run` flags (before the entry). */
   denoArgs?: string[];
-}
-
-/** A parsed tool answer. */
-export interface ToolAnswer {
-  /** The raw MCP result. */
-  result: CallToolResult;
-  /** The JSON object of its first text item. */
-  json: Record<string, unknown>;
 }
 
 /** A running server with a connected client. */
@@ -120,7 +119,7 @@ export async function startBenchServer(
   });
   const stderrTail = () =>
     stderrChunks.join("").trimEnd().split("\n").slice(-10).join("\n");
-  const client = new Client({ name: "ipython_mcp-bench", version: "0.0.0" });
+  const client = createClient("2025");
   try {
     await client.connect(transport, { timeout: 60_000 });
   } catch (error) {
@@ -152,19 +151,8 @@ export async function startBenchServer(
     client,
     connectMs,
     stderrTail,
-    async call(name, args = {}, timeoutMs = 60_000) {
-      const result = await client.callTool(
-        { name, arguments: args },
-        undefined,
-        { timeout: timeoutMs },
-      ) as CallToolResult;
-      const first = result.content[0];
-      if (!first || first.type !== "text") {
-        throw new Error(
-          `${name}: no text item in ${JSON.stringify(result).slice(0, 300)}`,
-        );
-      }
-      return { result, json: JSON.parse(first.text) };
+    call(name, args = {}, timeoutMs = 60_000) {
+      return callTool(client, toolCall(name, args), { timeoutMs });
     },
     memory: () => readMemory(pid),
     close() {

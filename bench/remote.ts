@@ -12,6 +12,7 @@ import {
   startKernel,
 } from "../src/kernel/mod.ts";
 import { startJupyterServer } from "../tests/_helpers/jupyter_server.ts";
+import { executeContent, jupyterRequest, websocketText } from "./requests.ts";
 
 /** Inputs of {@linkcode benchRemote}. */
 export interface BenchRemoteInput {
@@ -103,7 +104,11 @@ async function denoWebSocketSeries(
     let onMessage: (msg: Incoming) => void = () => {};
     ws.onmessage = (event) => onMessage(JSON.parse(event.data));
     const one = () => {
-      const msgId = crypto.randomUUID();
+      const message = jupyterRequest("execute_request", {
+        session,
+        content: executeContent("1+1"),
+      });
+      const msgId = message.header.msg_id;
       let reply = false, idle = false;
       const done = new Promise<void>((resolve) => {
         onMessage = (msg) => {
@@ -115,28 +120,7 @@ async function denoWebSocketSeries(
           if (reply && idle) resolve();
         };
       });
-      ws.send(JSON.stringify({
-        channel: "shell",
-        header: {
-          msg_id: msgId,
-          msg_type: "execute_request",
-          session,
-          username: "",
-          date: new Date().toISOString(),
-          version: "5.3",
-        },
-        parent_header: {},
-        metadata: {},
-        content: {
-          code: "1+1",
-          silent: false,
-          store_history: true,
-          user_expressions: {},
-          allow_stdin: false,
-          stop_on_error: true,
-        },
-        buffers: [],
-      }));
+      ws.send(websocketText(message));
       return done;
     };
     for (let i = 0; i < 10; i++) await one();

@@ -7,15 +7,18 @@
  * @module
  */
 
-import { createHmac } from "node:crypto";
 import type { Kernel } from "../src/kernel/mod.ts";
 import { connect } from "../src/zmtp/mod.ts";
 import { writeConnectionFile } from "../src/kernel/launcher.ts";
 import { type ConnectionInfo, endpointOf } from "../src/kernel/connection.ts";
+import {
+  DELIMITER,
+  executeContent,
+  jupyterRequest,
+  signedFrames,
+} from "./requests.ts";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const DELIMITER = encoder.encode("<IDS|MSG>");
 
 /** One pre-signed request: its frames and msg_id. */
 export interface SignedRequest {
@@ -39,33 +42,15 @@ export function presignExecuteRequests(
   count: number,
 ): SignedRequest[] {
   const session = crypto.randomUUID();
-  const parent = encoder.encode("{}");
-  const metadata = encoder.encode("{}");
-  const content = encoder.encode(JSON.stringify({
-    code,
-    silent: false,
-    store_history: true,
-    user_expressions: {},
-    allow_stdin: false,
-    stop_on_error: true,
-  }));
   const requests: SignedRequest[] = [];
   for (let i = 0; i < count; i++) {
-    const msgId = crypto.randomUUID();
-    const header = encoder.encode(JSON.stringify({
-      msg_id: msgId,
-      msg_type: "execute_request",
+    const message = jupyterRequest("execute_request", {
       session,
-      username: "bench",
-      date: new Date().toISOString(),
-      version: "5.3",
-    }));
-    const hmac = createHmac("sha256", key);
-    for (const part of [header, parent, metadata, content]) hmac.update(part);
-    const signature = encoder.encode(hmac.digest("hex"));
+      content: executeContent(code),
+    });
     requests.push({
-      frames: [DELIMITER, signature, header, parent, metadata, content],
-      msgId,
+      frames: signedFrames(message, key),
+      msgId: message.header.msg_id,
     });
   }
   return requests;
@@ -232,25 +217,12 @@ export async function bareKernelStart(
       },
     );
     const bindMs = performance.now() - t0;
-    const header = encoder.encode(JSON.stringify({
-      msg_id: crypto.randomUUID(),
-      msg_type: "kernel_info_request",
-      session: crypto.randomUUID(),
-      username: "bench",
-      date: new Date().toISOString(),
-      version: "5.3",
-    }));
-    const empty = encoder.encode("{}");
-    const hmac = createHmac("sha256", key);
-    for (const part of [header, empty, empty, empty]) hmac.update(part);
-    await socket.send([
-      DELIMITER,
-      encoder.encode(hmac.digest("hex")),
-      header,
-      empty,
-      empty,
-      empty,
-    ]);
+    await socket.send(
+      signedFrames(
+        jupyterRequest("kernel_info_request", { session: crypto.randomUUID() }),
+        key,
+      ),
+    );
     for (;;) {
       const reply = replyOf(await socket.receive({ signal }));
       if (reply?.msgType === "kernel_info_reply") break;

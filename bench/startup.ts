@@ -15,13 +15,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolvePython } from "../src/kernel/mod.ts";
 import { KERNEL_LAUNCH_ARGS } from "../src/kernel/launcher.ts";
-import { bareKernelStart } from "./_bench_layers.ts";
+import { bareKernelStart } from "./layers.ts";
 import {
   SERVER_ENTRY,
   SERVER_PERMISSIONS,
   startBenchServer,
-} from "./_bench_mcp.ts";
-import { Client as Client2026 } from "@modelcontextprotocol/client";
+} from "./server.ts";
 import { StdioClientTransport as Stdio2026 } from "@modelcontextprotocol/client/stdio";
 import {
   formatMs,
@@ -29,7 +28,8 @@ import {
   median,
   type SectionInput,
   type SectionResult,
-} from "./_bench_report.ts";
+} from "./report.ts";
+import { callTool, createClient, pythonExec } from "./requests.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -121,17 +121,12 @@ async function autoModeStart(
     cwd,
     stderr: "ignore",
   });
-  const client = new Client2026({ name: "bench-auto", version: "0" }, {
-    versionNegotiation: { mode: "auto" },
-  });
+  const client = createClient("auto");
   try {
     await client.connect(transport);
-    const result = await client.callTool({
-      name: "python_exec",
-      arguments: { code: "1+1" },
-    }) as { structuredContent?: { result?: string } };
-    if (result.structuredContent?.result !== "2") {
-      throw new Error(`1+1 gave ${JSON.stringify(result)}`);
+    const { json } = await callTool(client, pythonExec("1+1"));
+    if (json.result !== "2") {
+      throw new Error(`1+1 gave ${JSON.stringify(json)}`);
     }
     return {
       firstResultMs: performance.now() - t0,

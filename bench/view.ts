@@ -10,14 +10,15 @@
  * @module
  */
 
-import { startBenchServer } from "./_bench_mcp.ts";
+import { startBenchServer } from "./server.ts";
+import { callToolRaw, toolCall } from "./requests.ts";
 import {
   formatMs,
   formatRatio,
   type SectionInput,
   type SectionResult,
   summarize,
-} from "./_bench_report.ts";
+} from "./report.ts";
 import {
   CHROMIUM_PATH,
   launchChromium,
@@ -91,10 +92,10 @@ export async function benchView(options: SectionInput): Promise<SectionResult> {
       render.push(performance.now() - started);
       await host.page.close();
       const t0 = performance.now();
-      await server.client.callTool({
-        name: "notebook_view",
-        arguments: { kernel_id: kernelId },
-      });
+      await callToolRaw(
+        server.client,
+        toolCall("notebook_view", { kernel_id: kernelId }),
+      );
       call.push(performance.now() - t0);
     }
     const data = {
