@@ -252,22 +252,48 @@ export const INITIALIZE = {
 };
 
 /**
+ * Where an optional npm tool the CI installs lives: the directory named by
+ * `variable`, when `entry` (a path inside it) exists.
+ *
+ * @param variable The environment variable naming the directory.
+ * @param entry The tool's entry file, relative to that directory.
+ * @returns The directory, or undefined when unset or not installed.
+ */
+function optionalToolDir(variable: string, entry: string): string | undefined {
+  const dir = Deno.env.get(variable);
+  if (!dir) return undefined;
+  try {
+    Deno.statSync(`${dir}/${entry}`);
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Where the npm package `@modelcontextprotocol/conformance` is installed
  * (`MCP_CONFORMANCE_DIR`), for the optional conformance test.
  *
  * @returns The directory, or undefined when unset or not installed.
  */
 export function conformancePackageDir(): string | undefined {
-  const dir = Deno.env.get("MCP_CONFORMANCE_DIR");
-  if (!dir) return undefined;
-  try {
-    Deno.statSync(
-      `${dir}/node_modules/@modelcontextprotocol/conformance/dist/index.js`,
-    );
-    return dir;
-  } catch {
-    return undefined;
-  }
+  return optionalToolDir(
+    "MCP_CONFORMANCE_DIR",
+    "node_modules/@modelcontextprotocol/conformance/dist/index.js",
+  );
+}
+
+/**
+ * Where the npm package `@modelcontextprotocol/inspector` is installed
+ * (`MCP_INSPECTOR_DIR`), for the optional `--strict` schema check.
+ *
+ * @returns The directory, or undefined when unset or not installed.
+ */
+export function inspectorPackageDir(): string | undefined {
+  return optionalToolDir(
+    "MCP_INSPECTOR_DIR",
+    "node_modules/@modelcontextprotocol/inspector/clients/cli/build/index.js",
+  );
 }
 
 /** The per-request `_meta` envelope of a 2026-07-28 request. */

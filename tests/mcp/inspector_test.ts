@@ -4,23 +4,11 @@ import {
   runInspectorStrict,
   serverVariables,
 } from "../../scripts/mcp_inspector.ts";
+import { inspectorPackageDir } from "../_helpers/mcp_http.ts";
 import { testEnv } from "../_helpers/kernel_env.ts";
 
 // Optional: runs only where the npm package is installed and
 // MCP_INSPECTOR_DIR names its directory (see scripts/mcp_inspector.ts).
-function inspectorPackageDir(): string | undefined {
-  const dir = Deno.env.get("MCP_INSPECTOR_DIR");
-  if (!dir) return undefined;
-  try {
-    Deno.statSync(
-      `${dir}/node_modules/@modelcontextprotocol/inspector/clients/cli/build/index.js`,
-    );
-    return dir;
-  } catch {
-    return undefined;
-  }
-}
-
 const packageDir = inspectorPackageDir();
 
 Deno.test({
