@@ -17,12 +17,13 @@ const PROBE = "import importlib.util as u, sys\n" +
   "print(sys.executable)";
 const IS_WINDOWS = Deno.build.os === "windows";
 
-/** Asks a candidate interpreter whether it can import ipykernel. */
+/** Asks a candidate interpreter whether it can import ipykernel (the abort signal ends the probe). */
 async function probe(
   python: string,
   env: Record<string, string>,
+  signal?: AbortSignal,
 ): Promise<{ ok: true; executable: string } | { ok: false; why: string }> {
-  const result = await runCommand(python, ["-c", PROBE], env, 20_000);
+  const result = await runCommand(python, ["-c", PROBE], env, 20_000, signal);
   if (result.ok) {
     return { ok: true, executable: result.stdout.trim() || python };
   }
@@ -60,6 +61,7 @@ export function installHelp(
  * `python3`/`python` on PATH, else the usual system locations.
  *
  * @param options Launch options (env, explicit python).
+ * @param signal Ends the probes.
  * @returns The interpreter path.
  * @throws {KernelStartError} Naming everything tried and how to install ipykernel.
  * @example Resolving the interpreter
@@ -68,8 +70,12 @@ export function installHelp(
  * const python = await resolvePython({ env: { PATH: "/usr/bin" } });
  * ```
  */
-export async function resolvePython(options: LaunchOptions): Promise<string> {
-  const found = await findPython(options);
+export async function resolvePython(
+  options: LaunchOptions,
+  signal?: AbortSignal,
+): Promise<string> {
+  const found = await findPython(options, signal);
+  signal?.throwIfAborted();
   if (found.python) return found.python;
   throw new KernelStartError(
     `Cannot find a Python interpreter with ipykernel. Tried: ${
@@ -106,15 +112,17 @@ async function pythonCandidates(
  * system's).
  *
  * @param options Launch options.
+ * @param signal Ends the probes (those cut count as failed).
  * @returns The first with ipykernel, and every candidate tried.
  */
 export async function findPython(
   options: LaunchOptions,
+  signal?: AbortSignal,
 ): Promise<{ python?: string; tried: string[] }> {
   const tried: string[] = [];
   if (options.python) {
     if (options.pythonChecked) return { python: options.python, tried };
-    const result = await probe(options.python, options.env);
+    const result = await probe(options.python, options.env, signal);
     if (result.ok) return { python: options.python, tried };
     tried.push(`${options.python} (${result.why})`);
     return { tried };
@@ -122,7 +130,7 @@ export async function findPython(
   const unique = (await pythonCandidates(options)).map((c) => c.path);
   // Probe in parallel (pyenv shims take ~1 s each), keep the first in order.
   const results = await Promise.all(
-    unique.map((candidate) => probe(candidate, options.env)),
+    unique.map((candidate) => probe(candidate, options.env, signal)),
   );
   for (const [i, result] of results.entries()) {
     if (result.ok) return { python: unique[i]!, tried };
@@ -189,6 +197,7 @@ async function fingerprint(python: string): Promise<string | null> {
  * {@linkcode forgetResolvedPython} and resolve again.
  *
  * @param options Launch options (env, explicit python, cache dir).
+ * @param signal Ends the probes; once it fires nothing is written to the cache.
  * @returns The interpreter and whether it came from the cache.
  * @throws {KernelStartError} Naming everything tried and how to install ipykernel.
  * @example Resolving the interpreter quickly on later runs
@@ -199,6 +208,7 @@ async function fingerprint(python: string): Promise<string | null> {
  */
 export async function resolvePythonCached(
   options: LaunchOptions,
+  signal?: AbortSignal,
 ): Promise<ResolvedPython> {
   const file = await resolutionCacheFile(options);
   try {
@@ -213,9 +223,10 @@ export async function resolvePythonCached(
   } catch {
     // no usable entry
   }
-  const python = await resolvePython(options);
+  const python = await resolvePython(options, signal);
   const print = await fingerprint(python);
-  if (print !== null) {
+  // An aborted resolution (its owner shut down) leaves no file behind.
+  if (print !== null && !signal?.aborted) {
     let temp: string | null = null;
     try {
       await Deno.mkdir(dirname(file), { recursive: true });

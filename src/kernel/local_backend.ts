@@ -53,6 +53,8 @@ export class LocalBackend implements KernelBackend {
   readonly location: null = null;
   readonly #options: LocalBackendOptions;
   #python: Promise<ResolvedPython> | null = null;
+  /** The abort signal of the caller that started `#python`'s resolution. */
+  #pythonSignal: AbortSignal | undefined;
   #swept: Promise<number> | null = null;
 
   /**
@@ -81,17 +83,34 @@ export class LocalBackend implements KernelBackend {
     return (await this.#resolve()).python;
   }
 
-  #resolve(): Promise<ResolvedPython> {
-    this.#python ??= resolvePythonCached(this.#options);
-    return this.#python.catch((error) => {
-      this.#python = null;
-      throw error;
-    });
+  async #resolve(signal?: AbortSignal): Promise<ResolvedPython> {
+    for (;;) {
+      if (this.#python === null) {
+        this.#python = resolvePythonCached(this.#options, signal);
+        this.#pythonSignal = signal;
+      }
+      const pending = this.#python;
+      const owner = this.#pythonSignal;
+      try {
+        return await pending;
+      } catch (error) {
+        if (this.#python === pending) this.#python = null;
+        // Another caller's abort (a registry shutting down) cut the shared
+        // resolution: this caller still wants an answer.
+        const cutByOther = owner !== undefined && owner !== signal &&
+          owner.aborted && !signal?.aborted;
+        if (!cutByOther) throw error;
+      }
+    }
   }
 
-  /** Resolves the interpreter ahead of the first kernel. */
-  async preflight(): Promise<void> {
-    await this.python();
+  /**
+   * Resolves the interpreter ahead of the first kernel.
+   *
+   * @param signal Ends the probes (a later start resolves again).
+   */
+  async preflight(signal?: AbortSignal): Promise<void> {
+    await this.#resolve(signal);
   }
 
   /**

@@ -237,9 +237,11 @@ export class KernelRegistry implements AsyncDisposable {
    * interpreter and, when the pool is on, starts the no-package spares.
    */
   warm(): void {
-    // Errors are reported when a kernel starts; shutdownAll() waits for it,
-    // so nothing it writes (the interpreter cache) outlives the registry.
-    this.#preflight ??= this.backend.preflight?.().catch(() => {}) ?? null;
+    // Errors are reported when a kernel starts. shutdownAll() aborts it and
+    // waits for it, so nothing it writes (the interpreter cache) outlives
+    // the registry, however slow the probes are.
+    this.#preflight ??=
+      this.backend.preflight?.(this.#abort.signal).catch(() => {}) ?? null;
     this.#spares.refill();
   }
 

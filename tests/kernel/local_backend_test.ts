@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { createLocalBackend } from "../../src/kernel/local_backend.ts";
 import { resolvePythonCached } from "../../src/kernel/launcher.ts";
 import { KernelStartError } from "../../src/kernel/mod.ts";
+import { readIfExists, waitUntil } from "../_helpers/wait.ts";
 
 const SYSTEM_PYTHON = "/usr/bin/python3";
 
@@ -88,6 +89,52 @@ Deno.test({
         },
       );
     } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "LocalBackend: a lookup cut by one caller's abort is resolved again for a caller still waiting",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    // A registry shutting down aborts its warm-up lookup; a start waiting on
+    // the same shared lookup (another registry on the same backend) must get
+    // an answer, not the other registry's abort.
+    const dir = await Deno.makeTempDir({ prefix: "local_backend_cut_" });
+    const probing = join(dir, "probing");
+    const release = join(dir, "release");
+    const python = join(dir, "python3");
+    await Deno.writeTextFile(
+      python,
+      `#!/bin/sh\necho $$ >> '${probing}'\ni=0\n` +
+        `while [ ! -e '${release}' ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done\n` +
+        `echo '${python}'\n`,
+      { mode: 0o755 },
+    );
+    try {
+      const backend = createLocalBackend({
+        env: { PATH: "/usr/bin:/bin", HOME: dir },
+        cacheDir: join(dir, "cache"),
+        python,
+      });
+      const warmUp = new AbortController();
+      const warming = backend.preflight(warmUp.signal);
+      const probes = async () =>
+        (await readIfExists(probing))?.trim().split("\n") ?? [];
+      await waitUntil("the first probe", async () => (await probes()).length);
+      const waiting = backend.python();
+      warmUp.abort(new Error("registry shut down"));
+      await assert.rejects(warming, /registry shut down/);
+      await waitUntil(
+        "a second probe for the caller still waiting",
+        async () => (await probes()).length >= 2,
+      );
+      await Deno.writeTextFile(release, "");
+      assert.equal(await waiting, python);
+    } finally {
+      await Deno.writeTextFile(release, "").catch(() => {});
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -380,23 +380,22 @@ Deno.test("KernelRegistry slots", async (t) => {
   }
 });
 
-Deno.test("KernelRegistry.shutdownAll() waits for warm()'s interpreter lookup", async () => {
+Deno.test("KernelRegistry.shutdownAll() ends warm()'s interpreter lookup before it returns", async () => {
   // Nothing the registry started may outlive it: the lookup writes the
   // interpreter cache, which must not land after the owner cleaned up. The
-  // interpreter is a stand-in whose probe runs until the test releases it,
-  // so the order is checked, not a clock: shutdownAll() has not returned
-  // while the probe runs, and once released the cache is written before it
-  // returns.
+  // interpreter is a stand-in whose probe never ends by itself, so the
+  // order is checked, not a clock: when shutdownAll() returns, the probe
+  // process is gone and no cache entry was written.
   const cacheDir = await Deno.makeTempDir({ prefix: "registry_cache_" });
   const probing = join(cacheDir, "probing");
-  const release = join(cacheDir, "release");
   const python = join(cacheDir, "python3");
   await Deno.writeTextFile(
     python,
-    `#!/bin/sh\necho running > '${probing}'\ni=0\n` +
-      `while [ ! -e '${release}' ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done\n`,
+    `#!/bin/sh\necho $$ > '${probing}'\ni=0\n` +
+      `while [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done\n`,
   );
   await Deno.chmod(python, 0o755);
+  let pid = 0;
   try {
     const registry = new KernelRegistry({
       cwd: cacheDir,
@@ -404,23 +403,20 @@ Deno.test("KernelRegistry.shutdownAll() waits for warm()'s interpreter lookup", 
       poolSize: 0,
     });
     registry.warm();
-    await waitUntil(
-      "the interpreter probe to run",
-      () => readIfExists(probing),
+    pid = Number(
+      await waitUntil(
+        "the interpreter probe to run",
+        async () => (await readIfExists(probing))?.trim(),
+      ),
     );
-    let returned = false;
-    const shutting = registry.shutdownAll().then(() => returned = true);
-    await Deno.stat(cacheDir); // one event-loop turn: microtasks have run
-    assert.equal(returned, false, "shutdownAll() did not wait for the lookup");
-    await Deno.writeTextFile(release, "");
-    await shutting;
-    const written = [];
-    for await (const entry of Deno.readDir(join(cacheDir, "interpreters"))) {
-      written.push(entry.name);
-    }
-    assert.equal(written.length, 1, "the lookup finished before shutdownAll()");
+    await registry.shutdownAll();
+    assert.equal(pidAlive(pid), false, "the probe outlived shutdownAll()");
+    const written = await Array.fromAsync(
+      Deno.readDir(join(cacheDir, "interpreters")),
+    ).catch(() => []);
+    assert.deepEqual(written, [], "an aborted lookup wrote the cache");
   } finally {
-    await Deno.writeTextFile(release, "").catch(() => {});
+    if (pid > 0 && pidAlive(pid)) Deno.kill(pid, "SIGKILL");
     await Deno.remove(cacheDir, { recursive: true });
   }
 });
