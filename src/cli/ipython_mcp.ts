@@ -38,7 +38,7 @@ export async function main(args: string[], io: CliIo): Promise<number> {
   // evaluation blocks the event loop, load once the client has spoken.
   const { openStdio, servesStdio } = await import("./mcp_early.ts");
   let stdio;
-  if (servesStdio(args, io.env)) {
+  if (servesStdio(args)) {
     stdio = openStdio(io);
     await stdio.first;
   }

@@ -11,9 +11,8 @@
 
 import denoJson from "../../deno.json" with { type: "json" };
 import { handshakeAnswer, WebStreamServerTransport } from "../mcp/early.ts";
-import { readSettings } from "./env.ts";
 import type { CliIo } from "./io.ts";
-import { type OptionName, parseWith } from "./options.ts";
+import type { OptionName } from "./options.ts";
 
 /** The shared options of `ipython_mcp` and `coder mcp`. */
 export const MCP_OPTIONS: readonly OptionName[] = Object.freeze([
@@ -31,29 +30,20 @@ export const MCP_OWN_OPTIONS = Object.freeze({
   http: { type: "string" as const },
 });
 
+/** Arguments that ask for something other than a stdio server. */
+const NOT_STDIO = /^(--(help|version|http)(=.*)?|-[A-Za-z]*[hV][A-Za-z]*)$/;
+
 /**
- * Whether a command line serves MCP on stdio: it parses, asks for neither
- * help, the version nor `--http`, and the environment's settings are valid
- * (so the server will not refuse to start after answering `initialize`).
+ * Whether a command line serves MCP on stdio: it asks for neither help, the
+ * version nor `--http`. A scan, not a parse: `node:util` and `node:path`
+ * would add tens of milliseconds before the handshake; `runMcpServer` parses
+ * the arguments (and reports a usage error) afterwards.
  *
  * @param args Arguments after the program name.
- * @param env The environment.
  * @returns True for a stdio server start.
  */
-export function servesStdio(
-  args: readonly string[],
-  env: Record<string, string>,
-): boolean {
-  try {
-    const { values } = parseWith(args, MCP_OPTIONS, MCP_OWN_OPTIONS, false);
-    if (values.help || values.version || values.http !== undefined) {
-      return false;
-    }
-    readSettings(env);
-    return true;
-  } catch {
-    return false;
-  }
+export function servesStdio(args: readonly string[]): boolean {
+  return !args.some((arg) => NOT_STDIO.test(arg));
 }
 
 /** The stdio connection, reading before the server is ready. */
