@@ -276,7 +276,7 @@ export class WebStreamServerTransport implements Transport {
         this.#answeredEarly.delete(message.id as RequestId);
         if (canonical(message) !== early) {
           this.onerror?.(
-            new Error(
+            new EarlyAnswerMismatchError(
               `The early answer to request ${
                 JSON.stringify(message.id)
               } differs from the server's: ${early} vs ${canonical(message)}`,
@@ -308,6 +308,19 @@ export class WebStreamServerTransport implements Transport {
     for (const wake of waiters) wake();
     this.#closedSignal.resolve();
     this.onclose?.();
+  }
+}
+
+/**
+ * Reported through `onerror` when the server object answers a request that
+ * was answered early with something else (a defect: the early answer is
+ * meant to be the server's own).
+ */
+export class EarlyAnswerMismatchError extends Error {
+  /** @param message What differed. */
+  constructor(message: string) {
+    super(message);
+    this.name = "EarlyAnswerMismatchError";
   }
 }
 
