@@ -392,10 +392,14 @@ export async function runMcpServer(
   if (warmer.started && backend.capabilities.localProcess) {
     await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
   }
+  // With the handshake answered, nothing needs the SDK until the client says
+  // more; a client that hangs up then (an SDK client's `server/discover`
+  // probe) gets no server object: the SDK is not even loaded.
+  if (transport.pendingRequests === 0) {
+    await Promise.race([stdio.more, stop.promise]);
+  }
   let handle: { close(): Promise<void> } | undefined;
   try {
-    // A client that hung up with everything answered (a `server/discover`
-    // probe) needs no server object: the SDK is not even loaded.
     if (stdio.inputEnded && transport.pendingRequests === 0) {
       logger.info("Input ended with every request answered");
       return 0;

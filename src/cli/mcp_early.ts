@@ -54,6 +54,8 @@ export interface StdioStart {
   readonly first: Promise<unknown>;
   /** Resolves when stdin ends. */
   readonly ended: Promise<void>;
+  /** Resolves when a second message arrives or stdin ends. */
+  readonly more: Promise<void>;
   /** Whether stdin has ended. */
   readonly inputEnded: boolean;
   /**
@@ -86,23 +88,28 @@ export function openStdio(
 ): StdioStart {
   const transport = new WebStreamServerTransport(io.stdin, io.stdout);
   const ended = Promise.withResolvers<void>();
+  const more = Promise.withResolvers<void>();
   let inputEnded = false;
+  let count = 0;
   const seen: unknown[] = [];
   let observe: ((message: unknown) => void) | undefined;
   transport.answerOpening = (message) => handshakeAnswer(message, version);
   transport.onincoming = (message) => {
+    if (++count === 2) more.resolve();
     if (observe) observe(message);
     else seen.push(message);
   };
   transport.oninputend = () => {
     inputEnded = true;
     ended.resolve();
+    more.resolve();
   };
   transport.listen();
   return {
     transport,
     first: transport.firstMessage,
     ended: ended.promise,
+    more: more.promise,
     get inputEnded() {
       return inputEnded;
     },

@@ -118,6 +118,10 @@ Deno.test("ipython_mcp start-up (SPEC §10)", async (t) => {
       const discovered = probe.messages.find((m) => m.id === 1);
       assert.ok(discovered?.result, JSON.stringify(probe.messages));
       assert.doesNotMatch(probe.stderr, /Starting a kernel/);
+      // Answered before the SDK loaded, and the client hung up: the SDK
+      // server is never built.
+      assert.match(probe.stderr, /Input ended with every request answered/);
+      assert.doesNotMatch(probe.stderr, /Serving MCP on stdio/);
       const legacy = await rawStdio([{
         jsonrpc: "2.0",
         id: 1,
@@ -468,6 +472,67 @@ Deno.test("the early answer to the opening message (issue 19)", async (t) => {
           JSON.parse(line).result.tools.map((tool: Json) => tool.name);
         assert.deepEqual(toolNames(out.lines[2]!), toolNames(out.lines[3]!));
         assert.deepEqual(out.errors.filter((e) => /differs/.test(e)), []);
+      }
+    },
+  );
+});
+
+Deno.test("requests sent right after the handshake, real clients (issue 19)", async (t) => {
+  for (const era of ERAS) {
+    await t.step(
+      era === "2025"
+        ? "v1 client, 2025-11-25: initialize answered early, then every request"
+        : "v2 client pinned to 2026-07-28: every request answered",
+      async () => {
+        await using server = await startMcpServer({ era });
+        const [first, status, resources, second] = await Promise.all([
+          server.listTools(),
+          server.call("python_status"),
+          server.listResources(),
+          server.listTools(),
+        ]);
+        const names = first.tools.map((tool: { name: string }) => tool.name);
+        assert.equal(names[0], "python_exec");
+        assert.deepEqual(
+          second.tools.map((tool: { name: string }) => tool.name),
+          names,
+        );
+        assert.deepEqual(status.json.all_kernels, []);
+        assert.ok(Array.isArray(resources.resources));
+      },
+    );
+  }
+
+  await t.step(
+    "v2 client in auto mode: server/discover answered early, then 2026 requests",
+    async () => {
+      const cwd = await Deno.makeTempDir({ prefix: "mcp_auto_" });
+      const { command, args } = serverCommand();
+      const transport = new Stdio2026({
+        command,
+        args,
+        env: serverEnv(),
+        cwd,
+        stderr: "ignore",
+      });
+      const client = new Client2026({ name: "auto", version: "0" }, {
+        versionNegotiation: { mode: "auto" },
+      });
+      try {
+        await client.connect(transport);
+        assert.equal(client.getNegotiatedProtocolVersion(), MODERN_VERSION);
+        const [tools, status] = await Promise.all([
+          client.listTools(),
+          client.callTool({ name: "python_status", arguments: {} }),
+        ]);
+        assert.equal(tools.tools[0]?.name, "python_exec");
+        assert.deepEqual(
+          (status.structuredContent as Json).all_kernels,
+          [],
+        );
+      } finally {
+        await client.close();
+        await Deno.remove(cwd, { recursive: true });
       }
     },
   );
