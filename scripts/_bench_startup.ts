@@ -6,7 +6,10 @@
  * interleaved; plus the same bare start with the kernel layer's launch
  * arguments (debugpy and jedi skipped), so the server's own overhead shows
  * apart from its faster kernel launch; plus one first start from a fresh
- * `DENO_DIR` (the README's set-up command, then `initialize`).
+ * `DENO_DIR` (the README's set-up command, then `initialize`); plus the
+ * handshake alone over raw stdio in both eras (spawn -> `initialize` or
+ * `server/discover` answered, no SDK client) against a bare `deno run` of an
+ * empty script with the same flags, interleaved in the same run.
  *
  * @module
  */
@@ -42,6 +45,93 @@ export const INITIALIZE_MS_TARGET = 150;
  * set-up command (ms): the server fetches only the npm packages it loads.
  */
 export const FRESH_FIRST_ANSWER_MS_TARGET = 5_000;
+
+/** The opening message of each era, as a client sends it first. */
+const OPENING = {
+  "2025": {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-11-25",
+      capabilities: {},
+      clientInfo: { name: "bench", version: "0" },
+    },
+  },
+  "2026": {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "server/discover",
+    params: {
+      _meta: {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": { name: "bench", version: "0" },
+        "io.modelcontextprotocol/clientCapabilities": {},
+      },
+    },
+  },
+} as const;
+
+/**
+ * Spawn -> the answer to the opening message over raw stdio (no SDK client
+ * in the way), warm cache, pool off (the handshake alone).
+ */
+async function rawHandshake(
+  env: Record<string, string>,
+  cwd: string,
+  era: keyof typeof OPENING,
+): Promise<number> {
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...SERVER_PERMISSIONS, SERVER_ENTRY],
+    env: { ...env, CODER_POOL_SIZE: "0" },
+    clearEnv: true,
+    cwd,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream())
+    .getReader();
+  try {
+    await writer.write(
+      new TextEncoder().encode(JSON.stringify(OPENING[era]) + "\n"),
+    );
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const ms = performance.now() - t0;
+    if (!text.includes('"result"')) {
+      throw new Error(`${era} handshake not answered: ${text.slice(0, 200)}`);
+    }
+    return ms;
+  } finally {
+    await writer.close().catch(() => {});
+    await reader.cancel().catch(() => {});
+    await child.status;
+  }
+}
+
+/** Spawn -> exit of `deno run` (the server's flags) on an empty script. */
+async function bareDenoRun(
+  env: Record<string, string>,
+  script: string,
+): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...SERVER_PERMISSIONS, script],
+    env,
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (!out.success) throw new Error("deno run of an empty script failed");
+  return performance.now() - t0;
+}
 
 async function serverStart(
   env: Record<string, string>,
@@ -191,6 +281,15 @@ export async function benchStartup(
   const firstResultMs: number[] = [];
   const autoMs: number[] = [];
   let autoEra = "?";
+  const emptyScript = join(tmp, "startup_empty.ts");
+  await Deno.writeTextFile(emptyScript, "");
+  const bareDenoMs: number[] = [];
+  const handshakeMs = { "2025": [] as number[], "2026": [] as number[] };
+  for (let i = 0; i < Math.max(reps, 5); i++) {
+    bareDenoMs.push(await bareDenoRun(env, emptyScript));
+    handshakeMs["2025"].push(await rawHandshake(env, cwd, "2025"));
+    handshakeMs["2026"].push(await rawHandshake(env, cwd, "2026"));
+  }
   for (let i = 0; i < reps; i++) {
     log(`startup: ${i + 1}/${reps}`);
     const bare = await bareKernelStart(python, {
@@ -233,6 +332,17 @@ export async function benchStartup(
   const init = median(initializeMs);
   const ratio = first / bare;
   const overhead = first / sameLaunch;
+  const bareDeno = median(bareDenoMs);
+  const hs2025 = median(handshakeMs["2025"]);
+  const hs2026 = median(handshakeMs["2026"]);
+  const handshakeRow = (label: string, ms: number) => ({
+    measurement: label,
+    value: formatMs(ms),
+    compare: `${formatRatio(ms / bareDeno)} of a bare deno run`,
+    target: `<= ${INITIALIZE_MS_TARGET} ms: ${
+      ms <= INITIALIZE_MS_TARGET ? "pass" : "miss"
+    }`,
+  });
   return {
     data: {
       python,
@@ -241,6 +351,8 @@ export async function benchStartup(
       initializeMs,
       firstResultMs,
       autoMs,
+      bareDenoMs,
+      handshakeMs,
       fresh,
       noSetup,
     },
@@ -248,6 +360,10 @@ export async function benchStartup(
       startup_first_result_over_bare_start: ratio,
       startup_first_result_over_same_launch: overhead,
       startup_initialize_ms: init,
+      startup_initialize_2025_raw_ms: hs2025,
+      startup_discover_2026_raw_ms: hs2026,
+      startup_initialize_2025_over_bare_deno: hs2025 / bareDeno,
+      startup_discover_2026_over_bare_deno: hs2026 / bareDeno,
       startup_auto_first_result_over_legacy: median(autoMs) / first,
       ...("error" in noSetup
         ? {}
@@ -290,10 +406,24 @@ export async function benchStartup(
       {
         measurement: "ipython_mcp spawn -> initialize answered (warm cache)",
         value: formatMs(init),
+        compare: "v1 SDK client connect",
         target: `<= ${INITIALIZE_MS_TARGET} ms: ${
           init <= INITIALIZE_MS_TARGET ? "pass" : "miss"
         }`,
       },
+      {
+        measurement: "bare deno run of an empty script (server's flags)",
+        value: formatMs(bareDeno),
+        compare: `median of ${bareDenoMs.length}, interleaved`,
+      },
+      handshakeRow(
+        "stdio, 2025: spawn -> initialize answered (raw, warm)",
+        hs2025,
+      ),
+      handshakeRow(
+        "stdio, 2026: spawn -> server/discover answered (raw, warm)",
+        hs2026,
+      ),
       "error" in noSetup
         ? {
           measurement: "empty DENO_DIR, no set-up (as from JSR): -> initialize",

@@ -389,14 +389,14 @@ export async function runMcpServer(
   transport.closed.then(() => stop.resolve("transport closed"));
   await Promise.race([stdio.first, stop.promise]);
   stdio.watch(warmer.observe);
-  if (warmer.started && backend.capabilities.localProcess) {
-    await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
-  }
   // With the handshake answered, nothing needs the SDK until the client says
   // more; a client that hangs up then (an SDK client's `server/discover`
   // probe) gets no server object: the SDK is not even loaded.
   if (transport.pendingRequests === 0) {
     await Promise.race([stdio.more, stop.promise]);
+  }
+  if (warmer.started && backend.capabilities.localProcess) {
+    await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
   }
   let handle: { close(): Promise<void> } | undefined;
   try {
