@@ -398,8 +398,13 @@ export async function runMcpServer(
   if (warmer.started && backend.capabilities.localProcess) {
     await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
   }
+  const stoppedBy = await Promise.race([stop.promise, Promise.resolve(null)]);
   let handle: { close(): Promise<void> } | undefined;
   try {
+    if (stoppedBy === "SIGTERM" || stoppedBy === "SIGINT") {
+      logger.info(`Shutting down (${stoppedBy})`);
+      return 0;
+    }
     if (stdio.inputEnded && transport.pendingRequests === 0) {
       logger.info("Input ended with every request answered");
       return 0;
