@@ -21,6 +21,8 @@ export interface CliIo {
   cwd: string;
   /** Whether stdout is a terminal (enables colour and Markdown styling). */
   isTerminal: boolean;
+  /** Whether stdin is a terminal (a person typing, not an MCP client). */
+  stdinIsTerminal?: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export function processIo(): CliIo {
     env,
     cwd: env.INIT_CWD || Deno.cwd(),
     isTerminal: Deno.stdout.isTerminal(),
+    stdinIsTerminal: Deno.stdin.isTerminal(),
   };
 }
 

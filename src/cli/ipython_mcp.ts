@@ -35,10 +35,11 @@ export async function main(args: string[], io: CliIo): Promise<number> {
   }
   // On stdio the transport reads at once and answers the handshake itself
   // (SPEC §10: initialize within 300 ms); the server's modules, whose
-  // evaluation blocks the event loop, load once the client has spoken.
+  // evaluation blocks the event loop, load once the client has spoken. A
+  // person at a terminal gets a usage error at once instead.
   const { openStdio, servesStdio } = await import("./mcp_early.ts");
   let stdio;
-  if (servesStdio(args)) {
+  if (!io.stdinIsTerminal && servesStdio(args)) {
     stdio = openStdio(io);
     await stdio.first;
   }

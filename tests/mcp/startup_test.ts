@@ -8,6 +8,8 @@ import {
 } from "../../src/mcp/mod.ts";
 import { handshakeAnswer, serverCapabilities } from "../../src/mcp/early.ts";
 import { TASKS_EXTENSION } from "../../src/mcp/tasks.ts";
+import { main } from "../../src/cli/ipython_mcp.ts";
+import { servesStdio } from "../../src/cli/mcp_early.ts";
 import { UI_EXTENSION } from "../../src/mcp/view.ts";
 import {
   ERAS,
@@ -532,6 +534,102 @@ Deno.test("requests sent right after the handshake, real clients (issue 19)", as
         );
       } finally {
         await client.close();
+        await Deno.remove(cwd, { recursive: true });
+      }
+    },
+  );
+});
+
+Deno.test("which starts answer the handshake before loading the server", async (t) => {
+  await t.step(
+    "servesStdio(): every start but help, version and --http",
+    () => {
+      for (const args of [[], ["--dir", "x"], ["-d", "x"], ["--sandbox"]]) {
+        assert.equal(servesStdio(args), true, args.join(" "));
+      }
+      for (
+        const args of [
+          ["--help"],
+          ["-h"],
+          ["--version"],
+          ["-V"],
+          ["--http", "8080"],
+          ["--http=127.0.0.1:0"],
+          ["--dir", "x", "-h"],
+        ]
+      ) {
+        assert.equal(servesStdio(args), false, args.join(" "));
+      }
+    },
+  );
+
+  await t.step(
+    "at a terminal a usage error comes at once, stdin unread",
+    async () => {
+      const err: string[] = [];
+      const stdin = new TransformStream<Uint8Array, Uint8Array>();
+      const run = main(["--no-such-flag"], {
+        // Nothing is ever typed: waiting for a first message would hang.
+        stdin: stdin.readable,
+        stdout: new WritableStream(),
+        stderr: new WritableStream({
+          write: (chunk) => void err.push(new TextDecoder().decode(chunk)),
+        }),
+        env: serverEnv(),
+        cwd: Deno.cwd(),
+        isTerminal: true,
+        stdinIsTerminal: true,
+      });
+      // A failure bound, not a wait: the answer is due at once.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error("main() waited for stdin at a terminal")),
+          30_000,
+        );
+      });
+      const code = await Promise.race([run, bound]).finally(() =>
+        clearTimeout(timer)
+      );
+      assert.equal(code, 2);
+      assert.match(err.join(""), /no-such-flag/);
+    },
+  );
+
+  await t.step(
+    "from an MCP client, a bad flag: the handshake answered, then the usage error (2)",
+    async () => {
+      const cwd = await Deno.makeTempDir({ prefix: "mcp_badflag_" });
+      try {
+        const { command, args } = serverCommand(["--no-such-flag"]);
+        const child = new Deno.Command(command, {
+          args,
+          cwd,
+          env: serverEnv(),
+          clearEnv: true,
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const writer = child.stdin.getWriter();
+        await writer.write(
+          new TextEncoder().encode(
+            JSON.stringify(initialize(1, "2025-11-25")) + "\n",
+          ),
+        );
+        await writer.close();
+        const [out, err, status] = await Promise.all([
+          new Response(child.stdout).text(),
+          new Response(child.stderr).text(),
+          child.status,
+        ]);
+        assert.equal(
+          JSON.parse(out.split("\n")[0]!).result.serverInfo.name,
+          "ipython_mcp",
+        );
+        assert.equal(status.code, 2);
+        assert.match(err, /no-such-flag/);
+      } finally {
         await Deno.remove(cwd, { recursive: true });
       }
     },
