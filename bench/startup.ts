@@ -6,7 +6,10 @@
  * interleaved; plus the same bare start with the kernel layer's launch
  * arguments (debugpy and jedi skipped), so the server's own overhead shows
  * apart from its faster kernel launch; plus one first start from a fresh
- * `DENO_DIR` (the README's set-up command, then `initialize`).
+ * `DENO_DIR` (the README's set-up command, then `initialize`); plus the
+ * handshake alone over raw stdio in both eras (spawn -> `initialize` or
+ * `server/discover` answered, no SDK client) against a bare `deno run` of an
+ * empty script with the same flags, interleaved in the same run.
  *
  * @module
  */
@@ -42,6 +45,93 @@ export const INITIALIZE_MS_TARGET = 150;
  * set-up command (ms): the server fetches only the npm packages it loads.
  */
 export const FRESH_FIRST_ANSWER_MS_TARGET = 5_000;
+
+/** The opening message of each era, as a client sends it first. */
+const OPENING = {
+  "2025": {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-11-25",
+      capabilities: {},
+      clientInfo: { name: "bench", version: "0" },
+    },
+  },
+  "2026": {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "server/discover",
+    params: {
+      _meta: {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": { name: "bench", version: "0" },
+        "io.modelcontextprotocol/clientCapabilities": {},
+      },
+    },
+  },
+} as const;
+
+/**
+ * Spawn -> the answer to the opening message over raw stdio (no SDK client
+ * in the way), warm cache, pool off (the handshake alone).
+ */
+async function rawHandshake(
+  env: Record<string, string>,
+  cwd: string,
+  era: keyof typeof OPENING,
+): Promise<number> {
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...SERVER_PERMISSIONS, SERVER_ENTRY],
+    env: { ...env, CODER_POOL_SIZE: "0" },
+    clearEnv: true,
+    cwd,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream())
+    .getReader();
+  try {
+    await writer.write(
+      new TextEncoder().encode(JSON.stringify(OPENING[era]) + "\n"),
+    );
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const ms = performance.now() - t0;
+    if (!text.includes('"result"')) {
+      throw new Error(`${era} handshake not answered: ${text.slice(0, 200)}`);
+    }
+    return ms;
+  } finally {
+    await writer.close().catch(() => {});
+    await reader.cancel().catch(() => {});
+    await child.status;
+  }
+}
+
+/** Spawn -> exit of `deno run` (the server's flags) on an empty script. */
+async function bareDenoRun(
+  env: Record<string, string>,
+  script: string,
+): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...SERVER_PERMISSIONS, script],
+    env,
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (!out.success) throw new Error("deno run of an empty script failed");
+  return performance.now() - t0;
+}
 
 async function serverStart(
   env: Record<string, string>,
@@ -138,30 +228,35 @@ async function autoModeStart(
 }
 
 /**
- * A first start as from JSR: an empty `DENO_DIR`, a copy of the sources
- * without `node_modules`, lockfile or set-up command; spawn -> `initialize`
- * answered. Deno then fetches only the npm packages of the server's module
- * graph.
+ * A first start of a fresh clone without the set-up command: an empty
+ * `DENO_DIR`, a copy of `deno.json`, `deno.lock` and the sources (no
+ * `node_modules`), started with the `ipython_mcp` task's flags; spawn ->
+ * `initialize` answered, then -> the first `tools/list` answered (the MCP
+ * SDK fetched and loaded). The loading flags keep Deno from fetching every
+ * package of the lockfile first.
  */
 async function freshStartNoSetup(
   env: Record<string, string>,
   tmp: string,
-): Promise<{ firstAnswerMs: number }> {
+): Promise<{ firstAnswerMs: number; toolsListMs: number }> {
   const dir = join(tmp, "fresh-no-setup");
   await Deno.mkdir(dir, { recursive: true });
-  await Deno.copyFile(join(ROOT, "deno.json"), join(dir, "deno.json"));
+  for (const name of ["deno.json", "deno.lock"]) {
+    await Deno.copyFile(join(ROOT, name), join(dir, name));
+  }
   const copy = await new Deno.Command("cp", {
     args: ["-r", join(ROOT, "src"), join(dir, "src")],
   }).output();
   if (!copy.success) throw new Error("cannot copy src/");
   const t0 = performance.now();
-  await using _server = await startBenchServer({
+  await using server = await startBenchServer({
     env: { ...env, DENO_DIR: join(dir, ".deno"), CODER_POOL_SIZE: "0" },
     cwd: dir,
     entry: join(dir, "src", "cli", "ipython_mcp.ts"),
-    denoArgs: ["--node-modules-dir=none", "--no-lock"],
   });
-  return { firstAnswerMs: performance.now() - t0 };
+  const firstAnswerMs = performance.now() - t0;
+  await server.client.listTools(undefined, { timeout: 120_000 });
+  return { firstAnswerMs, toolsListMs: performance.now() - t0 };
 }
 
 /**
@@ -186,6 +281,15 @@ export async function benchStartup(
   const firstResultMs: number[] = [];
   const autoMs: number[] = [];
   let autoEra = "?";
+  const emptyScript = join(tmp, "startup_empty.ts");
+  await Deno.writeTextFile(emptyScript, "");
+  const bareDenoMs: number[] = [];
+  const handshakeMs = { "2025": [] as number[], "2026": [] as number[] };
+  for (let i = 0; i < Math.max(reps, 5); i++) {
+    bareDenoMs.push(await bareDenoRun(env, emptyScript));
+    handshakeMs["2025"].push(await rawHandshake(env, cwd, "2025"));
+    handshakeMs["2026"].push(await rawHandshake(env, cwd, "2026"));
+  }
   for (let i = 0; i < reps; i++) {
     log(`startup: ${i + 1}/${reps}`);
     const bare = await bareKernelStart(python, {
@@ -208,9 +312,11 @@ export async function benchStartup(
     autoMs.push(auto.firstResultMs);
     autoEra = auto.era;
   }
-  let noSetup: { firstAnswerMs: number } | { error: string };
+  let noSetup: { firstAnswerMs: number; toolsListMs: number } | {
+    error: string;
+  };
   try {
-    log("startup: first start as from JSR (empty DENO_DIR, no set-up)");
+    log("startup: fresh clone, empty DENO_DIR, no set-up command");
     noSetup = await freshStartNoSetup(env, tmp);
   } catch (error) {
     noSetup = { error: error instanceof Error ? error.message : String(error) };
@@ -228,6 +334,17 @@ export async function benchStartup(
   const init = median(initializeMs);
   const ratio = first / bare;
   const overhead = first / sameLaunch;
+  const bareDeno = median(bareDenoMs);
+  const hs2025 = median(handshakeMs["2025"]);
+  const hs2026 = median(handshakeMs["2026"]);
+  const handshakeRow = (label: string, ms: number) => ({
+    measurement: label,
+    value: formatMs(ms),
+    compare: `${formatRatio(ms / bareDeno)} of a bare deno run`,
+    target: `<= ${INITIALIZE_MS_TARGET} ms: ${
+      ms <= INITIALIZE_MS_TARGET ? "pass" : "miss"
+    }`,
+  });
   return {
     data: {
       python,
@@ -236,6 +353,8 @@ export async function benchStartup(
       initializeMs,
       firstResultMs,
       autoMs,
+      bareDenoMs,
+      handshakeMs,
       fresh,
       noSetup,
     },
@@ -243,10 +362,15 @@ export async function benchStartup(
       startup_first_result_over_bare_start: ratio,
       startup_first_result_over_same_launch: overhead,
       startup_initialize_ms: init,
+      startup_initialize_2025_raw_ms: hs2025,
+      startup_discover_2026_raw_ms: hs2026,
+      startup_initialize_2025_over_bare_deno: hs2025 / bareDeno,
+      startup_discover_2026_over_bare_deno: hs2026 / bareDeno,
       startup_auto_first_result_over_legacy: median(autoMs) / first,
-      ...("error" in noSetup
-        ? {}
-        : { startup_fresh_first_answer_ms: noSetup.firstAnswerMs }),
+      ...("error" in noSetup ? {} : {
+        startup_fresh_first_answer_ms: noSetup.firstAnswerMs,
+        startup_fresh_tools_list_ms: noSetup.toolsListMs,
+      }),
     },
     rows: [
       {
@@ -285,20 +409,36 @@ export async function benchStartup(
       {
         measurement: "ipython_mcp spawn -> initialize answered (warm cache)",
         value: formatMs(init),
+        compare: "v1 SDK client connect",
         target: `<= ${INITIALIZE_MS_TARGET} ms: ${
           init <= INITIALIZE_MS_TARGET ? "pass" : "miss"
         }`,
       },
+      {
+        measurement: "bare deno run of an empty script (server's flags)",
+        value: formatMs(bareDeno),
+        compare: `median of ${bareDenoMs.length}, interleaved`,
+      },
+      handshakeRow(
+        "stdio, 2025: spawn -> initialize answered (raw, warm)",
+        hs2025,
+      ),
+      handshakeRow(
+        "stdio, 2026: spawn -> server/discover answered (raw, warm)",
+        hs2026,
+      ),
       "error" in noSetup
         ? {
-          measurement: "empty DENO_DIR, no set-up (as from JSR): -> initialize",
+          measurement: "fresh clone, empty DENO_DIR, no set-up: -> initialize",
           value: "n/a",
           compare: noSetup.error.slice(0, 80),
         }
         : {
-          measurement: "empty DENO_DIR, no set-up (as from JSR): -> initialize",
+          measurement: "fresh clone, empty DENO_DIR, no set-up: -> initialize",
           value: formatMs(noSetup.firstAnswerMs),
-          compare: "fetches only the server's npm packages",
+          compare: `first tools/list at ${
+            formatMs(noSetup.toolsListMs)
+          } (fetches only the server's npm packages)`,
           target: `< ${FRESH_FIRST_ANSWER_MS_TARGET} ms: ${
             noSetup.firstAnswerMs < FRESH_FIRST_ANSWER_MS_TARGET
               ? "pass"

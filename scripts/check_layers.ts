@@ -14,7 +14,8 @@
  *   of ours and every layer may import it; beyond it zmtp and llm import
  *   nothing of ours, kernel only zmtp, mcp only kernel, agent only kernel
  *   and llm, cli anything; the root `mod.ts` imports kernel, llm and agent;
- * - another layer is imported only through its `mod.ts`;
+ * - another layer is imported only through its `mod.ts` (or a light surface
+ *   listed in {@linkcode LIGHT_SURFACES});
  * - the `ipython_mcp` entry's graph holds no agent, llm or terminal-rendering
  *   code, no npm:openai or npm:marked and not the v1 MCP SDK (the server is
  *   built on `@modelcontextprotocol/server` and loads only what it uses).
@@ -40,6 +41,16 @@ export const LAYER_DEPENDENCIES: Readonly<Record<string, readonly string[]>> =
     agent: ["base", "kernel", "llm"],
     cli: ["base", "zmtp", "llm", "kernel", "mcp", "agent"],
   });
+
+/**
+ * Second surfaces a layer offers for start-up: `src/mcp/early.ts` holds what
+ * the `ipython_mcp` entry needs before the MCP SDK loads (the stdio
+ * transport and the handshake answer), so `initialize` is answered without
+ * waiting for the SDK's module evaluation.
+ */
+export const LIGHT_SURFACES: readonly string[] = Object.freeze([
+  "src/mcp/early.ts",
+]);
 
 /** Layers the root `mod.ts` imports and must re-export. */
 export const ROOT_EXPORTS: readonly string[] = Object.freeze([
@@ -175,7 +186,9 @@ export function checkEdges(edges: readonly Edge[]): Violation[] {
         line,
         message: `layer ${source} may not import layer ${target} (${to})`,
       });
-    } else if (to !== `src/${target}/mod.ts`) {
+    } else if (
+      to !== `src/${target}/mod.ts` && !LIGHT_SURFACES.includes(to)
+    ) {
       add({
         file: from,
         line,

@@ -68,8 +68,27 @@ export const RUNTIME_FLAGS: Readonly<Record<ProgramName, readonly string[]>> =
   });
 
 /**
- * Every `deno run`/`deno compile` flag of a program: permissions, then
- * runtime flags. The same in every mode (SPEC §6a).
+ * How `deno run` loads a program, beyond its runtime flags (not for
+ * `deno compile`, which embeds the whole graph). `ipython_mcp` loads its
+ * dynamic imports when they run and fetches only the npm packages it
+ * imports: the stdio handshake is answered before the kernel layer, the MCP
+ * SDK or any npm package is loaded (a fresh clone without the set-up command
+ * answers `initialize` before its first download instead of after fetching
+ * every package of the lockfile, ~30 s; a warm start skips resolving the
+ * whole graph up front, ~40 ms of CPU before `initialize`).
+ */
+export const LOADING_FLAGS: Readonly<Record<ProgramName, readonly string[]>> =
+  Object.freeze({
+    coder: Object.freeze([]),
+    ipython_mcp: Object.freeze([
+      "--unstable-lazy-dynamic-imports",
+      "--unstable-npm-lazy-caching",
+    ]),
+  });
+
+/**
+ * Every `deno run` flag of a program: permissions, runtime flags, then
+ * loading flags. The same in every mode (SPEC §6a).
  *
  * @param program The program.
  * @returns The flags, in order.
@@ -80,5 +99,9 @@ export const RUNTIME_FLAGS: Readonly<Record<ProgramName, readonly string[]>> =
  * ```
  */
 export function runFlags(program: ProgramName): string[] {
-  return [...PERMISSIONS[program], ...RUNTIME_FLAGS[program]];
+  return [
+    ...PERMISSIONS[program],
+    ...RUNTIME_FLAGS[program],
+    ...LOADING_FLAGS[program],
+  ];
 }

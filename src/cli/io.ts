@@ -29,6 +29,8 @@ export interface CliIo {
    * the process; an in-process run records the code.
    */
   exit(code: number): void;
+  /** Whether stdin is a terminal (a person typing, not an MCP client). */
+  stdinIsTerminal?: boolean;
 }
 
 /**
@@ -50,6 +52,7 @@ export function processIo(): CliIo {
     // The one exit below main: the process's own io, handed in by the guard.
     // deno-lint-ignore coder/exit-only-in-main
     exit: (code) => Deno.exit(code),
+    stdinIsTerminal: Deno.stdin.isTerminal(),
   };
 }
 

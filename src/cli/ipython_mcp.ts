@@ -4,7 +4,8 @@
  *
  * This file imports only the version gate and the stream helpers: the
  * server's modules are loaded by {@linkcode main}, so an older Deno gets one
- * clear line instead of a module-loading error.
+ * clear line instead of a module-loading error. On stdio the handshake is
+ * answered before the kernel layer and the MCP SDK load (`mcp_early.ts`).
  *
  * @example Running from source
  * ```sh
@@ -32,8 +33,18 @@ export async function main(args: string[], io: CliIo): Promise<number> {
     await writeText(io.stderr, `${problem}\n`);
     return 1;
   }
+  // On stdio the transport reads at once and answers the handshake itself
+  // (SPEC §10: initialize within 300 ms); the server's modules, whose
+  // evaluation blocks the event loop, load once the client has spoken. A
+  // person at a terminal gets a usage error at once instead.
+  const { openStdio, servesStdio } = await import("./mcp_early.ts");
+  let stdio;
+  if (!io.stdinIsTerminal && servesStdio(args)) {
+    stdio = openStdio(io);
+    await stdio.first;
+  }
   const { runMcpServer } = await import("./mcp_command.ts");
-  return await runMcpServer(args, io);
+  return await runMcpServer(args, io, stdio);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args, processIo()));

@@ -28,6 +28,12 @@ import { createLevelLogger } from "./logger.ts";
 import { kernelEnvironment, serverSecrets } from "./secrets.ts";
 import { MIN_TOKEN_LENGTH, readTokensFile, UserSlots } from "./mcp_users.ts";
 import type { GuardedServer, McpUser } from "../mcp/mod.ts";
+import {
+  MCP_OPTIONS,
+  MCP_OWN_OPTIONS,
+  openStdio,
+  type StdioStart,
+} from "./mcp_early.ts";
 
 /** Help text of `ipython_mcp` / `coder mcp`. */
 export const MCP_HELP_TEXT =
@@ -238,40 +244,13 @@ export class FirstRequestWarmer {
 }
 
 /**
- * Reads the first line of a stream (then cancels it) and parses it.
- *
- * @param stream One branch of stdin.
- * @returns The parsed first line; undefined at EOF or when it is not JSON.
- */
-async function firstMessage(
-  stream: ReadableStream<Uint8Array>,
-): Promise<unknown> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) return undefined;
-      text += decoder.decode(value, { stream: true });
-      const newline = text.indexOf("\n");
-      if (newline >= 0) return JSON.parse(text.slice(0, newline));
-    }
-  } catch {
-    return undefined;
-  } finally {
-    // Cancelling one branch of a tee settles only once both are cancelled:
-    // do not wait for it.
-    reader.cancel().catch(() => {});
-  }
-}
-
-/**
  * Runs the MCP server on `io.stdin`/`io.stdout` until stdin ends or SIGTERM
  * or SIGINT arrives, then kills every kernel and returns.
  *
  * @param args Arguments after the program name (`--dir DIR`, `--help`).
  * @param io Streams, environment and working directory.
+ * @param early The stdio connection when the entry opened it already (and
+ *   answered the handshake); default: opened here.
  * @returns 0 after a clean shutdown, 2 on a usage error, 1 when the server
  *   cannot start.
  * @example Running from an entry file
@@ -280,23 +259,15 @@ async function firstMessage(
  * Deno.exit(await runMcpServer(Deno.args, processIo()));
  * ```
  */
-export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
+export async function runMcpServer(
+  args: string[],
+  io: CliIo,
+  early?: StdioStart,
+): Promise<number> {
   let values: OptionValues & { http?: string };
   try {
-    values = parseWith(
-      args,
-      [
-        "dir",
-        "help",
-        "version",
-        "sandbox",
-        "memory-limit",
-        "gateway",
-        "allow-host",
-      ],
-      { http: { type: "string" } },
-      false,
-    ).values as OptionValues & { http?: string };
+    values = parseWith(args, MCP_OPTIONS, MCP_OWN_OPTIONS, false)
+      .values as OptionValues & { http?: string };
   } catch (error) {
     await writeText(
       io.stderr,
@@ -409,24 +380,40 @@ export async function runMcpServer(args: string[], io: CliIo): Promise<number> {
   const removeSignalListeners = addSignalListeners((signal) =>
     stop.resolve(signal)
   );
-  // Look at the first message before loading the MCP SDK (~80 ms of module
-  // evaluation that blocks the event loop): when it is a real request, its
-  // kernel process starts first.
-  const [probe, input] = io.stdin.tee();
-  warmer.observe(await Promise.race([firstMessage(probe), stop.promise]));
+  // The transport reads (and answers the handshake) before the MCP SDK
+  // loads (~130 ms of module evaluation that blocks the event loop); when
+  // the first message is a real request, its kernel process starts first.
+  const stdio = early ?? openStdio(io, denoJson.version);
+  const { transport } = stdio;
+  transport.onerror = (error) =>
+    logger.warn(`Transport error: ${error.message}`);
+  stdio.ended.then(() => stop.resolve("stdin closed"));
+  transport.closed.then(() => stop.resolve("transport closed"));
+  await Promise.race([stdio.first, stop.promise]);
+  stdio.watch(warmer.observe);
+  // With the handshake answered, nothing needs the SDK until the client says
+  // more; a client that hangs up then (an SDK client's `server/discover`
+  // probe) gets no server object: the SDK is not even loaded.
+  if (transport.pendingRequests === 0) {
+    await Promise.race([stdio.more, stop.promise]);
+  }
   if (warmer.started && backend.capabilities.localProcess) {
     await settleWithin(firstSpawn.promise, FIRST_SPAWN_WAIT_MS);
   }
-  const { outputStoreFor, serveStdioConnection, WebStreamServerTransport } =
-    await import("../mcp/mod.ts");
-  const transport = new WebStreamServerTransport(input, io.stdout);
-  transport.onincoming = warmer.observe;
-  transport.onerror = (error) =>
-    logger.warn(`Transport error: ${error.message}`);
-  transport.oninputend = () => stop.resolve("stdin closed");
-  transport.closed.then(() => stop.resolve("transport closed"));
+  const stoppedBy = await Promise.race([stop.promise, Promise.resolve(null)]);
   let handle: { close(): Promise<void> } | undefined;
   try {
+    if (stoppedBy === "SIGTERM" || stoppedBy === "SIGINT") {
+      logger.info(`Shutting down (${stoppedBy})`);
+      return 0;
+    }
+    if (stdio.inputEnded && transport.pendingRequests === 0) {
+      logger.info("Input ended with every request answered");
+      return 0;
+    }
+    const { outputStoreFor, serveStdioConnection } = await import(
+      "../mcp/mod.ts"
+    );
     handle = serveStdioConnection({
       transport,
       registry,

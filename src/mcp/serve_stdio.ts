@@ -16,7 +16,10 @@ import {
   createNamespace,
   type McpNamespace,
 } from "./server.ts";
-import type { WebStreamServerTransport } from "./stdio.ts";
+import {
+  EarlyAnswerMismatchError,
+  type WebStreamServerTransport,
+} from "./stdio.ts";
 import type { McpKernelRegistry } from "./tools.ts";
 
 /** Options of {@linkcode serveStdioConnection}. */
@@ -80,7 +83,10 @@ export function serveStdioConnection(
       }),
     {
       transport: options.transport,
-      onerror: (error) => logger.debug(`stdio: ${error.message}`),
+      onerror: (error) =>
+        error instanceof EarlyAnswerMismatchError
+          ? logger.warn(`stdio: ${error.message}`)
+          : logger.debug(`stdio: ${error.message}`),
     },
   );
   return {

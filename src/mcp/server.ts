@@ -28,6 +28,11 @@ import {
 } from "./tools.ts";
 import type { KernelLimitFacts } from "./format.ts";
 import { ResourcePathError } from "./resources.ts";
+import {
+  SERVER_INSTRUCTIONS,
+  SERVER_NAME,
+  serverCapabilities,
+} from "./handshake.ts";
 import type { OutputStore } from "./output_store.ts";
 import {
   legacyTaskView,
@@ -40,7 +45,6 @@ import {
 } from "./tasks.ts";
 import {
   clientSupportsView,
-  UI_EXTENSION,
   VIEW_RESOURCE_LISTING,
   VIEW_TOOL,
   VIEW_URI,
@@ -49,17 +53,7 @@ import {
   withViewTools,
 } from "./view.ts";
 
-/** Name the server reports in `initialize` and `server/discover`. */
-export const SERVER_NAME = "ipython_mcp";
-
-/** Instructions sent to clients (shown to models). */
-export const SERVER_INSTRUCTIONS =
-  `Persistent Python (IPython) kernels. Run code with python_exec; variables persist between calls. ` +
-  `The default session starts on first use. Parallel agents: call python_reset() once for your own kernel_id ` +
-  `and pass it to every call. Use python_status to see variables and the working directory, ` +
-  `python_interrupt to stop runaway code, submit_code to syntax-check final code without running it. ` +
-  `Work that may take more than a minute: python_exec(background=true) returns a job_id at once; poll it with python_job. ` +
-  `python_export writes the session as a Jupyter notebook.`;
+export { SERVER_INSTRUCTIONS, SERVER_NAME } from "./handshake.ts";
 
 /** Largest inline size a client may ask for (`anthropic/maxResultSizeChars`). */
 export const MAX_RESULT_SIZE_CHARS = 500_000;
@@ -389,15 +383,9 @@ export function createIpythonMcpServer(
   const graceMs = options.taskGraceMs ?? DEFAULT_TASK_GRACE_MS;
   const server = new Server(
     { name: SERVER_NAME, version: options.version ?? "0.0.0" },
-    {
-      capabilities: {
-        tools: {},
-        resources: {},
-        tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
-        extensions: { [TASKS_EXTENSION]: {}, [UI_EXTENSION]: {} },
-      },
-      instructions: SERVER_INSTRUCTIONS,
-    },
+    // The same identity stdio answers the opening message with before
+    // the SDK has loaded (handshake.ts).
+    { capabilities: serverCapabilities(), instructions: SERVER_INSTRUCTIONS },
   );
 
   // The notebook view (SPEC §14) only for clients that declare MCP Apps.

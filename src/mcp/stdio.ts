@@ -3,7 +3,11 @@
  * JSON-RPC. Unlike the SDK's stdio transport it answers a line that is not
  * JSON with -32700 (SPEC §9), notices the end of input and keeps count of
  * requests not yet answered, so a server can answer what it was asked before
- * it exits. It imports nothing of the SDK at run time.
+ * it exits. It can start reading before a server object is connected
+ * ({@linkcode WebStreamServerTransport.listen}): the connection's opening
+ * message is then answered at once when it is a handshake the server's
+ * identity suffices for, and every message is held, in order, until the
+ * server connects. It imports nothing of the SDK at run time.
  *
  * @module
  */
@@ -39,6 +43,11 @@ export class WebStreamServerTransport implements Transport {
   #encoder = new TextEncoder();
   #closed = false;
   #started = false;
+  #listening = false;
+  #seenFirst = false;
+  #held: JSONRPCMessage[] = [];
+  #answeredEarly = new Map<RequestId, string>();
+  #first = Promise.withResolvers<JSONRPCMessage | undefined>();
   #inflight = new Set<RequestId>();
   #drainWaiters: (() => void)[] = [];
   #closedSignal = Promise.withResolvers<void>();
@@ -53,6 +62,15 @@ export class WebStreamServerTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
   /** Sees each incoming message as it is read (before delivery). */
   onincoming?: (message: JSONRPCMessage) => void;
+  /**
+   * Consulted for the connection's first message when it is a request: an
+   * answer returned is written at once, and the server object's own answer
+   * to that id is later dropped (reported through `onerror` when it
+   * differs).
+   */
+  answerOpening?: (
+    message: JSONRPCMessage,
+  ) => Record<string, unknown> | undefined;
 
   /**
    * @param readable Incoming bytes (stdin).
@@ -69,6 +87,14 @@ export class WebStreamServerTransport implements Transport {
   /** Resolves once the transport closed (whoever closed it). */
   get closed(): Promise<void> {
     return this.#closedSignal.promise;
+  }
+
+  /**
+   * Resolves with the connection's first message once it is read (undefined
+   * when the input ends or the transport closes before one).
+   */
+  get firstMessage(): Promise<JSONRPCMessage | undefined> {
+    return this.#first.promise;
   }
 
   /** Requests received and not answered yet. */
@@ -107,10 +133,28 @@ export class WebStreamServerTransport implements Transport {
       );
     }
     this.#started = true;
+    if (!this.#listening) this.listen();
+    // What arrived before the server connected, in order.
+    for (const message of this.#held.splice(0)) this.onmessage?.(message);
+    return Promise.resolve();
+  }
+
+  /**
+   * Starts reading before a server object is connected: malformed lines and
+   * unsupported versions are answered at once, the opening message too when
+   * {@linkcode answerOpening} answers it, and every other message is held
+   * until {@linkcode start}.
+   *
+   * @throws {Error} When already reading.
+   */
+  listen(): void {
+    if (this.#listening) {
+      throw new Error("WebStreamServerTransport already reading");
+    }
+    this.#listening = true;
     this.#reader = this.#readable.getReader();
     this.#writer = this.#writable.getWriter();
     this.#readLoop(this.#reader);
-    return Promise.resolve();
   }
 
   #settle(id: RequestId | undefined): void {
@@ -121,6 +165,9 @@ export class WebStreamServerTransport implements Transport {
   }
 
   #receive(message: JSONRPCMessage): void {
+    const first = !this.#seenFirst;
+    this.#seenFirst = true;
+    if (first) this.#first.resolve(message);
     this.onincoming?.(message);
     const unsupported = unsupportedVersionOf(message);
     if (unsupported !== undefined && "id" in message) {
@@ -137,15 +184,25 @@ export class WebStreamServerTransport implements Transport {
       });
       return;
     }
+    if (first && "method" in message && "id" in message) {
+      const answer = this.answerOpening?.(message);
+      if (answer !== undefined) {
+        this.#answeredEarly.set(message.id as RequestId, canonical(answer));
+        void this.#reply(answer);
+      }
+    }
     if ("method" in message) {
       if ("id" in message) {
-        this.#inflight.add(message.id as RequestId);
+        if (!this.#answeredEarly.has(message.id as RequestId)) {
+          this.#inflight.add(message.id as RequestId);
+        }
       } else if (message.method === "notifications/cancelled") {
         const id = (message.params as { requestId?: RequestId })?.requestId;
         queueMicrotask(() => this.#settle(id));
       }
     }
-    this.onmessage?.(message);
+    if (this.#started) this.onmessage?.(message);
+    else this.#held.push(message);
   }
 
   async #readLoop(
@@ -175,6 +232,7 @@ export class WebStreamServerTransport implements Transport {
     } catch (error) {
       if (!this.#closed) this.onerror?.(toError(error));
     }
+    this.#first.resolve(undefined);
     if (this.#closed) return;
     if (this.oninputend) this.oninputend();
     else await this.close();
@@ -211,6 +269,23 @@ export class WebStreamServerTransport implements Transport {
     if (this.#closed || !this.#writer) {
       throw new Error("WebStreamServerTransport is not open");
     }
+    if (!("method" in message) && "id" in message) {
+      const early = this.#answeredEarly.get(message.id as RequestId);
+      if (early !== undefined) {
+        // Answered before the server object was ready: never twice.
+        this.#answeredEarly.delete(message.id as RequestId);
+        if (canonical(message) !== early) {
+          this.onerror?.(
+            new EarlyAnswerMismatchError(
+              `The early answer to request ${
+                JSON.stringify(message.id)
+              } differs from the server's: ${early} vs ${canonical(message)}`,
+            ),
+          );
+        }
+        return;
+      }
+    }
     try {
       await this.#writer.write(
         this.#encoder.encode(JSON.stringify(withSupported(message)) + "\n"),
@@ -226,12 +301,26 @@ export class WebStreamServerTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#first.resolve(undefined);
     await this.#reader?.cancel().catch(() => {});
     await this.#writer?.close().catch(() => {});
     const waiters = this.#drainWaiters.splice(0);
     for (const wake of waiters) wake();
     this.#closedSignal.resolve();
     this.onclose?.();
+  }
+}
+
+/**
+ * Reported through `onerror` when the server object answers a request that
+ * was answered early with something else (a defect: the early answer is
+ * meant to be the server's own).
+ */
+export class EarlyAnswerMismatchError extends Error {
+  /** @param message What differed. */
+  constructor(message: string) {
+    super(message);
+    this.name = "EarlyAnswerMismatchError";
   }
 }
 
@@ -331,6 +420,20 @@ function malformedLineReply(line: string): Record<string, unknown> {
       message: "Invalid Request: the line is not a JSON-RPC 2.0 message",
     },
   };
+}
+
+/** JSON text with object keys sorted, to compare two messages' content. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, field: unknown) => {
+    if (typeof field !== "object" || field === null || Array.isArray(field)) {
+      return field;
+    }
+    return Object.fromEntries(
+      Object.entries(field as Record<string, unknown>).sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0
+      ),
+    );
+  });
 }
 
 function toError(error: unknown): Error {

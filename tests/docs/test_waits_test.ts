@@ -84,21 +84,6 @@ const ALLOWED: { file: string; line: string; reason: string }[] = [
     reason:
       "the subject: a peer whose greeting arrives in two reads, as libzmq's does",
   },
-  {
-    file: "tests/mcp/startup_test.ts",
-    line: "const end = Date.now() + ms;",
-    reason: "owned by helper h7-init (issue 22 startup work); to be converted",
-  },
-  {
-    file: "tests/mcp/startup_test.ts",
-    line: "if (Date.now() > end) return false;",
-    reason: "owned by helper h7-init (issue 22 startup work); to be converted",
-  },
-  {
-    file: "tests/mcp/startup_test.ts",
-    line: "await new Promise((resolve) => setTimeout(resolve, 50));",
-    reason: "owned by helper h7-init (issue 22 startup work); to be converted",
-  },
 ];
 
 /** One match of a pattern. */

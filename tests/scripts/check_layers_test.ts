@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import {
+  checkEdges,
   checkServerGraph,
+  LIGHT_SURFACES,
   main,
   SERVER_ENTRY,
 } from "../../scripts/check_layers.ts";
@@ -161,6 +163,15 @@ export const main = () => frame;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("checkEdges() lets the cli reach a listed light surface, nothing else past mod.ts", () => {
+  assert.ok(LIGHT_SURFACES.includes("src/mcp/early.ts"));
+  const edges = [
+    { from: "src/cli/mcp_early.ts", to: "src/mcp/early.ts", line: 1 },
+    { from: "src/cli/mcp_early.ts", to: "src/mcp/stdio.ts", line: 2 },
+  ];
+  assert.deepEqual(checkEdges(edges).map((v) => v.line), [2]);
 });
 
 Deno.test("checkServerGraph() flags the agent's npm packages and the v1 MCP SDK", () => {

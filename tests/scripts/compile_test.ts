@@ -14,6 +14,7 @@ import {
 import {
   CODER_PERMISSIONS,
   IPYTHON_MCP_PERMISSIONS,
+  LOADING_FLAGS,
   PERMISSIONS,
   runFlags,
   RUNTIME_FLAGS,
@@ -148,6 +149,7 @@ Deno.test("permission lists", async (t) => {
       assert.deepEqual(runFlags("ipython_mcp"), [
         ...IPYTHON_MCP_PERMISSIONS,
         ...RUNTIME_FLAGS.ipython_mcp,
+        ...LOADING_FLAGS.ipython_mcp,
       ]);
     },
   );
@@ -170,7 +172,12 @@ Deno.test("permission lists", async (t) => {
         `task "${binary.name}"`,
       );
       assert.ok(words.includes(binary.entry), `task "${binary.name}" entry`);
-      for (const flag of RUNTIME_FLAGS[binary.name]) {
+      for (
+        const flag of [
+          ...RUNTIME_FLAGS[binary.name],
+          ...LOADING_FLAGS[binary.name],
+        ]
+      ) {
         assert.ok(words.includes(flag), `task "${binary.name}" lacks ${flag}`);
       }
     }
