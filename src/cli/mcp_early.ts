@@ -30,20 +30,48 @@ export const MCP_OWN_OPTIONS = Object.freeze({
   http: { type: "string" as const },
 });
 
-/** Arguments that ask for something other than a stdio server. */
-const NOT_STDIO = /^(--(help|version|http)(=.*)?|-[A-Za-z]*[hV][A-Za-z]*)$/;
+/**
+ * The stdio server's flags as the scan sees them: `true` when the flag takes
+ * a value. Kept equal to `OPTIONS` (options.ts, which loads `node:util`) by a
+ * test.
+ */
+export const STDIO_FLAGS: Readonly<Record<string, boolean>> = Object.freeze({
+  "--dir": true,
+  "-d": true,
+  "--sandbox": false,
+  "--memory-limit": true,
+  "--gateway": true,
+  "--allow-host": true,
+});
 
 /**
- * Whether a command line serves MCP on stdio: it asks for neither help, the
- * version nor `--http`. A scan, not a parse: `node:util` and `node:path`
- * would add tens of milliseconds before the handshake; `runMcpServer` parses
- * the arguments (and reports a usage error) afterwards.
+ * Whether a command line plainly starts a stdio server: only the server's
+ * own flags (no help, version, `--http`, unknown flag or stray argument). A
+ * scan, not a parse: `node:util` and `node:path` would add tens of
+ * milliseconds before the handshake. Anything else is left to
+ * `runMcpServer`, which parses the arguments and reports a usage error
+ * before any handshake is answered.
  *
  * @param args Arguments after the program name.
- * @returns True for a stdio server start.
+ * @returns True for a plain stdio server start.
  */
 export function servesStdio(args: readonly string[]): boolean {
-  return !args.some((arg) => NOT_STDIO.test(arg));
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const equals = arg.indexOf("=");
+    const flag = arg.startsWith("--") && equals > 0
+      ? arg.slice(0, equals)
+      : arg;
+    const takesValue = STDIO_FLAGS[flag];
+    if (takesValue === undefined) return false;
+    if (flag !== arg) {
+      if (!takesValue) return false;
+    } else if (takesValue) {
+      const value = args[++i];
+      if (value === undefined || value.startsWith("-")) return false;
+    }
+  }
+  return true;
 }
 
 /** The stdio connection, reading before the server is ready. */

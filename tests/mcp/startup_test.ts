@@ -9,7 +9,12 @@ import {
 import { handshakeAnswer, serverCapabilities } from "../../src/mcp/early.ts";
 import { TASKS_EXTENSION } from "../../src/mcp/tasks.ts";
 import { main } from "../../src/cli/ipython_mcp.ts";
-import { servesStdio } from "../../src/cli/mcp_early.ts";
+import {
+  MCP_OPTIONS,
+  servesStdio,
+  STDIO_FLAGS,
+} from "../../src/cli/mcp_early.ts";
+import { OPTIONS } from "../../src/cli/options.ts";
 import { UI_EXTENSION } from "../../src/mcp/view.ts";
 import {
   ERAS,
@@ -532,9 +537,18 @@ Deno.test("requests sent right after the handshake, real clients (issue 19)", as
 
 Deno.test("which starts answer the handshake before loading the server", async (t) => {
   await t.step(
-    "servesStdio(): every start but help, version and --http",
+    "servesStdio(): plain server starts only (no help, version, --http, unknown flag)",
     () => {
-      for (const args of [[], ["--dir", "x"], ["-d", "x"], ["--sandbox"]]) {
+      for (
+        const args of [
+          [],
+          ["--dir", "x"],
+          ["-d", "x"],
+          ["--sandbox"],
+          ["--dir=x", "--memory-limit", "2G", "--allow-host", "pypi.org"],
+          ["--gateway", "http://127.0.0.1:8888"],
+        ]
+      ) {
         assert.equal(servesStdio(args), true, args.join(" "));
       }
       for (
@@ -546,12 +560,30 @@ Deno.test("which starts answer the handshake before loading the server", async (
           ["--http", "8080"],
           ["--http=127.0.0.1:0"],
           ["--dir", "x", "-h"],
+          ["--no-such-flag"],
+          ["--dir"],
+          ["--dir", "--sandbox"],
+          ["--sandbox=yes"],
+          ["stray"],
         ]
       ) {
         assert.equal(servesStdio(args), false, args.join(" "));
       }
     },
   );
+
+  await t.step("servesStdio()'s flag table matches the option parser's", () => {
+    const expected: Record<string, boolean> = {};
+    for (const name of MCP_OPTIONS) {
+      const spec = OPTIONS[name];
+      if (name === "help" || name === "version") continue;
+      expected[`--${name}`] = spec.type === "string";
+      if ("short" in spec && spec.short) {
+        expected[`-${spec.short}`] = spec.type === "string";
+      }
+    }
+    assert.deepEqual({ ...STDIO_FLAGS }, expected);
+  });
 
   await t.step(
     "at a terminal a usage error comes at once, stdin unread",
@@ -588,7 +620,7 @@ Deno.test("which starts answer the handshake before loading the server", async (
   );
 
   await t.step(
-    "from an MCP client, a bad flag: the handshake answered, then the usage error (2)",
+    "from an MCP client, a bad flag: the usage error (2), no handshake answered",
     async () => {
       const cwd = await Deno.makeTempDir({ prefix: "mcp_badflag_" });
       try {
@@ -614,10 +646,9 @@ Deno.test("which starts answer the handshake before loading the server", async (
           new Response(child.stderr).text(),
           child.status,
         ]);
-        assert.equal(
-          JSON.parse(out.split("\n")[0]!).result.serverInfo.name,
-          "ipython_mcp",
-        );
+        // The client sees the server end with its usage error on stderr,
+        // not a handshake followed by a closed connection.
+        assert.equal(out, "");
         assert.equal(status.code, 2);
         assert.match(err, /no-such-flag/);
       } finally {
