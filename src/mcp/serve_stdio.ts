@@ -17,6 +17,7 @@ import {
   type McpNamespace,
 } from "./server.ts";
 import type { WebStreamServerTransport } from "./stdio.ts";
+import type { McpHintRenderer } from "./hints.ts";
 import type { McpKernelRegistry } from "./tools.ts";
 
 /** Options of {@linkcode serveStdioConnection}. */
@@ -35,6 +36,8 @@ export interface ServeStdioConnectionOptions {
   mask?: (text: string) => string;
   /** Version reported to clients. */
   version?: string;
+  /** Words the settings a kernel-limit refusal names; default option names. */
+  renderHint?: McpHintRenderer;
 }
 
 /** A connection being served. */
@@ -70,6 +73,7 @@ export function serveStdioConnection(
     cwd: options.cwd,
     ...(options.outputs ? { outputs: options.outputs } : {}),
     ...(options.mask ? { mask: options.mask } : {}),
+    ...(options.renderHint ? { renderHint: options.renderHint } : {}),
   });
   const handle = serveStdio(
     () =>
