@@ -202,7 +202,7 @@ Deno.test("McpHttpService answers 401 naming the token as its renderer names it"
       ...extra,
     });
     const listening = Promise.withResolvers<Deno.NetAddr>();
-    await using server = Deno.serve({
+    await using _server = Deno.serve({
       hostname: "127.0.0.1",
       port: 0,
       onListen: (address) => {
