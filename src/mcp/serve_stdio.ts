@@ -11,13 +11,13 @@
 import type { OutputStore } from "./output_store.ts";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import type { Logger } from "../kernel/mod.ts";
+import type { McpHintRenderer } from "./hints.ts";
 import {
   createIpythonMcpServer,
   createNamespace,
   type McpNamespace,
 } from "./server.ts";
 import type { WebStreamServerTransport } from "./stdio.ts";
-import type { McpHintRenderer } from "./hints.ts";
 import type { McpKernelRegistry } from "./tools.ts";
 
 /** Options of {@linkcode serveStdioConnection}. */
