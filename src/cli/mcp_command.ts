@@ -422,6 +422,7 @@ export async function runMcpServer(
       outputs: outputStoreFor(backend, cwd, settings.cacheDir),
       mask,
       version: denoJson.version,
+      renderHint: renderCliHint,
     });
     logger.info(`Serving MCP on stdio; working directory ${cwd}`);
     const reason = await stop.promise;
@@ -522,7 +523,7 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
   } = await import("../mcp/mod.ts");
   let address;
   try {
-    address = parseListenAddress(value);
+    address = parseListenAddress(value, { renderHint: renderCliHint });
   } catch (error) {
     await writeText(io.stderr, `ipython_mcp: ${(error as Error).message}\n`);
     return 2;
@@ -612,6 +613,7 @@ async function serveHttp(value: string, context: HttpContext): Promise<number> {
     version: denoJson.version,
     outputsFor: (dir) => outputStoreFor(backend, dir, settings.cacheDir),
     mask: (text) => masker.mask(text),
+    renderHint: renderCliHint,
     sessionTtlMs: settings.mcpSessionTtl * 1000,
     reclaimAfterMs: reclaimAfter * 1000,
     kernelSlots: (user: string) => ({ user: slotsOf(user), server: slots }),

@@ -1,82 +1,66 @@
 /**
  * ipython_mcp over Streamable HTTP, both MCP eras on one endpoint: a request
- * handler for `Deno.serve` that checks the bearer token, the Host and Origin
- * headers (DNS rebinding) and the body size, then routes each request by era.
- * 2025 requests (no per-request envelope) go to their MCP session: every
- * session has its own server object, its own kernel registry and a bounded
- * event store for `Last-Event-ID` resumption; only an `initialize` request
- * opens one; a session ends when the client deletes it, when it was idle for
- * the TTL, or when the service closes, and its kernels are shut down then.
+ * handler for `Deno.serve` that checks the Host and Origin headers (DNS
+ * rebinding, `http_guards.ts`), the bearer token (`http_users.ts`) and the
+ * body size, then routes each request by era. 2025 requests (no
+ * per-request envelope) go to their MCP session (`http_sessions.ts`): only
+ * an `initialize` request opens one, with its own server object, kernel
+ * registry and a bounded event store for `Last-Event-ID` resumption.
  * 2026-07-28 requests (stateless) are served by the SDK's per-request
- * handler on the caller's namespace (its kernels, jobs and tasks).
+ * handler on the caller's namespace (`http_stateless.ts`). At the kernel
+ * limit, slots of clients that went away are reclaimed (`http_reclaim.ts`).
  *
  * @module
  */
 
 import {
-  createMcpHandler,
   isInitializeRequest,
   isLegacyRequest,
-  type JSONRPCMessage,
-  type McpHttpHandler,
-  type RequestId,
   type Server,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "../kernel/mod.ts";
 import { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
 import {
+  DEFAULT_MAX_BODY_BYTES,
+  HostGuard,
+  jsonError,
+  type ListenAddress,
+  MCP_HTTP_PATH,
+  readCapped,
+} from "./http_guards.ts";
+import {
+  DEFAULT_RECLAIM_AFTER_MS,
+  limitFacts,
+  reclaimSlots,
+  type SlotCount,
+} from "./http_reclaim.ts";
+import {
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_TTL_MS,
+  type Session,
+  SessionBook,
+  type SessionRegistry,
+} from "./http_sessions.ts";
+import { StatelessRequests } from "./http_stateless.ts";
+import {
+  BearerTokens,
+  type McpUser,
+  unauthorizedMessage,
+} from "./http_users.ts";
+import type { McpHintRenderer } from "./hints.ts";
+import {
   createIpythonMcpServer,
   createNamespace,
-  evictedMessage,
   type McpNamespace,
 } from "./server.ts";
-import type { KernelLimitFacts } from "./format.ts";
 import type { OutputStore } from "./output_store.ts";
-import type { McpKernelRegistry } from "./tools.ts";
-
-/** Protocol versions served: the 2026 revision and the 2025 ones. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
-  "2026-07-28",
-  "2025-11-25",
-  "2025-06-18",
-  "2025-03-26",
-  "2024-11-05",
-];
-
-/** Path the MCP endpoint is served at. */
-export const MCP_HTTP_PATH = "/mcp";
-
-/** Default cap on a request body (bytes): 4 MiB. */
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-
-/** Default idle time before a session ends: 1800 s. */
-export const DEFAULT_SESSION_TTL_MS = 1_800_000;
-
-/** Default idle time after which a client counts as gone: 60 s. */
-export const DEFAULT_RECLAIM_AFTER_MS = 60_000;
-
-/** Default most sessions open at once. */
-export const DEFAULT_MAX_SESSIONS = 100;
-
-/** The kernels of one session, as the service uses them. */
-export type SessionRegistry = McpKernelRegistry & {
-  /** Working directory of the kernels. */
-  readonly cwd: string;
-  /** Shuts every kernel of the registry down. */
-  shutdownAll(): Promise<void>;
-  /** Shuts one kernel down. */
-  shutdown(id: string): Promise<void>;
-  /** The registry's kernel limit. */
-  readonly maxKernels: number;
-};
 
 /** Options of {@linkcode McpHttpService}. */
 export interface McpHttpServiceOptions {
   /**
    * The bearer token every request must carry (one user, named
-   * {@linkcode DEFAULT_USER}); or use {@linkcode users}.
+   * `default`: `DEFAULT_USER`); or use {@linkcode users}.
    */
   token?: string;
   /**
@@ -102,6 +86,12 @@ export interface McpHttpServiceOptions {
   outputsFor?: (cwd: string) => OutputStore;
   /** Masks every known secret in answers and saved outputs; default none. */
   mask?: (text: string) => string;
+  /**
+   * Words the settings the service's messages name (the token in a 401,
+   * the limit in a kernel-limit refusal); default `describeMcpHint`
+   * (option names). The CLI passes its flags and variables.
+   */
+  renderHint?: McpHintRenderer;
   /** Idle milliseconds before a session ends (default 1800 s). */
   sessionTtlMs?: number;
   /**
@@ -130,202 +120,6 @@ export interface McpHttpServiceOptions {
   extraHostnames?: readonly string[];
 }
 
-/** A count of kernel slots against a limit (a `KernelSlots`). */
-export interface SlotCount {
-  /** Most slots held at once. */
-  readonly limit: number;
-  /** Slots held now. */
-  readonly used: number;
-}
-
-/** The user of a single `token`. */
-export const DEFAULT_USER = "default";
-
-/** One user of the HTTP server and their bearer token. */
-export interface McpUser {
-  /** User name (letters, digits, `.`, `_`, `-`). */
-  name: string;
-  /** Bearer token. */
-  token: string;
-}
-
-/** The address the server listens on. */
-export interface ListenAddress {
-  /** Host name or IP the socket is bound to. */
-  hostname: string;
-  /** TCP port (the real one when 0 was asked for). */
-  port: number;
-}
-
-/** One open MCP session (2025 era). */
-interface Session {
-  id: string | undefined;
-  user: string;
-  server: Server;
-  transport: WebStandardStreamableHTTPServerTransport;
-  registry: SessionRegistry;
-  namespace: McpNamespace;
-  lastSeen: number;
-  inflight: Set<RequestId>;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  ended: Promise<void> | undefined;
-}
-
-/** Kernels the service may shut down to free their slots. */
-interface Reclaimable {
-  /** Their user. */
-  user: string;
-  /** When a call last used them (ms since the epoch). */
-  lastUsed: number;
-  /** Who holds them, for the log. */
-  owner: string;
-  registry: SessionRegistry;
-  namespace: McpNamespace;
-  ids: string[];
-}
-
-/**
- * Whether a host name is a loopback address (`127.0.0.0/8`, `::1`,
- * `localhost`).
- *
- * @param hostname Host name or IP literal (IPv6 with or without brackets).
- * @returns True for loopback.
- */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-  return host === "localhost" || host === "::1" ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-/**
- * Whether a host is a wildcard bind (`0.0.0.0`, `::`).
- *
- * @param hostname Host name or IP literal.
- * @returns True for a wildcard address.
- */
-export function isWildcardHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[(.*)\]$/, "$1");
-  return host === "0.0.0.0" || host === "::";
-}
-
-/**
- * Parses the `--http [HOST:]PORT` value.
- *
- * @param value `PORT`, `HOST:PORT` or `[IPV6]:PORT`.
- * @returns Host (default 127.0.0.1, IPv6 without brackets) and port.
- * @throws {TypeError} When the value is not of that form or the port is
- *   not 0-65535.
- * @example Parsing
- * ```ts
- * import { parseListenAddress } from "./http.ts";
- * parseListenAddress("8000"); // { hostname: "127.0.0.1", port: 8000 }
- * parseListenAddress("[::1]:0"); // { hostname: "::1", port: 0 }
- * ```
- */
-export function parseListenAddress(value: string): ListenAddress {
-  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(
-    value.trim(),
-  );
-  const port = Number(match?.[2]);
-  if (!match || !Number.isInteger(port) || port > 65_535) {
-    throw new TypeError(
-      `Cannot use --http "${value}": expected [HOST:]PORT with a port from 0 to 65535`,
-    );
-  }
-  const hostname = (match[1] ?? "127.0.0.1").replace(/^\[(.*)\]$/, "$1");
-  return { hostname, port };
-}
-
-/** `host:port` as in a Host header (IPv6 in brackets). */
-function hostHeader(hostname: string, port: number): string {
-  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
-}
-
-function isIpLiteral(hostname: string): boolean {
-  const host = hostname.replace(/^\[(.*)\]$/, "$1");
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) ||
-    /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$/.test(host);
-}
-
-function jsonError(
-  status: number,
-  code: number,
-  message: string,
-  headers: Record<string, string> = {},
-): Response {
-  return new Response(
-    JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }),
-    { status, headers: { "content-type": "application/json", ...headers } },
-  );
-}
-
-function sha256(text: string): Uint8Array {
-  return createHash("sha256").update(text).digest();
-}
-
-/**
- * Puts the whole supported list (both eras) into a -32022 answer, where the
- * SDK's per-request handler names only the 2026 revision.
- */
-async function withSupportedVersions(response: Response): Promise<Response> {
-  if (
-    response.status !== 400 ||
-    !response.headers.get("content-type")?.includes("application/json")
-  ) {
-    return response;
-  }
-  const text = await response.text();
-  let body: { error?: { code?: number; data?: Record<string, unknown> } };
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return new Response(text, response);
-  }
-  if (body.error?.code === -32022) {
-    body.error.data = {
-      ...body.error.data,
-      supported: [...SUPPORTED_PROTOCOL_VERSIONS],
-    };
-  }
-  return new Response(JSON.stringify(body), {
-    status: response.status,
-    headers: response.headers,
-  });
-}
-
-/** Reads a body up to `cap` bytes; null when it is larger. */
-async function readCapped(
-  request: Request,
-  cap: number,
-): Promise<string | null> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > cap) {
-    await request.body?.cancel().catch(() => {});
-    return null;
-  }
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > cap) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
-}
-
 /**
  * The HTTP side of ipython_mcp: authentication, DNS-rebinding checks, body
  * cap and sessions. Pass {@linkcode handle} to `Deno.serve` and call
@@ -352,45 +146,44 @@ async function readCapped(
  */
 export class McpHttpService implements AsyncDisposable {
   readonly #options: McpHttpServiceOptions;
-  readonly #users: { name: string; digest: Uint8Array }[];
-  readonly #sessions = new Map<string, Session>();
-  readonly #opening = new Set<Session>();
-  readonly #ttlMs: number;
+  readonly #tokens: BearerTokens;
+  readonly #hosts: HostGuard;
+  readonly #sessions: SessionBook;
+  readonly #stateless: StatelessRequests;
   readonly #maxBody: number;
   readonly #maxSessions: number;
-  #address: ListenAddress | undefined;
-  #allowedHosts = new Set<string>();
   #closed = false;
-  #modernHandler: McpHttpHandler | undefined;
-  readonly #modern = new Map<
-    string,
-    { registry: SessionRegistry; namespace: McpNamespace }
-  >();
 
   /**
    * Creates the service; serve its {@linkcode McpHttpService.handle} with
    * `serveGuarded` or `Deno.serve`.
    *
    * @param options Token, registry factory, logger and limits.
+   * @throws {TypeError} When no token is given or one is empty.
    */
   constructor(options: McpHttpServiceOptions) {
-    const users = [
-      ...(options.token === undefined
-        ? []
-        : [{ name: DEFAULT_USER, token: options.token }]),
-      ...(options.users ?? []),
-    ];
-    if (users.length === 0 || users.some((user) => user.token === "")) {
-      throw new TypeError("Cannot serve MCP over HTTP: a token is empty");
-    }
+    this.#tokens = new BearerTokens(options.token, options.users);
     this.#options = options;
-    this.#users = users.map((user) => ({
-      name: user.name,
-      digest: sha256(user.token),
-    }));
-    this.#ttlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+    this.#hosts = new HostGuard(options.extraHostnames);
     this.#maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    const shutdownRegistry = options.shutdownRegistry ??
+      ((registry: SessionRegistry) => registry.shutdownAll());
+    this.#sessions = new SessionBook({
+      ttlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+      logger: options.logger,
+      shutdownRegistry,
+    });
+    this.#stateless = new StatelessRequests({
+      createSpace: (user) => {
+        const registry = options.createRegistry(user);
+        return { registry, namespace: this.#namespace(user, registry) };
+      },
+      createServer: (namespace) => this.#server(namespace),
+      maxBodyBytes: this.#maxBody,
+      logger: options.logger,
+      shutdownRegistry,
+    });
   }
 
   /** Number of open sessions. */
@@ -404,42 +197,7 @@ export class McpHttpService implements AsyncDisposable {
    * @param address The address `Deno.serve` reported (`onListen`).
    */
   listening(address: ListenAddress): void {
-    this.#address = { hostname: address.hostname, port: address.port };
-    const { hostname, port } = address;
-    const names = isLoopbackHost(hostname)
-      ? ["127.0.0.1", "localhost", "::1", hostname]
-      : [hostname];
-    for (const name of [...names, ...(this.#options.extraHostnames ?? [])]) {
-      this.#allowedHosts.add(hostHeader(name, port).toLowerCase());
-    }
-  }
-
-  /** Whether a Host header value (`name:port`) names this server. */
-  #hostAllowed(host: string | null): boolean {
-    const address = this.#address;
-    if (!host || !address) return false;
-    const value = host.toLowerCase();
-    if (this.#allowedHosts.has(value)) return true;
-    if (!isWildcardHost(address.hostname)) return false;
-    // A wildcard bind answers on every interface: accept any IP literal
-    // (a DNS-rebinding page can only use a name) with the bound port.
-    const at = value.lastIndexOf(":");
-    return at > 0 && value.slice(at + 1) === String(address.port) &&
-      isIpLiteral(value.slice(0, at));
-  }
-
-  /** The user whose token the header carries, or undefined. */
-  #authorized(header: string | null): string | undefined {
-    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
-    const digest = sha256(match?.[1] ?? "");
-    // Equal-length digests compared in constant time, every user's: the
-    // time taken tells nothing about how much of a token was right, nor
-    // whose it was.
-    let user: string | undefined;
-    for (const candidate of this.#users) {
-      if (timingSafeEqual(digest, candidate.digest)) user = candidate.name;
-    }
-    return match === null ? undefined : user;
+    this.#hosts.listening(address);
   }
 
   /**
@@ -457,7 +215,7 @@ export class McpHttpService implements AsyncDisposable {
         `Not found: MCP is served at ${MCP_HTTP_PATH}`,
       );
     }
-    if (!this.#hostAllowed(request.headers.get("host"))) {
+    if (!this.#hosts.hostAllowed(request.headers.get("host"))) {
       return jsonError(
         403,
         -32000,
@@ -465,15 +223,15 @@ export class McpHttpService implements AsyncDisposable {
       );
     }
     const origin = request.headers.get("origin");
-    if (origin !== null && !this.#originAllowed(origin)) {
+    if (origin !== null && !this.#hosts.originAllowed(origin)) {
       return jsonError(403, -32000, "Forbidden: the Origin is not allowed");
     }
-    const user = this.#authorized(request.headers.get("authorization"));
+    const user = this.#tokens.userOf(request.headers.get("authorization"));
     if (user === undefined) {
       return jsonError(
         401,
         -32000,
-        "Unauthorized: send Authorization: Bearer <CODER_MCP_TOKEN>",
+        unauthorizedMessage(this.#options.renderHint),
         { "www-authenticate": 'Bearer realm="ipython_mcp"' },
       );
     }
@@ -504,8 +262,18 @@ export class McpHttpService implements AsyncDisposable {
       });
     }
     if (!await isLegacyRequest(forward, body)) {
-      return await this.#serveModern(forward, body, user);
+      return await this.#stateless.serve(forward, body, user);
     }
+    return await this.#serveLegacy(request, forward, body, user);
+  };
+
+  /** Routes a 2025 request to its session, or opens one on `initialize`. */
+  async #serveLegacy(
+    request: Request,
+    forward: Request,
+    body: unknown,
+    user: string,
+  ): Promise<Response> {
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId !== null) {
       const session = this.#sessions.get(sessionId);
@@ -537,7 +305,7 @@ export class McpHttpService implements AsyncDisposable {
         "Bad Request: Mcp-Session-Id header is required (only an initialize request starts a session)",
       );
     }
-    if (this.#sessions.size + this.#opening.size >= this.#maxSessions) {
+    if (this.#sessions.total >= this.#maxSessions) {
       return jsonError(
         503,
         -32000,
@@ -545,111 +313,43 @@ export class McpHttpService implements AsyncDisposable {
       );
     }
     return await this.#open(forward, body, user);
-  };
-
-  /**
-   * The limit that refused a start of `user`'s: their share when it is
-   * full and smaller than the server's limit, else the server's.
-   */
-  #limitFacts(user: string, registry: SessionRegistry): KernelLimitFacts {
-    const slots = this.#options.kernelSlots?.(user);
-    const reclaimAfterSeconds = Math.round(
-      (this.#options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS) / 1000,
-    );
-    const named = this.#users.length > 1 ? { user } : {};
-    if (
-      slots && slots.user.limit < slots.server.limit &&
-      slots.user.used >= slots.user.limit
-    ) {
-      return {
-        scope: "user",
-        limit: slots.user.limit,
-        ...named,
-        reclaimAfterSeconds,
-      };
-    }
-    return {
-      scope: "server",
-      limit: slots?.server.limit ?? registry.maxKernels,
-      reclaimAfterSeconds,
-    };
   }
 
-  /** The output store and masker of a namespace in `cwd`. */
-  #storeOptions(
-    cwd: string,
-  ): { outputs?: OutputStore; mask?: (text: string) => string } {
-    const { outputsFor, mask } = this.#options;
-    return {
-      ...(outputsFor ? { outputs: outputsFor(cwd) } : {}),
-      ...(mask ? { mask } : {}),
-    };
-  }
-
-  /** A user's namespace of stateless (2026) requests, made on first use. */
-  #modernNamespace(user: string): McpNamespace {
-    let space = this.#modern.get(user);
-    if (!space) {
-      const registry = this.#options.createRegistry(user);
-      space = {
-        registry,
-        namespace: createNamespace({
+  /** A namespace over `registry` for `user`'s calls (nothing is spawned). */
+  #namespace(user: string, registry: SessionRegistry): McpNamespace {
+    const { outputsFor, mask, logger, renderHint } = this.#options;
+    return createNamespace({
+      registry,
+      logger,
+      cwd: registry.cwd,
+      exportTag: shortTag(),
+      kernelLimit: () =>
+        limitFacts({
+          user,
           registry,
-          logger: this.#options.logger,
-          cwd: registry.cwd,
-          exportTag: shortTag(),
-          kernelLimit: () => this.#limitFacts(user, registry),
-          ...this.#storeOptions(registry.cwd),
+          ...(this.#options.kernelSlots
+            ? { slots: this.#options.kernelSlots(user) }
+            : {}),
+          reclaimAfterMs: this.#options.reclaimAfterMs ??
+            DEFAULT_RECLAIM_AFTER_MS,
+          nameUser: this.#tokens.count > 1,
         }),
-      };
-      this.#modern.set(user, space);
-    }
-    return space.namespace;
-  }
-
-  /** Serves one 2026-07-28 request (stateless, per-request server). */
-  async #serveModern(
-    request: Request,
-    body: unknown,
-    user: string,
-  ): Promise<Response> {
-    this.#modernHandler ??= createMcpHandler(
-      (context) =>
-        createIpythonMcpServer({
-          namespace: this.#modernNamespace(
-            context.authInfo?.clientId ?? DEFAULT_USER,
-          ),
-          logger: this.#options.logger,
-          ...(this.#options.version ? { version: this.#options.version } : {}),
-        }),
-      {
-        legacy: "reject",
-        maxRequestBodySize: this.#maxBody,
-        onerror: (error) =>
-          this.#options.logger.debug(`HTTP (2026): ${error.message}`),
-      },
-    );
-    const response = await this.#modernHandler.fetch(request, {
-      authInfo: { token: "", clientId: user, scopes: [] },
-      ...(body === undefined ? {} : { parsedBody: body }),
+      ...(outputsFor ? { outputs: outputsFor(registry.cwd) } : {}),
+      ...(mask ? { mask } : {}),
+      ...(renderHint ? { renderHint } : {}),
     });
-    return await withSupportedVersions(response);
   }
 
-  #originAllowed(origin: string): boolean {
-    let url: URL;
-    try {
-      url = new URL(origin);
-    } catch {
-      return false;
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") return false;
-    const port = url.port === ""
-      ? (url.protocol === "https:" ? "443" : "80")
-      : url.port;
-    return this.#hostAllowed(`${url.hostname}:${port}`);
+  /** The server object answering on a namespace. */
+  #server(namespace: McpNamespace): Server {
+    return createIpythonMcpServer({
+      namespace,
+      logger: this.#options.logger,
+      ...(this.#options.version ? { version: this.#options.version } : {}),
+    });
   }
 
+  /** Opens a session with its `initialize` request. */
   async #open(
     request: Request,
     body: unknown,
@@ -657,31 +357,16 @@ export class McpHttpService implements AsyncDisposable {
   ): Promise<Response> {
     const { logger } = this.#options;
     const registry = this.#options.createRegistry(user);
-    const namespace = createNamespace({
-      registry,
-      logger,
-      cwd: registry.cwd,
-      exportTag: shortTag(),
-      kernelLimit: () => this.#limitFacts(user, registry),
-      ...this.#storeOptions(registry.cwd),
-    });
-    const server = createIpythonMcpServer({
-      namespace,
-      logger,
-      ...(this.#options.version ? { version: this.#options.version } : {}),
-    });
+    const namespace = this.#namespace(user, registry);
+    const server = this.#server(namespace);
+    const sessions = this.#sessions;
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       eventStore: new BoundedEventStore(this.#options.eventStore),
       enableJsonResponse: this.#options.jsonResponse ?? false,
       maxRequestBodySize: this.#maxBody,
-      onsessioninitialized: (id) => {
-        session.id = id;
-        this.#sessions.set(id, session);
-        this.#arm(session, this.#ttlMs);
-        logger.info(`Session ${id} opened`);
-      },
-      onsessionclosed: () => this.#end(session, "deleted by the client"),
+      onsessioninitialized: (id) => sessions.initialized(session, id),
+      onsessionclosed: () => sessions.end(session, "deleted by the client"),
     });
     const session: Session = {
       id: undefined,
@@ -697,21 +382,23 @@ export class McpHttpService implements AsyncDisposable {
     };
     transport.onerror = (error) =>
       logger.debug(`HTTP transport: ${error.message}`);
-    this.#opening.add(session);
+    sessions.opening(session);
     try {
       await server.connect(transport);
-      this.#track(session);
-      server.onclose = () => void this.#end(session, "closed");
+      sessions.track(session);
+      server.onclose = () => void sessions.end(session, "closed");
       const response = await transport.handleRequest(request, {
         parsedBody: body,
       });
-      if (session.id === undefined) await this.#end(session, "not initialized");
+      if (session.id === undefined) {
+        await sessions.end(session, "not initialized");
+      }
       return response;
     } catch (error) {
-      await this.#end(session, "failed to open");
+      await sessions.end(session, "failed to open");
       throw error;
     } finally {
-      this.#opening.delete(session);
+      sessions.opened(session);
     }
   }
 
@@ -726,153 +413,13 @@ export class McpHttpService implements AsyncDisposable {
    * @param user The user whose kernel start hit the limit.
    * @returns True when kernels were shut down.
    */
-  async reclaim(user: string): Promise<boolean> {
-    const idleMs = this.#options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS;
-    const now = Date.now();
-    const candidates: Reclaimable[] = [];
-    for (const session of this.#sessions.values()) {
-      if (
-        !session.ended && session.inflight.size === 0 &&
-        now - session.lastSeen >= idleMs &&
-        session.registry.list().length > 0 &&
-        !session.namespace.tasks.busy() &&
-        session.namespace.context.jobs.list().every((job) =>
-          job.status !== "running"
-        )
-      ) {
-        candidates.push({
-          user: session.user,
-          lastUsed: session.lastSeen,
-          owner: `session ${session.id}`,
-          registry: session.registry,
-          namespace: session.namespace,
-          ids: session.registry.list().map((kernel) => kernel.id),
-        });
-      }
-    }
-    for (const [owner, space] of this.#modern) {
-      const { context } = space.namespace;
-      for (const { id } of space.registry.list()) {
-        const lastUsed = context.lastCall.get(id) ?? 0;
-        if (now - lastUsed < idleMs || context.jobs.runningOn(id)) continue;
-        let busy = true;
-        try {
-          busy = space.registry.get(id).busy;
-        } catch {
-          // Gone meanwhile: nothing to free.
-        }
-        if (busy) continue;
-        candidates.push({
-          user: owner,
-          lastUsed,
-          owner: `the stateless requests of ${owner}`,
-          registry: space.registry,
-          namespace: space.namespace,
-          ids: [id],
-        });
-      }
-    }
-    candidates.sort((a, b) =>
-      Number(b.user === user) - Number(a.user === user) ||
-      a.lastUsed - b.lastUsed
-    );
-    const victim = candidates[0];
-    if (!victim) return false;
-    for (const id of victim.ids) {
-      victim.namespace.evicted.set(id, evictedMessage(id));
-      victim.namespace.context.lastCall.delete(id);
-      await victim.registry.shutdown(id).catch(() => {});
-    }
-    this.#options.logger.info(
-      `Shut down kernels ${victim.ids.join(", ")} of ${victim.owner} (idle ${
-        Math.round((now - victim.lastUsed) / 1000)
-      } s) to free slots for ${user}`,
-    );
-    return true;
-  }
-
-  /** Counts requests in flight and notes activity, both ways. */
-  #track(session: Session): void {
-    const { transport } = session;
-    const deliver = transport.onmessage;
-    transport.onmessage = (message, extra) => {
-      session.lastSeen = Date.now();
-      const m = message as {
-        id?: RequestId;
-        method?: string;
-        params?: { requestId?: RequestId };
-      };
-      if (m.method !== undefined && m.id !== undefined) {
-        session.inflight.add(m.id);
-      } else if (m.method === "notifications/cancelled") {
-        const id = m.params?.requestId;
-        if (id !== undefined) session.inflight.delete(id);
-      }
-      deliver?.(message, extra);
-    };
-    const send = transport.send.bind(transport);
-    transport.send = (message: JSONRPCMessage, options) => {
-      session.lastSeen = Date.now();
-      const m = message as { id?: RequestId; method?: string };
-      if (m.method === undefined && m.id !== undefined) {
-        session.inflight.delete(m.id);
-      }
-      return send(message, options);
-    };
-  }
-
-  #arm(session: Session, ms: number): void {
-    clearTimeout(session.timer);
-    session.timer = setTimeout(() => {
-      const idle = Date.now() - session.lastSeen;
-      if (session.inflight.size > 0) return this.#arm(session, this.#ttlMs);
-      // A background job (running, or its result not yet polled) or an
-      // MCP task keeps the session: idle expiry never ends running work.
-      const job = session.namespace.context.jobs.holding();
-      if (job || session.namespace.tasks.busy()) {
-        this.#options.logger.info(
-          `Session ${session.id} idle for ${
-            Math.round(idle / 1000)
-          } s but kept: ${
-            job
-              ? `background job ${job.id} ${
-                job.status === "running" ? "runs" : "has an unread result"
-              }`
-              : "an MCP task runs"
-          }`,
-        );
-        return this.#arm(session, this.#ttlMs);
-      }
-      if (idle < this.#ttlMs) return this.#arm(session, this.#ttlMs - idle);
-      void this.#end(session, `idle for ${Math.round(idle / 1000)} s`);
-    }, ms);
-  }
-
-  /** Ends a session once: closes its streams, shuts its kernels down. */
-  #end(session: Session, reason: string): Promise<void> {
-    if (session.ended) return session.ended;
-    const done = Promise.withResolvers<void>();
-    session.ended = done.promise;
-    // Closing the transport calls back here (server.onclose): the promise
-    // above is already set, so that call just waits.
-    (async () => {
-      clearTimeout(session.timer);
-      if (session.id !== undefined) this.#sessions.delete(session.id);
-      session.namespace.tasks.close();
-      await session.transport.close().catch(() => {});
-      await session.server.close().catch(() => {});
-      const shutdown = this.#options.shutdownRegistry ??
-        ((registry: SessionRegistry) => registry.shutdownAll());
-      await shutdown(session.registry).catch((error) =>
-        this.#options.logger.error(
-          `Shutting down the kernels of session ${session.id} failed: ${error}`,
-        )
-      );
-      if (session.id !== undefined) {
-        this.#options.logger.info(`Session ${session.id} ended (${reason})`);
-      }
-    })().then(done.resolve, done.resolve);
-    return session.ended;
+  reclaim(user: string): Promise<boolean> {
+    return reclaimSlots(user, {
+      sessions: this.#sessions.values(),
+      stateless: this.#stateless.entries(),
+      idleMs: this.#options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS,
+      logger: this.#options.logger,
+    });
   }
 
   /**
@@ -884,7 +431,7 @@ export class McpHttpService implements AsyncDisposable {
   async closeSession(id: string): Promise<boolean> {
     const session = this.#sessions.get(id);
     if (!session) return false;
-    await this.#end(session, "closed by the server");
+    await this.#sessions.end(session, "closed by the server");
     return true;
   }
 
@@ -896,22 +443,9 @@ export class McpHttpService implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    const spaces = [...this.#modern.values()];
     await Promise.all([
-      ...[...this.#sessions.values(), ...this.#opening].map((session) =>
-        this.#end(session, "server shutting down")
-      ),
-      this.#modernHandler?.close().catch(() => {}),
-      ...spaces.map(async (space) => {
-        space.namespace.tasks.close();
-        const shutdown = this.#options.shutdownRegistry ??
-          ((registry: SessionRegistry) => registry.shutdownAll());
-        await shutdown(space.registry).catch((error) =>
-          this.#options.logger.error(
-            `Shutting down the stateless kernels failed: ${error}`,
-          )
-        );
-      }),
+      this.#sessions.endAll("server shutting down"),
+      this.#stateless.close(),
     ]);
   }
 

@@ -45,23 +45,30 @@ export {
   type ServeStdioConnectionOptions,
   type StdioConnection,
 } from "./serve_stdio.ts";
+export { McpHttpService, type McpHttpServiceOptions } from "./http.ts";
 export {
   DEFAULT_MAX_BODY_BYTES,
-  DEFAULT_MAX_SESSIONS,
-  DEFAULT_RECLAIM_AFTER_MS,
-  DEFAULT_SESSION_TTL_MS,
-  DEFAULT_USER,
   isLoopbackHost,
   isWildcardHost,
   type ListenAddress,
   MCP_HTTP_PATH,
-  McpHttpService,
-  type McpHttpServiceOptions,
-  type McpUser,
   parseListenAddress,
+  type ParseListenAddressOptions,
+} from "./http_guards.ts";
+export { DEFAULT_RECLAIM_AFTER_MS, type SlotCount } from "./http_reclaim.ts";
+export {
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_TTL_MS,
   type SessionRegistry,
-  type SlotCount,
-} from "./http.ts";
+} from "./http_sessions.ts";
+export { DEFAULT_USER, type McpUser } from "./http_users.ts";
+export {
+  describeMcpHint,
+  type McpErrorHint,
+  type McpHintAdvice,
+  type McpHintOption,
+  type McpHintRenderer,
+} from "./hints.ts";
 export { BoundedEventStore, type EventStoreLimits } from "./http_events.ts";
 export {
   type ConnectionLimits,

@@ -11,6 +11,7 @@
 import type { OutputStore } from "./output_store.ts";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import type { Logger } from "../kernel/mod.ts";
+import type { McpHintRenderer } from "./hints.ts";
 import {
   createIpythonMcpServer,
   createNamespace,
@@ -38,6 +39,8 @@ export interface ServeStdioConnectionOptions {
   mask?: (text: string) => string;
   /** Version reported to clients. */
   version?: string;
+  /** Words the settings a kernel-limit refusal names; default option names. */
+  renderHint?: McpHintRenderer;
 }
 
 /** A connection being served. */
@@ -73,6 +76,7 @@ export function serveStdioConnection(
     cwd: options.cwd,
     ...(options.outputs ? { outputs: options.outputs } : {}),
     ...(options.mask ? { mask: options.mask } : {}),
+    ...(options.renderHint ? { renderHint: options.renderHint } : {}),
   });
   const handle = serveStdio(
     () =>

@@ -27,6 +27,7 @@ import {
   TOOLS,
 } from "./tools.ts";
 import type { KernelLimitFacts } from "./format.ts";
+import type { McpHintRenderer } from "./hints.ts";
 import { ResourcePathError } from "./resources.ts";
 import {
   SERVER_INSTRUCTIONS,
@@ -171,6 +172,8 @@ export function createNamespace(
     exportTag?: string;
     /** Which kernel limit applies when a start is refused (HTTP). */
     kernelLimit?: () => KernelLimitFacts;
+    /** Words the settings a refusal names; default option names. */
+    renderHint?: McpHintRenderer;
   },
 ): McpNamespace {
   return {

@@ -12,6 +12,7 @@ import {
   timeoutMessage,
   type ToolAnswer,
 } from "../format.ts";
+import type { McpHintRenderer } from "../hints.ts";
 import { JobManager } from "../jobs.ts";
 import { NotebookHistory } from "../notebook.ts";
 import { type OutputStore, workingDirStore } from "../output_store.ts";
@@ -63,6 +64,11 @@ export interface ToolContext {
    */
   kernelLimit?: () => KernelLimitFacts;
   /**
+   * Words the settings a kernel-limit refusal names; default
+   * `describeMcpHint` (option names). The CLI passes its variables.
+   */
+  renderHint?: McpHintRenderer;
+  /**
    * When a call last named each kernel (ms since the epoch), as argument or
    * in its answer: how long a kernel of a namespace many clients share
    * (stateless requests) has gone unused.
@@ -82,7 +88,10 @@ export function createToolContext(
   base:
     & Pick<ToolContext, "registry" | "logger" | "cwd">
     & Partial<
-      Pick<ToolContext, "outputs" | "mask" | "exportTag" | "kernelLimit">
+      Pick<
+        ToolContext,
+        "outputs" | "mask" | "exportTag" | "kernelLimit" | "renderHint"
+      >
     >,
 ): ToolContext {
   return {

@@ -41,6 +41,7 @@ export function describeError(error: unknown, context: ToolContext): string {
     return kernelLimitMessage(
       context.kernelLimit?.() ?? { scope: "server", limit: error.limit },
       context.registry.list().map((kernel) => kernel.id),
+      context.renderHint ? { renderHint: context.renderHint } : {},
     );
   }
   // KernelStartError messages already say what was tried and quote stderr.
