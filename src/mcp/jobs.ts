@@ -71,7 +71,7 @@ export interface Job {
   readonly done: Promise<void>;
 }
 
-/** Messages for job endings; injected so format.ts stays the one source. */
+/** Messages for job endings; injected so messages.ts stays the one source. */
 export interface JobMessages {
   /** Timeout message. */
   timeout(seconds: number, kernelAlive: boolean): string;

@@ -94,18 +94,16 @@ export {
   type ToolContext,
   TOOLS,
 } from "./tools.ts";
+export { RESULT_LIMIT_CHARS, TEXT_LIMIT_BYTES } from "./exec_result.ts";
+export { IMAGE_INLINE_LIMIT_BYTES, MAX_INLINE_IMAGES } from "./images.ts";
 export {
   type ContentItem,
-  IMAGE_INLINE_LIMIT_BYTES,
   type ImageItem,
-  MAX_INLINE_IMAGES,
   OUTPUT_DIR_NAME,
   type ResourceLinkItem,
-  RESULT_LIMIT_CHARS,
-  TEXT_LIMIT_BYTES,
   type TextItem,
   type ToolAnswer,
-} from "./format.ts";
+} from "./tool_answer.ts";
 export {
   type Job,
   JOB_RETENTION_MS,
@@ -124,7 +122,7 @@ export {
   TASKS_EXTENSION,
   type TaskStatus,
 } from "./tasks.ts";
-export type { FileToSave } from "./format.ts";
+export type { FileToSave } from "./tool_answer.ts";
 export type { ListedResource, ResourceContents } from "./resources.ts";
 export {
   createPrivateStore,

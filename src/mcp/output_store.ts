@@ -17,8 +17,8 @@
 
 import { join, relative, resolve } from "node:path";
 import { type KernelBackend, replaceFile } from "../kernel/mod.ts";
-import type { FileToSave } from "./format.ts";
-import { OUTPUT_DIR_NAME } from "./format.ts";
+import type { FileToSave } from "./tool_answer.ts";
+import { OUTPUT_DIR_NAME } from "./tool_answer.ts";
 import {
   type ListedResource,
   listFilesIn,

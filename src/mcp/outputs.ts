@@ -7,7 +7,7 @@
  * @module
  */
 
-import { resourceLink, type ToolAnswer } from "./format.ts";
+import { resourceLink, type ToolAnswer } from "./tool_answer.ts";
 
 /** One image or saved file of an answer, as listed in `outputs`. */
 export interface OutputEntry {

@@ -11,7 +11,7 @@
 import { Buffer } from "node:buffer";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { mimeTypeOfPath, OUTPUT_DIR_NAME } from "./format.ts";
+import { mimeTypeOfPath, OUTPUT_DIR_NAME } from "./tool_answer.ts";
 
 /** Largest file served through `resources/read`. */
 export const MAX_RESOURCE_BYTES = 64 * 1024 * 1024;

@@ -26,7 +26,7 @@ import {
   type ToolContext,
   TOOLS,
 } from "./tools.ts";
-import type { KernelLimitFacts } from "./format.ts";
+import type { KernelLimitFacts } from "./limit_refusal.ts";
 import type { McpHintRenderer } from "./hints.ts";
 import { ResourcePathError } from "./resources.ts";
 import {

@@ -10,7 +10,7 @@
  */
 
 import { DEFAULT_KERNEL_ID } from "../kernel/mod.ts";
-import { errorAnswer, type ToolAnswer } from "./format.ts";
+import { errorAnswer, type ToolAnswer } from "./tool_answer.ts";
 import { withOutputList } from "./outputs.ts";
 import { KERNEL_ID_PATTERN } from "./tools/arguments.ts";
 import type { McpTool, ToolCallExtra, ToolContext } from "./tools/context.ts";

@@ -13,7 +13,7 @@
  */
 
 import { DEFAULT_KERNEL_ID, type ExecuteResult } from "../kernel/mod.ts";
-import type { ToolAnswer } from "./format.ts";
+import type { ToolAnswer } from "./tool_answer.ts";
 import type { ToolContext } from "./tools.ts";
 import VIEW_HTML from "./view/notebook.html" with { type: "text" };
 

@@ -1,23 +1,26 @@
 import assert from "node:assert/strict";
 import {
-  describeKernelExit,
-  errorAnswer,
-  execNotFoundMessage,
-  formatSeconds,
-  jsonAnswer,
-  kernelDiedMessage,
-  normalizeImage,
-  packageNameOf,
-  resetNotFoundMessage,
-  sessionStartedMessage,
   shapeExecResult,
-  statusPackages,
-  syntaxErrorMessage,
   TEXT_LIMIT_BYTES,
-  timeoutMessage,
   truncateText,
   truncationMarker,
-} from "../../src/mcp/format.ts";
+} from "../../src/mcp/exec_result.ts";
+import { normalizeImage } from "../../src/mcp/images.ts";
+import {
+  describeKernelExit,
+  execNotFoundMessage,
+  formatSeconds,
+  kernelDiedMessage,
+  resetNotFoundMessage,
+  sessionStartedMessage,
+  syntaxErrorMessage,
+  timeoutMessage,
+} from "../../src/mcp/messages.ts";
+import {
+  packageNameOf,
+  statusPackages,
+} from "../../src/mcp/status_packages.ts";
+import { errorAnswer, jsonAnswer } from "../../src/mcp/tool_answer.ts";
 import type { ExecuteResult } from "../../src/kernel/mod.ts";
 
 function result(overrides: Partial<ExecuteResult> = {}): ExecuteResult {

@@ -10,7 +10,7 @@ import {
   type McpHttpServiceOptions,
   parseListenAddress,
 } from "../../src/mcp/mod.ts";
-import { kernelLimitMessage } from "../../src/mcp/format.ts";
+import { kernelLimitMessage } from "../../src/mcp/limit_refusal.ts";
 import { callTool, createToolContext } from "../../src/mcp/tools.ts";
 import { renderCliHint } from "../../src/cli/hints.ts";
 import { testLaunch } from "../_helpers/kernel_env.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startKernel } from "../../src/kernel/mod.ts";
 import { JOB_RETENTION_MS, JobManager } from "../../src/mcp/mod.ts";
-import { kernelDiedMessage, timeoutMessage } from "../../src/mcp/format.ts";
+import { kernelDiedMessage, timeoutMessage } from "../../src/mcp/messages.ts";
 import { testLaunch } from "../_helpers/kernel_env.ts";
 
 Deno.test("JobManager keeps ended jobs for one hour", async () => {

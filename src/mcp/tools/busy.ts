@@ -5,7 +5,7 @@
  * @module
  */
 
-import { errorAnswer, type ToolAnswer } from "../format.ts";
+import { errorAnswer, type ToolAnswer } from "../tool_answer.ts";
 import type { Job } from "../jobs.ts";
 import type { ToolContext } from "./context.ts";
 

@@ -6,12 +6,9 @@
  */
 
 import type { KernelHandle, KernelRegistry, Logger } from "../../kernel/mod.ts";
-import {
-  kernelDiedMessage,
-  type KernelLimitFacts,
-  timeoutMessage,
-  type ToolAnswer,
-} from "../format.ts";
+import type { KernelLimitFacts } from "../limit_refusal.ts";
+import { kernelDiedMessage, timeoutMessage } from "../messages.ts";
+import type { ToolAnswer } from "../tool_answer.ts";
 import type { McpHintRenderer } from "../hints.ts";
 import { JobManager } from "../jobs.ts";
 import { NotebookHistory } from "../notebook.ts";

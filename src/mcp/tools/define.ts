@@ -7,7 +7,8 @@
  */
 
 import { KernelLimitError } from "../../kernel/mod.ts";
-import { errorAnswer, kernelLimitMessage, type ToolAnswer } from "../format.ts";
+import { kernelLimitMessage } from "../limit_refusal.ts";
+import { errorAnswer, type ToolAnswer } from "../tool_answer.ts";
 import { z } from "zod";
 import type { McpTool, ToolCallExtra, ToolContext } from "./context.ts";
 

@@ -12,16 +12,14 @@ import {
   type KernelHandle,
   KernelNotFoundError,
 } from "../../kernel/mod.ts";
+import { type ShapedExec, shapeExecResult } from "../exec_result.ts";
 import {
-  errorAnswer,
   execNotFoundMessage,
-  jsonAnswer,
   kernelDiedMessage,
   restartedDuringCallMessage,
-  type ShapedExec,
-  shapeExecResult,
   timeoutMessage,
-} from "../format.ts";
+} from "../messages.ts";
+import { errorAnswer, jsonAnswer } from "../tool_answer.ts";
 import { z } from "zod";
 import type { McpTool } from "./context.ts";
 import { defineTool, describeError } from "./define.ts";

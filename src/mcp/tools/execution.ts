@@ -5,12 +5,12 @@
  * @module
  */
 
+import type { ShapedExec } from "../exec_result.ts";
 import {
   type FileToSave,
   jsonAnswer,
-  type ShapedExec,
   type ToolAnswer,
-} from "../format.ts";
+} from "../tool_answer.ts";
 import { z } from "zod";
 import { withOutputList } from "../outputs.ts";
 import type { ToolCallExtra, ToolContext } from "./context.ts";

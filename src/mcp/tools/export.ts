@@ -14,7 +14,7 @@ import {
   jsonAnswer,
   OUTPUT_DIR_NAME,
   resourceLink,
-} from "../format.ts";
+} from "../tool_answer.ts";
 import { join } from "node:path";
 import { z } from "zod";
 import { safePathIn } from "../resources.ts";

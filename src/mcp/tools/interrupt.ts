@@ -5,12 +5,8 @@
  */
 
 import { DEFAULT_KERNEL_ID, KernelNotFoundError } from "../../kernel/mod.ts";
-import {
-  errorAnswer,
-  INTERRUPT_SENT,
-  jsonAnswer,
-  NO_SESSION_TO_INTERRUPT,
-} from "../format.ts";
+import { INTERRUPT_SENT, NO_SESSION_TO_INTERRUPT } from "../messages.ts";
+import { errorAnswer, jsonAnswer } from "../tool_answer.ts";
 import { z } from "zod";
 import type { McpTool } from "./context.ts";
 import { defineTool } from "./define.ts";

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { errorAnswer, shapeExecResult } from "../format.ts";
+import { shapeExecResult } from "../exec_result.ts";
+import { errorAnswer } from "../tool_answer.ts";
 import { z } from "zod";
 import type { Job } from "../jobs.ts";
 import type { McpTool } from "./context.ts";

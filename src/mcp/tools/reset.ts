@@ -11,13 +11,9 @@ import {
   type KernelHandle,
   validatePackageSpec,
 } from "../../kernel/mod.ts";
-import {
-  errorAnswer,
-  jsonAnswer,
-  packageNameOf,
-  resetNotFoundMessage,
-  sessionStartedMessage,
-} from "../format.ts";
+import { resetNotFoundMessage, sessionStartedMessage } from "../messages.ts";
+import { packageNameOf } from "../status_packages.ts";
+import { errorAnswer, jsonAnswer } from "../tool_answer.ts";
 import { z } from "zod";
 import type { McpTool } from "./context.ts";
 import { defineTool } from "./define.ts";

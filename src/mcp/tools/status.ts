@@ -9,7 +9,8 @@ import {
   type KernelHandle,
   KernelNotFoundError,
 } from "../../kernel/mod.ts";
-import { jsonAnswer, packageNameOf, statusPackages } from "../format.ts";
+import { packageNameOf, statusPackages } from "../status_packages.ts";
+import { jsonAnswer } from "../tool_answer.ts";
 import { z } from "zod";
 import type { McpTool } from "./context.ts";
 import { defineTool } from "./define.ts";

@@ -4,12 +4,8 @@
  * @module
  */
 
-import {
-  EMPTY_SUBMISSION,
-  jsonAnswer,
-  syntaxErrorMessage,
-  type ToolAnswer,
-} from "../format.ts";
+import { EMPTY_SUBMISSION, syntaxErrorMessage } from "../messages.ts";
+import { jsonAnswer, type ToolAnswer } from "../tool_answer.ts";
 import { z } from "zod";
 import type { McpTool } from "./context.ts";
 import { defineTool } from "./define.ts";
