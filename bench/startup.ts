@@ -147,6 +147,18 @@ async function serverStart(
   return { initializeMs: server.connectMs, firstResultMs };
 }
 
+/** Copies what a clone holds into `dir`: deno.json, deno.lock and src/ (no node_modules). */
+async function copySources(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  for (const name of ["deno.json", "deno.lock"]) {
+    await Deno.copyFile(join(ROOT, name), join(dir, name));
+  }
+  const copy = await new Deno.Command("cp", {
+    args: ["-r", join(ROOT, "src"), join(dir, "src")],
+  }).output();
+  if (!copy.success) throw new Error("cannot copy src/");
+}
+
 /**
  * A first start from a fresh `DENO_DIR` and a copy of the sources without
  * `node_modules`: `deno task setup`, then spawn -> `initialize`.
@@ -156,14 +168,7 @@ async function freshStart(
   tmp: string,
 ): Promise<{ setupMs: number; initializeMs: number }> {
   const dir = join(tmp, "fresh");
-  await Deno.mkdir(dir, { recursive: true });
-  for (const name of ["deno.json", "deno.lock"]) {
-    await Deno.copyFile(join(ROOT, name), join(dir, name));
-  }
-  const copy = await new Deno.Command("cp", {
-    args: ["-r", join(ROOT, "src"), join(dir, "src")],
-  }).output();
-  if (!copy.success) throw new Error("cannot copy src/");
+  await copySources(dir);
   const freshEnv = { ...env, DENO_DIR: join(dir, ".deno") };
   const t0 = performance.now();
   const setup = await new Deno.Command(Deno.execPath(), {
@@ -240,14 +245,7 @@ async function freshStartNoSetup(
   tmp: string,
 ): Promise<{ firstAnswerMs: number; toolsListMs: number }> {
   const dir = join(tmp, "fresh-no-setup");
-  await Deno.mkdir(dir, { recursive: true });
-  for (const name of ["deno.json", "deno.lock"]) {
-    await Deno.copyFile(join(ROOT, name), join(dir, name));
-  }
-  const copy = await new Deno.Command("cp", {
-    args: ["-r", join(ROOT, "src"), join(dir, "src")],
-  }).output();
-  if (!copy.success) throw new Error("cannot copy src/");
+  await copySources(dir);
   const t0 = performance.now();
   await using server = await startBenchServer({
     env: { ...env, DENO_DIR: join(dir, ".deno"), CODER_POOL_SIZE: "0" },

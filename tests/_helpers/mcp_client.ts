@@ -303,3 +303,58 @@ export async function startMcpServer(
     },
   };
 }
+
+/**
+ * Runs the server on raw stdio: writes the lines, reads stdout until `until`
+ * holds for a message, closes stdin and waits for the exit.
+ *
+ * @param env The server's environment ({@linkcode serverEnv}).
+ * @param lines JSON-RPC messages, one per line.
+ * @param until Which message ends the reading.
+ * @returns Every message read, and the server's stderr.
+ */
+export async function rawStdio(
+  env: Record<string, string>,
+  lines: readonly unknown[],
+  until: (message: Record<string, unknown>) => boolean,
+): Promise<{ messages: Record<string, unknown>[]; stderr: string }> {
+  const cwd = await Deno.makeTempDir({ prefix: "mcp_raw_" });
+  try {
+    const { command, args } = serverCommand();
+    const child = new Deno.Command(command, {
+      args,
+      cwd,
+      env,
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    const writer = child.stdin.getWriter();
+    const encoder = new TextEncoder();
+    for (const line of lines) {
+      await writer.write(encoder.encode(JSON.stringify(line) + "\n"));
+    }
+    const messages: Record<string, unknown>[] = [];
+    let buffer = "";
+    const reader = child.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    while (!messages.some(until)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      const parts = buffer.split("\n");
+      buffer = parts.pop()!;
+      for (const part of parts) {
+        if (part.trim()) messages.push(JSON.parse(part));
+      }
+    }
+    await writer.close();
+    await reader.cancel();
+    await child.status;
+    return { messages, stderr: await stderr };
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+}

@@ -19,6 +19,7 @@ import { UI_EXTENSION } from "../../src/mcp/view.ts";
 import {
   ERAS,
   MODERN_VERSION,
+  rawStdio,
   serverCommand,
   serverEnv,
   startMcpServer,
@@ -27,55 +28,6 @@ import { envelope } from "../_helpers/mcp_http.ts";
 import { testLaunch } from "../_helpers/kernel_env.ts";
 import { kernelDescendants } from "../_helpers/processes.ts";
 import { waitUntil } from "../_helpers/wait.ts";
-
-/**
- * Runs the server on raw stdio: writes the lines, reads stdout until `until`
- * holds for a line, closes stdin and waits for the exit.
- */
-async function rawStdio(
-  lines: unknown[],
-  until: (message: Record<string, unknown>) => boolean,
-): Promise<{ messages: Record<string, unknown>[]; stderr: string }> {
-  const cwd = await Deno.makeTempDir({ prefix: "mcp_raw_" });
-  try {
-    const { command, args } = serverCommand();
-    const child = new Deno.Command(command, {
-      args,
-      cwd,
-      env: serverEnv({ CODER_POOL_SIZE: undefined, CODER_LOG_LEVEL: "debug" }),
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stderr = new Response(child.stderr).text();
-    const writer = child.stdin.getWriter();
-    const encoder = new TextEncoder();
-    for (const line of lines) {
-      await writer.write(encoder.encode(JSON.stringify(line) + "\n"));
-    }
-    const messages: Record<string, unknown>[] = [];
-    let buffer = "";
-    const reader = child.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-    while (!messages.some(until)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      const parts = buffer.split("\n");
-      buffer = parts.pop()!;
-      for (const part of parts) {
-        if (part.trim()) messages.push(JSON.parse(part));
-      }
-    }
-    await writer.close();
-    await reader.cancel();
-    await child.status;
-    return { messages, stderr: await stderr };
-  } finally {
-    await Deno.remove(cwd, { recursive: true });
-  }
-}
 
 Deno.test("ipython_mcp start-up (SPEC §10)", async (t) => {
   await t.step(
@@ -104,12 +56,16 @@ Deno.test("ipython_mcp start-up (SPEC §10)", async (t) => {
     "a server/discover probe alone starts no kernel; initialize does",
     async () => {
       // SDK clients in auto mode start a throwaway server just for the probe.
-      const probe = await rawStdio([{
-        jsonrpc: "2.0",
-        id: 1,
-        method: "server/discover",
-        params: { _meta: envelope() },
-      }], (m) => m.id === 1);
+      const probe = await rawStdio(
+        serverEnv({ CODER_POOL_SIZE: undefined, CODER_LOG_LEVEL: "debug" }),
+        [{
+          jsonrpc: "2.0",
+          id: 1,
+          method: "server/discover",
+          params: { _meta: envelope() },
+        }],
+        (m) => m.id === 1,
+      );
       const discovered = probe.messages.find((m) => m.id === 1);
       assert.ok(discovered?.result, JSON.stringify(probe.messages));
       assert.doesNotMatch(probe.stderr, /Starting a kernel/);
@@ -117,16 +73,20 @@ Deno.test("ipython_mcp start-up (SPEC §10)", async (t) => {
       // server is never built.
       assert.match(probe.stderr, /Input ended with every request answered/);
       assert.doesNotMatch(probe.stderr, /Serving MCP on stdio/);
-      const legacy = await rawStdio([{
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-11-25",
-          capabilities: {},
-          clientInfo: { name: "raw", version: "0" },
-        },
-      }], (m) => m.id === 1);
+      const legacy = await rawStdio(
+        serverEnv({ CODER_POOL_SIZE: undefined, CODER_LOG_LEVEL: "debug" }),
+        [{
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: {
+            protocolVersion: "2025-11-25",
+            capabilities: {},
+            clientInfo: { name: "raw", version: "0" },
+          },
+        }],
+        (m) => m.id === 1,
+      );
       assert.match(legacy.stderr, /Starting a kernel/);
     },
   );
@@ -155,12 +115,16 @@ Deno.test("ipython_mcp start-up (SPEC §10)", async (t) => {
   await t.step(
     "an unsupported protocol version gets -32022 naming both eras",
     async () => {
-      const { messages } = await rawStdio([{
-        jsonrpc: "2.0",
-        id: 7,
-        method: "tools/list",
-        params: { _meta: envelope({}, "2099-01-01") },
-      }], (m) => m.id === 7);
+      const { messages } = await rawStdio(
+        serverEnv({ CODER_POOL_SIZE: undefined, CODER_LOG_LEVEL: "debug" }),
+        [{
+          jsonrpc: "2.0",
+          id: 7,
+          method: "tools/list",
+          params: { _meta: envelope({}, "2099-01-01") },
+        }],
+        (m) => m.id === 7,
+      );
       const error = messages.find((m) => m.id === 7)?.error as {
         code: number;
         data: { supported: string[] };

@@ -23,7 +23,7 @@ import {
 } from "../../bench/requests.ts";
 import { startBenchServer } from "../../bench/server.ts";
 import { createMessageSigner, decodeMessage } from "../../src/kernel/wire.ts";
-import { serverCommand, serverEnv } from "../_helpers/mcp_client.ts";
+import { rawStdio, serverCommand, serverEnv } from "../_helpers/mcp_client.ts";
 
 Deno.test("bench requests: Jupyter messages", async (t) => {
   const message = jupyterRequest("execute_request", {
@@ -85,43 +85,8 @@ async function exchange(
   lines: JsonRpcMessage[],
   id: number,
 ): Promise<Record<string, unknown>[]> {
-  const cwd = await Deno.makeTempDir({ prefix: "bench_requests_" });
-  try {
-    const { command, args } = serverCommand();
-    const child = new Deno.Command(command, {
-      args,
-      cwd,
-      env: serverEnv(),
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    for (const line of lines) {
-      await writer.write(new TextEncoder().encode(JSON.stringify(line) + "\n"));
-    }
-    const messages: Record<string, unknown>[] = [];
-    let buffer = "";
-    const reader = child.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-    while (!messages.some((m) => m.id === id)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      const parts = buffer.split("\n");
-      buffer = parts.pop()!;
-      for (const part of parts) {
-        if (part.trim()) messages.push(JSON.parse(part));
-      }
-    }
-    await writer.close();
-    await reader.cancel();
-    await child.status;
-    return messages;
-  } finally {
-    await Deno.remove(cwd, { recursive: true });
-  }
+  const { messages } = await rawStdio(serverEnv(), lines, (m) => m.id === id);
+  return messages;
 }
 
 function resultOf(
