@@ -110,7 +110,13 @@ export async function startRawServer(
         const line = buffer.slice(0, newline).trim();
         buffer = buffer.slice(newline + 1);
         if (!line) continue;
-        const message = JSON.parse(line) as Incoming["message"];
+        let message: Incoming["message"];
+        try {
+          message = JSON.parse(line);
+        } catch {
+          // Not protocol: the section's checks fail on what it lacks.
+          continue;
+        }
         if (message.method === undefined && message.id !== undefined) {
           pending.get(message.id)?.resolve({ message, at });
           pending.delete(message.id);
