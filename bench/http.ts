@@ -57,12 +57,25 @@ const GOAL = 1.2;
 /** Round trips per alternating block. */
 const BLOCK = 25;
 
-interface HttpServer {
+/** A running `ipython_mcp --http` with one connected client. */
+export interface HttpServer {
+  /** The client (bearer token set). */
   client: Client;
+  /** The server process (stdin closed, stderr drained). */
   child: Deno.ChildProcess;
 }
 
-async function startHttp(
+/**
+ * Starts `ipython_mcp --http 127.0.0.1:0` with a random token and connects
+ * a client.
+ *
+ * @param env Environment of the server.
+ * @param cwd Its working directory.
+ * @returns The server and its client; the caller closes the client and
+ *   stops the server.
+ * @throws {Error} When the server does not print its URL.
+ */
+export async function startHttp(
   env: Record<string, string>,
   cwd: string,
 ): Promise<HttpServer> {

@@ -42,6 +42,7 @@ import { benchRemote } from "./remote.ts";
 import { benchHttp } from "./http.ts";
 import { benchEval } from "./eval.ts";
 import { benchView } from "./view.ts";
+import { benchLifecycle } from "./lifecycle.ts";
 import { benchReference } from "./reference.ts";
 import { benchRoundTrips } from "./round_trips.ts";
 import { findKernels, killPids, waitGone } from "./proc.ts";
@@ -80,6 +81,7 @@ const PLUGINS: Readonly<Record<string, BenchSection>> = {
   http: benchHttp,
   eval: benchEval,
   view: benchView,
+  lifecycle: benchLifecycle,
 };
 
 /** Help text of the script. */

@@ -213,13 +213,15 @@ export interface ToolsCallRequestOptions {
   era: "2025" | "2026";
   /** The request id. */
   id: number;
+  /** A progress token: the server then sends `notifications/progress`. */
+  progressToken?: string | number;
 }
 
 /**
  * A `tools/call` request.
  *
  * @param call Tool name and arguments.
- * @param options Era and request id.
+ * @param options Era, request id and progress token.
  * @returns The request.
  */
 export function toolsCallRequest(
@@ -233,7 +235,16 @@ export function toolsCallRequest(
     params: {
       name: call.name,
       arguments: call.arguments,
-      ...(options.era === "2026" ? { _meta: envelope2026() } : {}),
+      ...(options.era === "2026" || options.progressToken !== undefined
+        ? {
+          _meta: {
+            ...(options.era === "2026" ? envelope2026() : {}),
+            ...(options.progressToken !== undefined
+              ? { progressToken: options.progressToken }
+              : {}),
+          },
+        }
+        : {}),
     },
   };
 }

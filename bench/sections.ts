@@ -22,6 +22,7 @@ export const SECTIONS = [
   "http",
   "eval",
   "view",
+  "lifecycle",
 ] as const;
 
 /** One section name. */
@@ -66,4 +67,10 @@ export const SECTION_INFO: Readonly<Record<Section, string>> = Object.freeze({
     "answering at once), and `--jobs 2` against `--jobs 1`.",
   view: "The notebook view's first render in headless Chromium after a tool " +
     "result, against the bare `notebook_view` call, and the view's size.",
+  lifecycle: "The shutdown bound (server and kernels gone within 5 s) on " +
+    "SIGTERM, SIGINT, SIGKILL and stdin EOF, and on EOF while a spare " +
+    "starts; a kernel's death reaching the MCP answer, local and remote, " +
+    "against a `1+1` round trip; the largest gap between progress " +
+    "notifications in a silent 12 s call; kernels exiting after their owner " +
+    "is SIGKILLed; an idle HTTP session's kernels ending after its TTL.",
 });

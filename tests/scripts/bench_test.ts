@@ -81,6 +81,10 @@ Deno.test("parseBenchArgs()", async (t) => {
     const args = parseBenchArgs(["--quick", "--only", "mcp, transport"]);
     assert.deepEqual(args.only, ["transport", "mcp"]);
     assert.equal(args.quick, true);
+    assert.deepEqual(
+      parseBenchArgs(["--only", "lifecycle,http"]).only,
+      ["http", "lifecycle"],
+    );
   });
   await t.step("refuses an unknown section", () => {
     assert.throws(() => parseBenchArgs(["--only", "transport,warp"]), {
@@ -177,6 +181,7 @@ Deno.test("parseGoal()", () => {
     ["<= 1.2x MISS", { goal: "<= 1.2x", pass: false }],
     ["<= 1.5x local: PASS", { goal: "<= 1.5x local", pass: true }],
     ["< 10 %: miss", { goal: "< 10 %", pass: false }],
+    ["<= 5 s: miss", { goal: "<= 5 s", pass: false }],
     ["(no SPEC target)", { goal: "(no SPEC target)" }],
   ];
   for (const [text, expected] of cases) {
@@ -190,7 +195,7 @@ Deno.test("renderPerformancePage()", async (t) => {
     meta: {
       ...emptyResults().meta,
       quick: false,
-      sections: ["transport", "mcp", "startup", "http"],
+      sections: ["transport", "mcp", "startup", "http", "lifecycle"],
       cpuModel: "Test CPU",
       wallSeconds: 42,
     },
@@ -202,6 +207,15 @@ Deno.test("renderPerformancePage()", async (t) => {
         value: "700 ms",
         compare: "1.10x of a | bare start",
         target: "<= 1.15x: pass",
+      }],
+      lifecycle: [{
+        measurement: "SIGTERM, one live kernel: server and kernel gone",
+        value: "224 ms",
+        target: "<= 5 s: pass",
+      }, {
+        measurement: "remote kernel death (os._exit) -> MCP answer",
+        value: "error",
+        compare: "jupyter-server not found",
       }],
     },
     errors: { http: "ipython_mcp --http did not start\nmore" },
@@ -234,12 +248,29 @@ Deno.test("renderPerformancePage()", async (t) => {
       /\| startup \| spawn -> first result \| 700 ms \| 1\.10x of a \\\| bare start \| <= 1\.15x \| pass \|/,
     );
   });
+  await t.step("renders the lifecycle section's bounds as goals", () => {
+    const goals = page.slice(
+      page.indexOf("## Goals"),
+      page.indexOf("## Sections"),
+    );
+    assert.match(
+      goals,
+      /\| lifecycle \| SIGTERM, one live kernel: server and kernel gone \| 224 ms \| +\| <= 5 s \| pass \|/,
+    );
+    const lifecycle = page.slice(page.indexOf("### lifecycle"));
+    assert.match(lifecycle, /The shutdown bound/);
+    assert.match(
+      lifecycle,
+      /\| remote kernel death \(os\._exit\) -> MCP answer \| error \| jupyter-server not found \| +\| +\|/,
+    );
+    assert.doesNotMatch(goals, /remote kernel death/);
+  });
   await t.step("names the machine and the run", () => {
     assert.match(page, /2 cores \(Test CPU\)/);
     assert.match(page, /Deno 2\.9\.6/);
     assert.match(
       page,
-      /full \(n=1000\), sections transport, mcp, startup, http/,
+      /full \(n=1000\), sections transport, mcp, startup, http, lifecycle/,
     );
   });
   await t.step("says which section failed and why", () => {
