@@ -165,8 +165,18 @@ Deno.test({
         );
         await started.promise;
         await kernel.interrupt();
-        const result = await running;
-        assert.equal(result.error?.ename, "KeyboardInterrupt");
+        // Once in three full-suite runs the interrupt was not seen (the
+        // call ran into its deadline); never reproduced alone or under CPU
+        // load. The hub's and user server's log goes with such a failure.
+        const result = await running.catch((error) => {
+          throw new Error(
+            `the interrupted cell did not end: ${error}\n${
+              hub.log().slice(-6000)
+            }`,
+            { cause: error },
+          );
+        });
+        assert.equal(result.error?.ename, "KeyboardInterrupt", hub.log());
         assert.equal((await kernel.execute("'kept'")).result, "'kept'");
       } finally {
         await kernel.shutdown();
