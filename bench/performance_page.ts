@@ -9,6 +9,7 @@
 
 import template from "./performance_template.md" with { type: "text" };
 import type { Row } from "./report.ts";
+import type { RunMeta } from "./results.ts";
 import { type Section, SECTION_INFO, SECTIONS } from "./sections.ts";
 
 /** First line of the page; the docs test looks for it. */
@@ -25,19 +26,7 @@ export const PLACEHOLDERS: readonly string[] = Object.freeze([
 /** What the page needs of a run's results (a subset of `BenchResults`). */
 export interface PageResults {
   /** When, where and how. */
-  meta: {
-    date: string;
-    quick: boolean;
-    sections: readonly string[];
-    deno: string;
-    os: string;
-    cpus: number;
-    cpuModel?: string;
-    loadavg: string;
-    loadavgEnd?: string;
-    python?: string;
-    wallSeconds?: number;
-  };
+  meta: RunMeta;
   /** Failed steps by name (`round trips` covers the four layer sections). */
   errors: Record<string, string>;
   /** Kernel processes left after the run. */

@@ -10,6 +10,7 @@
  */
 
 import { createHmac } from "node:crypto";
+import type { MessageHeader } from "../src/kernel/messages.ts";
 import { Client as Client2025 } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { Client as Client2026 } from "@modelcontextprotocol/client";
@@ -33,14 +34,7 @@ export const DELIMITER: Uint8Array = encoder.encode("<IDS|MSG>");
 /** A Jupyter message as it goes on the wire (spec casing). */
 export interface JupyterMessage {
   /** msg_id, msg_type, session, username, date, version. */
-  header: {
-    msg_id: string;
-    msg_type: string;
-    session: string;
-    username: string;
-    date: string;
-    version: string;
-  };
+  header: MessageHeader;
   /** Always empty for a request. */
   parent_header: Record<string, never>;
   /** Always empty for a request. */

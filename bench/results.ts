@@ -48,23 +48,36 @@ export const PLANS: Readonly<Record<"full" | "quick", BenchPlan>> = {
     referenceStarts: 1,
   },
 };
+/** When, where and how a run was made (the page shows it). */
+export interface RunMeta {
+  /** ISO date of the run. */
+  date: string;
+  /** Whether it was a `--quick` run. */
+  quick: boolean;
+  /** The sections that ran. */
+  sections: readonly string[];
+  /** Deno version. */
+  deno: string;
+  /** Operating system. */
+  os: string;
+  /** CPU count. */
+  cpus: number;
+  /** CPU model, when known. */
+  cpuModel?: string;
+  /** Load average when the run started. */
+  loadavg: string;
+  /** Load average when the run ended (a busy shared machine shows here). */
+  loadavgEnd?: string;
+  /** The interpreter the kernels ran on. */
+  python?: string;
+  /** Wall time of the run in seconds. */
+  wallSeconds?: number;
+}
+
 /** Everything measured; written as JSON. */
 export interface BenchResults {
   /** When, where and how. */
-  meta: {
-    date: string;
-    quick: boolean;
-    sections: Section[];
-    deno: string;
-    os: string;
-    cpus: number;
-    cpuModel?: string;
-    loadavg: string;
-    /** Load average when the run ended (a busy shared machine shows here). */
-    loadavgEnd?: string;
-    python?: string;
-    wallSeconds?: number;
-  };
+  meta: RunMeta & { sections: Section[] };
   /** Plug-in sections' raw data, by section name. */
   sections: Record<string, unknown>;
   /** Plug-in sections' table rows, by section name. */

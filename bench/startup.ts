@@ -32,7 +32,12 @@ import {
   type SectionInput,
   type SectionResult,
 } from "./report.ts";
-import { callTool, createClient, pythonExec } from "./requests.ts";
+import {
+  callTool,
+  createClient,
+  openingRequest,
+  pythonExec,
+} from "./requests.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -46,32 +51,6 @@ export const INITIALIZE_MS_TARGET = 150;
  */
 export const FRESH_FIRST_ANSWER_MS_TARGET = 5_000;
 
-/** The opening message of each era, as a client sends it first. */
-const OPENING = {
-  "2025": {
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-11-25",
-      capabilities: {},
-      clientInfo: { name: "bench", version: "0" },
-    },
-  },
-  "2026": {
-    jsonrpc: "2.0",
-    id: 1,
-    method: "server/discover",
-    params: {
-      _meta: {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": { name: "bench", version: "0" },
-        "io.modelcontextprotocol/clientCapabilities": {},
-      },
-    },
-  },
-} as const;
-
 /**
  * Spawn -> the answer to the opening message over raw stdio (no SDK client
  * in the way), warm cache, pool off (the handshake alone).
@@ -79,7 +58,7 @@ const OPENING = {
 async function rawHandshake(
   env: Record<string, string>,
   cwd: string,
-  era: keyof typeof OPENING,
+  era: "2025" | "2026",
 ): Promise<number> {
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
@@ -96,7 +75,7 @@ async function rawHandshake(
     .getReader();
   try {
     await writer.write(
-      new TextEncoder().encode(JSON.stringify(OPENING[era]) + "\n"),
+      new TextEncoder().encode(JSON.stringify(openingRequest(era)) + "\n"),
     );
     let text = "";
     while (!text.includes("\n")) {
