@@ -330,10 +330,19 @@ class NotebookView {
   }
 
   #render(data: ViewSnapshot): void {
+    // A re-render replaces every section: a keyboard user who had a cell
+    // focused keeps that cell (same label), not a jump back to the page.
+    const focused = document.activeElement?.closest("section.cell")
+      ?.getAttribute("aria-label");
     this.#cells.replaceChildren(
       ...data.cells.map(renderCell),
       ...data.jobs.map(renderJob),
     );
+    if (focused) {
+      const again = [...this.#cells.querySelectorAll("section.cell")]
+        .find((section) => section.getAttribute("aria-label") === focused);
+      (again as HTMLElement | undefined)?.focus({ preventScroll: true });
+    }
     const running = data.jobs.length;
     this.#status.textContent = `Kernel ${data.kernel_id}: ${
       data.active ? "" : "not running, "

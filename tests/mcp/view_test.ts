@@ -271,6 +271,25 @@ Deno.test({
           ),
           "Cell 1",
         );
+        // A re-render (here a tool result; also the follow timer, or the
+        // Space above re-checking follow) keeps the focused cell focused.
+        await inFrame(
+          host.view,
+          `document.querySelectorAll("section.cell")
+            .forEach((node) => node.dataset.stale = "1")`,
+        );
+        await host.toolResult(results[0]);
+        await host.view.waitForFunction(
+          `document.querySelectorAll("section.cell").length > 0 &&
+            !document.querySelector("section.cell[data-stale]")`,
+        );
+        assert.equal(
+          await inFrame(
+            host.view,
+            "document.activeElement.getAttribute('aria-label')",
+          ),
+          "Cell 1",
+        );
       },
     );
 
