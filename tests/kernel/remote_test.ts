@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   createRemoteBackend,
+  type ExecuteResult,
   ExecutionTimeoutError,
   type GatewayError,
   KernelDiedError,
@@ -143,28 +144,85 @@ Deno.test(
   },
 );
 
-Deno.test(
-  "remote kernel: DELETE by another client is a death",
-  opts,
-  async () => {
-    const kernel = await backendFor().start({ cwd: ".", packages: [] });
+/**
+ * Starts `code` in a fresh kernel, DELETEs the kernel through the REST API
+ * once the cell has printed, and returns how the cell ended and how the
+ * next call ended.
+ */
+async function deleteWhileRunning(code: string): Promise<{
+  cell: PromiseSettledResult<ExecuteResult>;
+  next: PromiseSettledResult<ExecuteResult>;
+}> {
+  const kernel = await backendFor().start({ cwd: ".", packages: [] });
+  try {
     const id = (kernel as RemoteKernel).kernelId;
     // DELETE once the cell runs (a cell not started yet is aborted by the
     // kernel's shutdown instead, a different case).
     const started = Promise.withResolvers<void>();
-    const running = kernel.execute(
-      "import time; print('started', flush=True); time.sleep(30)",
-      { timeoutMs: 60_000, onOutput: () => started.resolve() },
-    );
+    const running = kernel.execute(code, {
+      timeoutMs: 60_000,
+      onOutput: () => started.resolve(),
+    });
     await started.promise;
     const response = await fetch(`${server.url}api/kernels/${id}`, {
       method: "DELETE",
       headers: { Authorization: `token ${server.token}` },
     });
     await response.body?.cancel();
-    const error = await rejects(() => running, KernelDiedError);
-    assert.equal(error.exit.reason, "remote_gone");
+    assert.equal(response.status, 204);
+    const [cell] = await Promise.allSettled([running]);
+    const [next] = await Promise.allSettled([
+      kernel.execute("1", { timeoutMs: 60_000 }),
+    ]);
+    return { cell: cell!, next: next! };
+  } finally {
     await kernel.shutdown();
+  }
+}
+
+/** The settled call failed with a death of the given reason. */
+function assertDied(
+  settled: PromiseSettledResult<ExecuteResult>,
+  reason: string,
+): void {
+  assert.equal(settled.status, "rejected", JSON.stringify(settled));
+  const error = (settled as PromiseRejectedResult).reason;
+  assert(error instanceof KernelDiedError, String(error));
+  assert.equal(error.exit.reason, reason, error.exit.detail);
+}
+
+Deno.test(
+  "remote kernel: DELETE by another client is a death",
+  opts,
+  async (t) => {
+    await t.step(
+      "a cell that outlives the shutdown ends as a death",
+      async () => {
+        // The server interrupts a kernel before shutting it down; a cell
+        // that ignores SIGINT runs until the server kills the kernel.
+        const { cell, next } = await deleteWhileRunning(
+          "import signal, time\n" +
+            "signal.signal(signal.SIGINT, signal.SIG_IGN)\n" +
+            "print('started', flush=True)\ntime.sleep(30)",
+        );
+        assertDied(cell, "remote_gone");
+        assertDied(next, "remote_gone");
+      },
+    );
+    await t.step("an interruptible cell: the next call says so", async () => {
+      // Here the server's interrupt may end the cell before the kernel
+      // goes (a KeyboardInterrupt result) or not (a death); either way the
+      // next call reports the kernel gone.
+      const { cell, next } = await deleteWhileRunning(
+        "import time; print('started', flush=True); time.sleep(30)",
+      );
+      if (cell.status === "fulfilled") {
+        assert.equal(cell.value.error?.ename, "KeyboardInterrupt");
+      } else {
+        assertDied(cell, "remote_gone");
+      }
+      assertDied(next, "remote_gone");
+    });
   },
 );
 
