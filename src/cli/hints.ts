@@ -38,6 +38,7 @@ export const CLI_OPTION_NAMES: Readonly<
   maxKernels: { env: "CODER_MAX_KERNELS" },
   maxKernelsPerUser: { env: "CODER_MAX_KERNELS_PER_USER" },
   httpToken: { env: "CODER_MCP_TOKEN" },
+  httpUsers: { env: "CODER_MCP_TOKENS_FILE" },
 };
 
 /** The flag of each option set only by a flag. */

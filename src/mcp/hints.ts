@@ -22,11 +22,16 @@ import {
  * {@linkcode HintOption}s:
  *
  * - `httpToken`: the bearer token of `McpHttpServiceOptions` (`token`);
+ * - `httpUsers`: its users with their own tokens (`users`);
  * - `listenAddress`: the `[HOST:]PORT` value `parseListenAddress` reads;
  * - `maxKernelsPerUser`: a user's share of the server's kernel limit (the
  *   `user` count `McpHttpServiceOptions.kernelSlots` returns).
  */
-export type McpHintOption = "httpToken" | "listenAddress" | "maxKernelsPerUser";
+export type McpHintOption =
+  | "httpToken"
+  | "httpUsers"
+  | "listenAddress"
+  | "maxKernelsPerUser";
 
 /**
  * What to do with the setting: the kernel layer's {@linkcode HintAdvice}, or
@@ -64,6 +69,7 @@ export type McpHintRenderer = (hint: McpErrorHint) => string;
 /** The library's names of the MCP layer's settings. */
 const LIBRARY_NAMES: Readonly<Record<McpHintOption, string>> = {
   httpToken: "token",
+  httpUsers: "users",
   listenAddress: "listen address",
   maxKernelsPerUser: "kernelSlots().user.limit",
 };

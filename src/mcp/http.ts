@@ -231,7 +231,10 @@ export class McpHttpService implements AsyncDisposable {
       return jsonError(
         401,
         -32000,
-        unauthorizedMessage(this.#options.renderHint),
+        unauthorizedMessage(this.#options.renderHint, {
+          token: this.#options.token !== undefined,
+          users: (this.#options.users?.length ?? 0) > 0,
+        }),
         { "www-authenticate": 'Bearer realm="ipython_mcp"' },
       );
     }

@@ -77,17 +77,38 @@ export class BearerTokens {
   }
 }
 
+/** Where the service's tokens come from: what a 401 tells a caller to send. */
+export interface TokenSources {
+  /** A single token (`token`; the CLI's `CODER_MCP_TOKEN`) is set. */
+  token: boolean;
+  /** Users with their own tokens (`users`; `CODER_MCP_TOKENS_FILE`) are set. */
+  users: boolean;
+}
+
 /**
  * The 401 answer's message: what header to send, the token named as the
- * renderer names it (the CLI: `CODER_MCP_TOKEN`; default: `token`).
+ * renderer names its setting (the CLI: `CODER_MCP_TOKEN`, or the caller's own
+ * token from `CODER_MCP_TOKENS_FILE`; default: `token`, `users`).
  *
- * @param renderHint Names the token setting; default {@linkcode describeMcpHint}.
+ * @param renderHint Names the settings; default {@linkcode describeMcpHint}.
+ * @param sources Which settings hold tokens; default the single token only.
  * @returns "Unauthorized: send Authorization: Bearer <token>".
  */
 export function unauthorizedMessage(
   renderHint: McpHintRenderer = describeMcpHint,
+  sources: TokenSources = { token: true, users: false },
 ): string {
-  return `Unauthorized: send Authorization: Bearer <${
-    renderHint({ option: "httpToken", advice: "name" })
-  }>`;
+  const named = [
+    ...(sources.token
+      ? [renderHint({ option: "httpToken", advice: "name" })]
+      : []),
+    ...(sources.users
+      ? [
+        `your token from ${
+          renderHint({ option: "httpUsers", advice: "name" })
+        }`,
+      ]
+      : []),
+  ];
+  return `Unauthorized: send Authorization: Bearer <${named.join(", or ")}>`;
 }

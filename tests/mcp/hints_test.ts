@@ -238,6 +238,29 @@ Deno.test("McpHttpService answers 401 naming the token as its renderer names it"
         "Unauthorized: send Authorization: Bearer <CODER_MCP_TOKEN>",
       );
     });
+    await t.step("a tokens file: the caller's own token from it", async () => {
+      const users = [{ name: "alice", token: "a-token" }];
+      const fromFile = await unauthorized({
+        token: undefined,
+        users,
+        renderHint: renderCliHint,
+      });
+      assert.equal(fromFile.status, 401);
+      assert.equal(
+        fromFile.message,
+        "Unauthorized: send Authorization: Bearer <your token from CODER_MCP_TOKENS_FILE>",
+      );
+      const both = await unauthorized({ users, renderHint: renderCliHint });
+      assert.equal(
+        both.message,
+        "Unauthorized: send Authorization: Bearer <CODER_MCP_TOKEN, or your token from CODER_MCP_TOKENS_FILE>",
+      );
+      const library = await unauthorized({ token: undefined, users });
+      assert.equal(
+        library.message,
+        "Unauthorized: send Authorization: Bearer <your token from users>",
+      );
+    });
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }
