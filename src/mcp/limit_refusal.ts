@@ -36,6 +36,20 @@ export interface KernelLimitMessageOptions {
    * variables (`CODER_MAX_KERNELS`, `CODER_MAX_KERNELS_PER_USER`).
    */
   renderHint?: McpHintRenderer;
+  /**
+   * The running background job of each of the caller's kernels that has
+   * one (kernel id → job id): those kernels cannot be reused until their
+   * job ends, so the advice names the jobs instead.
+   */
+  jobs?: ReadonlyMap<string, string>;
+}
+
+/** "a", "a", "b" and 2 more: at most {@linkcode KERNELS_NAMED} quoted. */
+function namedList(items: readonly string[]): string {
+  return items.slice(0, KERNELS_NAMED).map((item) => `"${item}"`).join(", ") +
+    (items.length > KERNELS_NAMED
+      ? ` and ${items.length - KERNELS_NAMED} more`
+      : "");
 }
 
 /** Most kernel ids a limit refusal names. */
@@ -44,8 +58,9 @@ const KERNELS_NAMED = 5;
 /**
  * python_exec / python_reset error when a kernel limit is reached: names
  * the limit that applied and gives advice the caller can follow (SPEC
- * §11): reuse one of its own kernels (named), else wait for an idle
- * client's kernels to be reclaimed or have the limit raised.
+ * §11): reuse one of its own kernels (named), or when each of them runs a
+ * background job, wait for one or stop it; else wait for an idle client's
+ * kernels to be reclaimed or have the limit raised.
  *
  * @param facts The limit that refused the start.
  * @param own Ids of the live kernels the caller can use (its namespace).
@@ -78,12 +93,16 @@ export function kernelLimitMessage(
       ? `; every one of them is running code or belongs to a client that made a call in the last ${facts.reclaimAfterSeconds} s`
       : `; every kernel is running code or belongs to a client that made a call in the last ${facts.reclaimAfterSeconds} s`
     : "";
-  const named = own.slice(0, KERNELS_NAMED).map((id) => `"${id}"`).join(", ") +
-    (own.length > KERNELS_NAMED
-      ? ` and ${own.length - KERNELS_NAMED} more`
-      : "");
-  const reuse = own.length > 0
-    ? ` Reuse one of your kernels instead: pass kernel_id ${named} to python_exec (python_reset(kernel_id=...) clears one; python_status lists them).`
+  const jobs = options.jobs ?? new Map<string, string>();
+  const free = own.filter((id) => !jobs.has(id));
+  const reuse = free.length > 0
+    ? ` Reuse one of your kernels instead: pass kernel_id ${
+      namedList(free)
+    } to python_exec (python_reset(kernel_id=...) clears one; python_status lists them).`
+    : own.length > 0
+    ? ` Each of your kernels is running a background job (${
+      namedList(own.map((id) => jobs.get(id)!))
+    }): wait for one with python_job(job_id=...), or stop it with python_interrupt(kernel_id=...) (variables are kept) and reuse its kernel.`
     : "";
   const wait = shared
     ? ` ${

@@ -99,6 +99,26 @@ Deno.test("kernelLimitMessage() names the limit as the renderer names it", async
     for (const text of [server, user]) assert.doesNotMatch(text, /CODER_/);
   });
 
+  await t.step("kernels running jobs: their jobs are named, not reuse", () => {
+    const stdio = { scope: "server", limit: 2 } as const;
+    const busy = kernelLimitMessage(stdio, ["_default", "k1"], {
+      jobs: new Map([["_default", "j1"], ["k1", "j2"]]),
+    });
+    assert.doesNotMatch(busy, /Reuse one of your kernels/);
+    assert.match(
+      busy,
+      / Each of your kernels is running a background job \("j1", "j2"\): wait for one with python_job\(job_id=\.\.\.\), or stop it with python_interrupt\(kernel_id=\.\.\.\) \(variables are kept\) and reuse its kernel\.$/,
+    );
+    // One free kernel: reuse that one, not the busy one.
+    const oneFree = kernelLimitMessage(stdio, ["_default", "k1"], {
+      jobs: new Map([["_default", "j1"]]),
+    });
+    assert.match(
+      oneFree,
+      /Reuse one of your kernels instead: pass kernel_id "k1" to python_exec/,
+    );
+  });
+
   await t.step("CLI: the variables, as before", () => {
     const renderHint = renderCliHint;
     assert.equal(

@@ -182,11 +182,18 @@ Deno.test("ipython_mcp --http: kernels of stateless (2026) requests are reclaime
         error,
         /the server's limit of 2 live kernels is reached \(CODER_MAX_KERNELS\); every kernel is running code or belongs to a client/,
       );
+      // Neither kernel can be reused while its job runs: the advice names
+      // the jobs (wait, or interrupt and reuse), not the busy kernels.
+      assert.doesNotMatch(error, /Reuse one of your kernels/);
       assert.match(
         error,
-        /Reuse one of your kernels instead: pass kernel_id "\S+", "\S+" to/,
+        /Each of your kernels is running a background job \("\S+", "\S+"\): wait for one with python_job\(job_id=\.\.\.\), or stop it with python_interrupt/,
       );
-      assert.ok(error.includes('"_default"') && error.includes(`"${kept}"`));
+      assert.ok(
+        error.includes(`"${started.job_id}"`) &&
+          error.includes(`"${second.job_id}"`),
+        error,
+      );
       // The job survived the attempt.
       const job = await call2026(url, ALICE, "python_job", {
         job_id: started.job_id,

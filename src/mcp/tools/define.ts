@@ -39,10 +39,19 @@ export interface ToolDefinition<S extends z.ZodType> {
  */
 export function describeError(error: unknown, context: ToolContext): string {
   if (error instanceof KernelLimitError) {
+    const own = context.registry.list().map((kernel) => kernel.id);
+    const jobs = new Map<string, string>();
+    for (const id of own) {
+      const job = context.jobs.runningOn(id);
+      if (job) jobs.set(id, job.id);
+    }
     return kernelLimitMessage(
       context.kernelLimit?.() ?? { scope: "server", limit: error.limit },
-      context.registry.list().map((kernel) => kernel.id),
-      context.renderHint ? { renderHint: context.renderHint } : {},
+      own,
+      {
+        jobs,
+        ...(context.renderHint ? { renderHint: context.renderHint } : {}),
+      },
     );
   }
   // KernelStartError messages already say what was tried and quote stderr.
