@@ -44,7 +44,7 @@ export interface KernelLimitMessageOptions {
   jobs?: ReadonlyMap<string, string>;
 }
 
-/** "a", "a", "b" and 2 more: at most {@linkcode KERNELS_NAMED} quoted. */
+/** `"a", "b", "c", "d", "e" and 2 more`: at most {@linkcode KERNELS_NAMED} items, quoted. */
 function namedList(items: readonly string[]): string {
   return items.slice(0, KERNELS_NAMED).map((item) => `"${item}"`).join(", ") +
     (items.length > KERNELS_NAMED
