@@ -52,6 +52,7 @@ import { type BenchSection, renderTable } from "./report.ts";
 import {
   type BenchIo,
   type BenchResults,
+  emptyResults,
   PLANS,
   type RunContext,
   withEnv,
@@ -63,6 +64,7 @@ export {
   type BenchIo,
   type BenchPlan,
   type BenchResults,
+  emptyResults,
   PLANS,
 } from "./results.ts";
 export { buildRows } from "./rows.ts";
@@ -314,27 +316,19 @@ export async function main(
   });
   const tmp = await Deno.makeTempDir({ prefix: "coder-bench-" });
   const started = performance.now();
-  const results: BenchResults = {
-    meta: {
-      date: new Date().toISOString(),
-      quick: options.quick,
-      sections: options.only,
-      deno: Deno.version.deno,
-      os: `${Deno.build.os} ${Deno.build.arch}`,
-      cpus: navigator.hardwareConcurrency,
-      cpuModel: await Deno.readTextFile("/proc/cpuinfo").then(
-        (t) => /^model name\s*:\s*(.+)$/m.exec(t)?.[1]?.trim() ?? "n/a",
-        () => "n/a",
-      ),
-      loadavg: await readLoadavg(),
-    },
-    sections: {},
-    sectionRows: {},
-    ratios: {},
-    targets: [],
-    errors: {},
-    leftoverPids: [],
-  };
+  const results: BenchResults = emptyResults({
+    date: new Date().toISOString(),
+    quick: options.quick,
+    sections: options.only,
+    deno: Deno.version.deno,
+    os: `${Deno.build.os} ${Deno.build.arch}`,
+    cpus: navigator.hardwareConcurrency,
+    cpuModel: await Deno.readTextFile("/proc/cpuinfo").then(
+      (t) => /^model name\s*:\s*(.+)$/m.exec(t)?.[1]?.trim() ?? "n/a",
+      () => "n/a",
+    ),
+    loadavg: await readLoadavg(),
+  });
   const ctx: RunContext = {
     io,
     plan,

@@ -140,6 +140,24 @@ export interface RunContext {
 }
 
 /**
+ * The results of a run before any section has run: its facts, nothing else.
+ *
+ * @param meta The run's facts.
+ * @returns Empty sections, rows, ratios, targets, errors and leftovers.
+ */
+export function emptyResults(meta: BenchResults["meta"]): BenchResults {
+  return {
+    meta,
+    sections: {},
+    sectionRows: {},
+    ratios: {},
+    targets: [],
+    errors: {},
+    leftoverPids: [],
+  };
+}
+
+/**
  * Merges environment overrides; an undefined value removes the variable.
  *
  * @param base The environment.

@@ -42,6 +42,20 @@ export const ERAS: readonly Era[] = ["2025", "2026"];
 /** The 2026 revision. */
 export const MODERN_VERSION = "2026-07-28";
 
+/**
+ * The tools the server lists, in their fixed order (SPEC §8). Written out
+ * here, not read from `src/`, so a test comparing against it can fail.
+ */
+export const EXPECTED_TOOL_NAMES: readonly string[] = Object.freeze([
+  "python_exec",
+  "python_job",
+  "python_reset",
+  "python_status",
+  "python_interrupt",
+  "python_export",
+  "submit_code",
+]);
+
 /** A connected client of either era, as the tests use it. */
 export type AnyClient = Client | Client2026;
 

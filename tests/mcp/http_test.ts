@@ -17,6 +17,7 @@ import {
 import {
   type Era,
   ERAS,
+  EXPECTED_TOOL_NAMES,
   SERVER_ENTRY,
   serverCommand,
   serverEnv,
@@ -106,15 +107,10 @@ async function coreScenarios(
 
   await t.step("tools/list has the seven tools", async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((tool: { name: string }) => tool.name).sort(), [
-      "python_exec",
-      "python_export",
-      "python_interrupt",
-      "python_job",
-      "python_reset",
-      "python_status",
-      "submit_code",
-    ]);
+    assert.deepEqual(
+      tools.map((tool: { name: string }) => tool.name).sort(),
+      [...EXPECTED_TOOL_NAMES].sort(),
+    );
   });
 
   await t.step("python_exec keeps state across calls", async () => {

@@ -4,6 +4,7 @@ import {
   runInspectorStrict,
   serverVariables,
 } from "../../scripts/mcp_inspector.ts";
+import { EXPECTED_TOOL_NAMES } from "../_helpers/mcp_client.ts";
 import { inspectorPackageDir } from "../_helpers/mcp_http.ts";
 import { testEnv } from "../_helpers/kernel_env.ts";
 
@@ -21,15 +22,7 @@ Deno.test({
       env: serverVariables(testEnv()),
     });
     assert.equal(report.code, 0, report.stderr);
-    assert.deepEqual(report.tools, [
-      "python_exec",
-      "python_job",
-      "python_reset",
-      "python_status",
-      "python_interrupt",
-      "python_export",
-      "submit_code",
-    ]);
+    assert.deepEqual(report.tools, [...EXPECTED_TOOL_NAMES]);
     assert.deepEqual(report.findings, [], report.stderr);
   },
 });

@@ -7,6 +7,7 @@ import {
   runMcpServer,
 } from "../../src/cli/mcp_command.ts";
 import { main } from "../../src/cli/ipython_mcp.ts";
+import { EXPECTED_TOOL_NAMES } from "../_helpers/mcp_client.ts";
 
 /** In-memory streams for one in-process run. */
 function memoryIo(cwd: string, env: Record<string, string>, input: string[]) {
@@ -86,15 +87,7 @@ Deno.test("runMcpServer()", async (t) => {
       assert.equal(messages[0].result.serverInfo.name, "ipython_mcp");
       assert.deepEqual(
         messages[1].result.tools.map((tool: { name: string }) => tool.name),
-        [
-          "python_exec",
-          "python_job",
-          "python_reset",
-          "python_status",
-          "python_interrupt",
-          "python_export",
-          "submit_code",
-        ],
+        [...EXPECTED_TOOL_NAMES],
       );
       assert.deepEqual(
         JSON.parse(messages[2].result.content[0].text),

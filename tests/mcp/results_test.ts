@@ -6,7 +6,12 @@ import type {
   ContentBlock,
   Resource,
 } from "@modelcontextprotocol/sdk/types.js";
-import { type Era, ERAS, startMcpServer } from "../_helpers/mcp_client.ts";
+import {
+  type Era,
+  ERAS,
+  EXPECTED_TOOL_NAMES,
+  startMcpServer,
+} from "../_helpers/mcp_client.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 
 function itemTypes(result: CallToolResult): string[] {
@@ -122,13 +127,7 @@ async function resultsSuite(t: Deno.TestContext, era: Era): Promise<void> {
       const first = (await server.listTools()).tools;
       const second = (await server.listTools()).tools;
       assert.deepEqual(first.map((tool: { name: string }) => tool.name), [
-        "python_exec",
-        "python_job",
-        "python_reset",
-        "python_status",
-        "python_interrupt",
-        "python_export",
-        "submit_code",
+        ...EXPECTED_TOOL_NAMES,
       ]);
       assert.deepEqual(second, first);
       const text = JSON.stringify(

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Progress, Tool } from "@modelcontextprotocol/sdk/types.js";
-import { type Era, ERAS, startMcpServer } from "../_helpers/mcp_client.ts";
+import {
+  type Era,
+  ERAS,
+  EXPECTED_TOOL_NAMES,
+  startMcpServer,
+} from "../_helpers/mcp_client.ts";
 import { PYTHON_DISPLAY_PNG } from "../_helpers/python_code.ts";
 import { kernelDescendants } from "../_helpers/processes.ts";
 
@@ -20,13 +25,7 @@ async function toolsSuite(t: Deno.TestContext, era: Era): Promise<void> {
     async () => {
       const { tools } = await server.listTools();
       assert.deepEqual(tools.map((tool: Tool) => tool.name), [
-        "python_exec",
-        "python_job",
-        "python_reset",
-        "python_status",
-        "python_interrupt",
-        "python_export",
-        "submit_code",
+        ...EXPECTED_TOOL_NAMES,
       ]);
       const byName: Record<string, Tool> = Object.fromEntries(
         tools.map((tool: Tool) => [tool.name, tool]),

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import {
   type BenchResults,
   buildRows,
+  emptyResults,
   main,
   parseBenchArgs,
   SECTIONS,
@@ -22,24 +23,16 @@ import {
 
 const BENCH = fileURLToPath(new URL("../../bench/main.ts", import.meta.url));
 
-function emptyResults(): BenchResults {
-  return {
-    meta: {
-      date: "2025-01-01T00:00:00.000Z",
-      quick: true,
-      sections: [...SECTIONS],
-      deno: "2.9.6",
-      os: "linux x86_64",
-      cpus: 2,
-      loadavg: "0 0 0",
-    },
-    sections: {},
-    sectionRows: {},
-    ratios: {},
-    targets: [],
-    errors: {},
-    leftoverPids: [],
-  };
+function fixtureResults(): BenchResults {
+  return emptyResults({
+    date: "2025-01-01T00:00:00.000Z",
+    quick: true,
+    sections: [...SECTIONS],
+    deno: "2.9.6",
+    os: "linux x86_64",
+    cpus: 2,
+    loadavg: "0 0 0",
+  });
 }
 
 function summaryOf(p50: number): ReturnType<typeof summarize> {
@@ -122,7 +115,7 @@ Deno.test("summarize()", async (t) => {
 Deno.test("buildRows()", async (t) => {
   await t.step("marks targets PASS or MISS and computes ratios", () => {
     const results: BenchResults = {
-      ...emptyResults(),
+      ...fixtureResults(),
       mcp: summaryOf(12),
       transport: summaryOf(6),
       rss: {
@@ -148,7 +141,7 @@ Deno.test("buildRows()", async (t) => {
   });
   await t.step("adds plug-in sections' rows under their names", () => {
     const results: BenchResults = {
-      ...emptyResults(),
+      ...fixtureResults(),
       sectionRows: {
         startup: [{
           measurement: "spawn -> first result",
@@ -166,7 +159,7 @@ Deno.test("buildRows()", async (t) => {
   });
   await t.step("says why the reference was skipped", () => {
     const results: BenchResults = {
-      ...emptyResults(),
+      ...fixtureResults(),
       reference: { available: false, reason: "No module named jupyter_client" },
     };
     const table = renderTable(buildRows(results)).join("\n");
@@ -191,9 +184,9 @@ Deno.test("parseGoal()", () => {
 
 Deno.test("renderPerformancePage()", async (t) => {
   const results: BenchResults = {
-    ...emptyResults(),
+    ...fixtureResults(),
     meta: {
-      ...emptyResults().meta,
+      ...fixtureResults().meta,
       quick: false,
       sections: ["transport", "mcp", "startup", "http", "lifecycle"],
       cpuModel: "Test CPU",
