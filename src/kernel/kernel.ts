@@ -134,7 +134,7 @@ export class Kernel implements KernelHandle {
     this.#outputLimit = init.outputLimit;
     this.#session = new KernelSession({
       channels: zmqChannels(init.conn),
-      interrupt: () => this.interrupt(),
+      interrupt: () => this.#sendInterrupt(),
       shutdown: () => this.shutdown({ reason: "unresponsive" }),
       death: this.#death.signal,
       exit: () => this.#exit!,
@@ -363,10 +363,22 @@ export class Kernel implements KernelHandle {
   }
 
   /**
-   * Sends SIGINT to the kernel's process group, or (sandbox: a SIGINT would
-   * end bwrap) an interrupt_request on the control channel; the state is kept.
+   * Interrupts the running execution (a KeyboardInterrupt in its code); the
+   * state is kept. The interrupt is sent again until the execution answers
+   * (see {@linkcode KernelSession.interrupt}).
+   *
+   * @returns Once the running execution answered, or within the grace period.
    */
-  async interrupt(): Promise<void> {
+  interrupt(): Promise<void> {
+    if (!this.alive) return Promise.resolve();
+    return this.#session.interrupt(() => this.#sendInterrupt());
+  }
+
+  /**
+   * Sends SIGINT to the kernel's process group, or (sandbox: a SIGINT would
+   * end bwrap) an interrupt_request on the control channel.
+   */
+  async #sendInterrupt(): Promise<void> {
     if (!this.alive) return;
     if (this.#provisioner.interruptMode === "signal") {
       return await this.#provisioner.interrupt();

@@ -23,7 +23,7 @@ import {
   type Logger,
 } from "./messages.ts";
 import { OutputCollector } from "./output.ts";
-import { stopExecution } from "./stop_execution.ts";
+import { interruptAgainUntil, stopExecution } from "./stop_execution.ts";
 import { type ExecuteSender, queuedTooling } from "./tooling.ts";
 
 /** Default execution deadline. */
@@ -119,6 +119,16 @@ export interface SessionBackend {
   outputNotes?(): OutputNotes;
 }
 
+/** The execution a kernel runs now, as an interrupt needs to see it. */
+interface RunningExecution {
+  /** True once the kernel began it (execute_input). */
+  started: boolean;
+  /** Settles once the kernel began it. */
+  began: Promise<void>;
+  /** Settles once it answered (execute_reply or idle). */
+  answered: Promise<void>;
+}
+
 /**
  * Executions and tooling calls of one kernel, in order.
  *
@@ -132,6 +142,7 @@ export class KernelSession {
   readonly #b: SessionBackend;
   #queue: Promise<unknown> = Promise.resolve();
   #busy = 0;
+  #running: RunningExecution | undefined;
 
   /**
    * Creates the session of one kernel.
@@ -215,6 +226,49 @@ export class KernelSession {
   }
 
   /**
+   * Interrupts the kernel and sees the interrupt through: while an
+   * execution runs, the interrupt is sent again every second until it
+   * answers, within the grace period. A SIGINT can be lost (it reached
+   * another thread of the kernel, or it came before the cell began, when
+   * ipykernel ignores it), and the code would then run on. An execution
+   * sent but not yet begun gets the interrupt once it begins.
+   *
+   * @param send Sends one interrupt; its failure reaches the caller.
+   * @returns Once the running execution answered, the grace period is
+   *   over, or (nothing running) the interrupt was sent.
+   */
+  async interrupt(send: () => Promise<void>): Promise<void> {
+    const running = this.#running;
+    const begun = running?.started ?? false;
+    await send();
+    if (!running) return;
+    const graceOver = new AbortController();
+    const died = untilAborted([this.#b.death, graceOver.signal], "over");
+    const ended = Promise.race([running.answered, died.promise]);
+    const grace = delay(INTERRUPT_GRACE_MS, { signal: graceOver.signal })
+      .then(() => graceOver.abort(), () => {});
+    try {
+      if (!begun) {
+        const first = await Promise.race([
+          running.began.then(() => "began" as const),
+          ended,
+          grace,
+        ]);
+        if (first !== "began") return;
+        await this.#b.interrupt();
+      }
+      await interruptAgainUntil(
+        () => this.#b.interrupt(),
+        ended,
+        graceOver.signal,
+      );
+    } finally {
+      graceOver.abort();
+      died.dispose();
+    }
+  }
+
+  /**
    * After an error, ipykernel aborts execute requests that reach it before
    * its "stop aborting" callback runs (stop_on_error); under load the next
    * request can land in that window. An aborted request never ran, so it is
@@ -252,12 +306,18 @@ export class KernelSession {
     const reply = Promise.withResolvers<void>();
     const idle = Promise.withResolvers<void>();
     let aborted = false;
+    const running: RunningExecution = {
+      started: false,
+      began: started.promise,
+      answered: Promise.race([reply.promise, idle.promise]),
+    };
     const onIopub = (msg: JupyterMessage) => {
       if (
         msg.header.msg_type === "execute_input" ||
         (options.silent && isStatus(msg) &&
           msg.content.execution_state === "busy")
       ) {
+        running.started = true;
         started.resolve();
       }
       notes?.onIopub(msg);
@@ -301,6 +361,7 @@ export class KernelSession {
         onReply,
         onOversize: (lost) => collector.lost(lost.streamName, lost.bytes),
       });
+      this.#running = running;
       const first = await Promise.race([sent, died.promise]);
       if (first === "died") throw new KernelDiedError(b.exit(), snapshot());
       release = first;
@@ -338,6 +399,7 @@ export class KernelSession {
       }
       throw new ExecutionTimeoutError(timeoutMs, snapshot(), kernelAlive);
     } finally {
+      if (this.#running === running) this.#running = undefined;
       timer.clear();
       stopWatch();
       died.dispose();

@@ -38,12 +38,43 @@ export interface ExecutionToStop {
 }
 
 /**
+ * Sends an interrupt again every second until `ended` settles or `signal`
+ * aborts. A SIGINT can reach a thread of the kernel other than the main one
+ * (Linux picks any thread that does not block it); the main thread then
+ * sleeps on in a blocking call, and only a later SIGINT stops it.
+ *
+ * @param interrupt Sends one interrupt (failures logged, not thrown).
+ * @param ended Settles once the interrupted request answered (or will not).
+ * @param signal Ends the re-sending (e.g. the grace period is over).
+ */
+export async function interruptAgainUntil(
+  interrupt: () => Promise<void>,
+  ended: Promise<unknown>,
+  signal: AbortSignal,
+): Promise<void> {
+  const stopped = ended.then(() => false, () => false);
+  const pause = new AbortController();
+  const stop = AbortSignal.any([signal, pause.signal]);
+  try {
+    while (!signal.aborted) {
+      const again = await Promise.race([
+        stopped,
+        delay(REINTERRUPT_MS, { signal: stop }).then(() => true, () => false),
+      ]);
+      if (!again) return;
+      await interrupt();
+    }
+  } finally {
+    pause.abort();
+  }
+}
+
+/**
  * Stops an execution and tells how it ended.
  *
- * A SIGINT can reach a thread of the kernel other than the main one (Linux
- * picks any thread that does not block it); the main thread then sleeps on
- * in a blocking call. So the interrupt is sent again every second until the
- * request answers (reply or idle), within the grace period.
+ * The interrupt is sent again every second until the request answers
+ * (reply or idle), within the grace period (see
+ * {@linkcode interruptAgainUntil}).
  *
  * @param e The execution.
  * @returns `done` when the request ended (the kernel is alive, its state
@@ -58,10 +89,7 @@ export async function stopExecution(
   const grace = wait(e.graceMs).then(() => "grace" as const);
   const died = e.died.then(() => "died" as const);
   const done = e.done.then(() => "done" as const);
-  let answered = false;
-  const answer = Promise.race([e.replied, e.idle]).then(() => {
-    answered = true;
-  });
+  const answer = Promise.race([e.replied, e.idle]);
   try {
     const first = await Promise.race([
       e.started.then(() => "started" as const),
@@ -74,22 +102,14 @@ export async function stopExecution(
       () => "done" as const,
       () => "grace" as const,
     );
-    while (true) {
-      await e.interrupt();
-      const outcome = await Promise.race([
-        done,
-        endedAtIdle,
-        died,
-        grace,
-        answer.then(() => "answered" as const),
-        wait(REINTERRUPT_MS).then(() => "again" as const),
-      ]);
-      if (outcome === "again" && !answered) continue;
-      if (outcome === "again" || outcome === "answered") {
-        return await Promise.race([done, endedAtIdle, died, grace]);
-      }
-      return outcome;
-    }
+    const outcome = Promise.race([done, endedAtIdle, died, grace]);
+    await e.interrupt();
+    await interruptAgainUntil(
+      e.interrupt,
+      Promise.race([answer, outcome]),
+      graceOver.signal,
+    );
+    return await outcome;
   } finally {
     graceOver.abort();
   }

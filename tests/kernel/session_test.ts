@@ -116,6 +116,29 @@ Deno.test("kernel sessions on every backend", async (t) => {
       );
 
       await t.step(
+        "an interrupt whose first signal is lost is sent again until the code stops",
+        async () => {
+          // The cell swallows the first SIGINT, as one that reached another
+          // thread of the kernel, or came before the cell began, is lost.
+          const ready = Promise.withResolvers<void>();
+          const running = kernel.execute(
+            "import signal, time\n" +
+              "def _swallow(*_):\n" +
+              "    signal.signal(signal.SIGINT, signal.default_int_handler)\n" +
+              "signal.signal(signal.SIGINT, _swallow)\n" +
+              "print('ready', flush=True)\n" +
+              "time.sleep(120)",
+            { timeoutMs: 20_000, onOutput: () => ready.resolve() },
+          );
+          await ready.promise;
+          await kernel.interrupt();
+          const result = await running;
+          assert.equal(result.error?.ename, "KeyboardInterrupt");
+          assert.equal((await kernel.execute("kept")).result, "41");
+        },
+      );
+
+      await t.step(
         "a restart that cuts a running call answers that it was restarted",
         async () => {
           const flag = join(shared, `${name}-running`);

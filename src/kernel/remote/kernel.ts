@@ -143,7 +143,7 @@ export class RemoteKernel implements KernelHandle {
         barrier: (signal) => this.#barrier(signal),
       },
       interrupt: () =>
-        this.interrupt().catch((error) =>
+        this.#sendInterrupt().catch((error) =>
           this.#logger.warn(`Interrupt failed: ${error}`)
         ),
       shutdown: () => this.shutdown({ reason: "unresponsive" }),
@@ -480,8 +480,20 @@ export class RemoteKernel implements KernelHandle {
       .catch(() => {}); // network trouble: the socket's close handles it
   }
 
-  /** Interrupts the running execution through the REST API; state is kept. */
-  async interrupt(): Promise<void> {
+  /**
+   * Interrupts the running execution through the REST API; state is kept.
+   * The interrupt is sent again until the execution answers (see
+   * {@linkcode KernelSession.interrupt}).
+   *
+   * @returns Once the running execution answered, or within the grace period.
+   * @throws {Error} The server refused the first interrupt.
+   */
+  interrupt(): Promise<void> {
+    if (!this.alive) return Promise.resolve();
+    return this.#executions.interrupt(() => this.#sendInterrupt());
+  }
+
+  async #sendInterrupt(): Promise<void> {
     if (!this.alive) return;
     await this.#provisioner.interrupt();
   }
