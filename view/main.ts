@@ -302,6 +302,9 @@ class NotebookView {
     }
     this.#loading = true;
     clearTimeout(this.#followTimer);
+    // aria-busy: assistive technology (and a test) waits for the cells
+    // until the last refresh asked for is shown.
+    this.#cells.setAttribute("aria-busy", "true");
     this.#status.textContent = "Loading…";
     try {
       const result = await this.#request("tools/call", {
@@ -322,6 +325,7 @@ class NotebookView {
       }`;
     } finally {
       this.#loading = false;
+      if (!this.#again) this.#cells.setAttribute("aria-busy", "false");
     }
     if (this.#again) {
       this.#again = false;

@@ -26,7 +26,33 @@ async function inFrame<T>(frame: Frame, expression: string): Promise<T> {
   return await frame.evaluate(expression) as T;
 }
 
+/**
+ * A real mouse click on a node of the view. A re-render (a refresh the
+ * test did not ask for) can replace the node between puppeteer's steps of
+ * the click; the click is then made again on the new node.
+ */
+async function click(frame: Frame, selector: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await frame.click(selector);
+    } catch (error) {
+      if (attempt === 5 || !/detached/i.test(String(error))) throw error;
+    }
+  }
+}
+
 /** The texts of the nodes a selector matches in a frame. */
+/**
+ * Waits until the view shows `cells` cells (and `more` on body) with no
+ * refresh left: a tool result's refresh and the view's first one can come
+ * one after the other, and the second replaces every node of the first.
+ */
+function settled(frame: Frame, cells: number, more = ""): Promise<unknown> {
+  return frame.waitForSelector(
+    `body[data-cells="${cells}"]${more} main#cells[aria-busy="false"]`,
+  );
+}
+
 function texts(frame: Frame, selector: string): Promise<(string | null)[]> {
   return inFrame(
     frame,
@@ -149,7 +175,7 @@ Deno.test({
     });
     await host.toolInput({ code: CELLS[4] });
     await host.toolResult(results[4]);
-    await host.view.waitForSelector(`body[data-cells="${CELLS.length}"]`);
+    await settled(host.view, CELLS.length);
 
     await t.step("cells appear in order with their outputs", async () => {
       const codes = await texts(host.view, "section.cell:not(.job) pre.code");
@@ -205,7 +231,7 @@ Deno.test({
           links: [null],
         });
         // Clicking the neutralised link does nothing either.
-        await host.view.click("div.html a");
+        await click(host.view, "div.html a");
         assert.deepEqual(
           await inFrame(host.view, "document.body.dataset.pwned ?? null"),
           null,
@@ -235,9 +261,7 @@ Deno.test({
           .some((node) => node.textContent === "step one\\n")`,
       );
       await Deno.writeTextFile(release, "");
-      await host.view.waitForSelector(
-        `body[data-cells="${CELLS.length + 1}"][data-jobs="0"]`,
-      );
+      await settled(host.view, CELLS.length + 1, `[data-jobs="0"]`);
       const last = (await texts(host.view, "section.cell:not(.job) pre.stdout"))
         .at(-1);
       assert.deepEqual(last, "step one\nstep two\n");
@@ -336,7 +360,7 @@ Deno.test({
         theme: "dark",
       });
       await dark.toolResult(results[4]);
-      await dark.view.waitForSelector(`body[data-cells="${CELLS.length + 1}"]`);
+      await settled(dark.view, CELLS.length + 1);
       await shoot(dark, "dark");
     });
 
