@@ -242,17 +242,17 @@ export class KernelSession {
     const begun = running?.started ?? false;
     await send();
     if (!running) return;
+    // Ends when the execution answers, the kernel dies or the grace is over.
     const graceOver = new AbortController();
-    const died = untilAborted([this.#b.death, graceOver.signal], "over");
-    const ended = Promise.race([running.answered, died.promise]);
-    const grace = delay(INTERRUPT_GRACE_MS, { signal: graceOver.signal })
+    const over = untilAborted([this.#b.death, graceOver.signal], "over");
+    const ended = Promise.race([running.answered, over.promise]);
+    delay(INTERRUPT_GRACE_MS, { signal: graceOver.signal })
       .then(() => graceOver.abort(), () => {});
     try {
       if (!begun) {
         const first = await Promise.race([
           running.began.then(() => "began" as const),
           ended,
-          grace,
         ]);
         if (first !== "began") return;
         await this.#b.interrupt();
@@ -264,7 +264,7 @@ export class KernelSession {
       );
     } finally {
       graceOver.abort();
-      died.dispose();
+      over.dispose();
     }
   }
 
